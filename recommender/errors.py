@@ -1,0 +1,29 @@
+"""Errors a user can cause. Each carries a message the user can act on.
+
+The CLI prints ``str(error)`` on one line and exits non-zero; the app shows it in
+the page. Anything that is not a ``RecommenderError`` is a bug.
+"""
+
+
+class RecommenderError(Exception):
+    """Base class of every error a user can cause."""
+
+
+class AudioError(RecommenderError):
+    """An audio file cannot be used: unreadable, not audio, too short or silent."""
+
+
+class SourceError(RecommenderError):
+    """A catalog source is misconfigured: missing folder, broken metadata CSV."""
+
+
+class ModelError(RecommenderError):
+    """A model cannot be used: missing, or built for another config or genre list."""
+
+
+class NotBuiltError(RecommenderError):
+    """The catalog (or one of its artifacts) has not been built yet."""
+
+
+class UserInputError(RecommenderError):
+    """A bad name, id or option given by the user."""

@@ -1,0 +1,172 @@
+"""Parallel, resumable extraction of log-mel features into an on-disk cache.
+
+The cache keeps one float16 ``.npy`` per track, ``(n_mels, n_frames)``, below a folder
+named after the ``AudioConfig`` that made it (``features/<config key>/``), with that
+config saved beside as ``config.json``. Files are written to a temporary name and
+renamed into place, so a build killed at any moment (even by SIGKILL) never leaves a
+half-written file under a valid name, and the next build computes only what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from recommender.audio import mel_for_file
+from recommender.config import DEFAULT_AUDIO, AudioConfig
+from recommender.errors import AudioError, NotBuiltError
+from recommender.sources.base import Track
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+class FeatureCache:
+    """Log-mel features of tracks, keyed by track id, for one ``AudioConfig``."""
+
+    def __init__(self, root: Path, config: AudioConfig = DEFAULT_AUDIO):
+        self.config = config
+        self.dir = Path(root) / config.key()
+
+    def path(self, track_id: int) -> Path:
+        # Shard by the last three digits so no folder holds more than ~1/1000 of the catalog.
+        return self.dir / f"{int(track_id) % 1000:03d}" / f"{int(track_id)}.npy"
+
+    def has(self, track_id: int) -> bool:
+        return self.path(track_id).is_file()
+
+    def get(self, track_id: int) -> np.ndarray:
+        """Log-mel of a track: float32 ``(n_mels, n_frames)``."""
+        try:
+            return np.load(self.path(track_id), allow_pickle=False).astype(np.float32)
+        except FileNotFoundError:
+            raise NotBuiltError(f"no cached features for track {track_id}; run the build again") from None
+
+    def put(self, track_id: int, mel: np.ndarray) -> None:
+        self._write_config()
+        atomic_write(self.path(track_id), lambda tmp: _save_npy(tmp, mel.astype(np.float16)))
+
+    def ids(self) -> list[int]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(int(p.stem) for p in self.dir.glob("*/*.npy"))
+
+    def _write_config(self) -> None:
+        cfg = self.dir / "config.json"
+        if not cfg.is_file():
+            atomic_write_text(cfg, json.dumps(self.config.to_dict(), indent=2))
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as f:  # a file object: np.save would append ".npy" to a bare name
+        np.save(f, array, allow_pickle=False)
+
+
+@dataclass
+class ExtractReport:
+    """What an extraction did: tracks now cached, computed this run, and failures with reasons."""
+
+    ok: list[int] = field(default_factory=list)
+    computed: int = 0
+    failed: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def cached(self) -> int:
+        return len(self.ok) - self.computed
+
+
+def _extract_one(task: tuple[int, str, dict, str]) -> tuple[int, str | None]:
+    """Worker: compute and store one track's features. Returns ``(track_id, error or None)``."""
+    track_id, audio_path, config_dict, root = task
+    cache = FeatureCache(Path(root).parent, AudioConfig.from_dict(config_dict))
+    try:
+        mel = mel_for_file(audio_path, config=cache.config)
+    except AudioError as e:
+        return track_id, str(e)
+    except Exception as e:  # a decoder crashing on a hostile file must not end the build
+        return track_id, f"{Path(audio_path).name}: could not be processed ({type(e).__name__}: {e})"
+    cache.put(track_id, mel)
+    return track_id, None
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def extract(
+    tracks: Sequence[Track],
+    cache: FeatureCache,
+    *,
+    workers: int | None = None,
+    progress: bool | Callable[[int, int], None] = True,
+) -> ExtractReport:
+    """Compute features for every track not yet in ``cache``.
+
+    ``workers`` processes (default: all cores; 1 = in this process). ``progress``: True
+    for a tqdm bar on stderr, or a callable ``(done, total)`` (the app's progress bar).
+    Tracks whose audio fails are reported in ``failed`` with the reason, never fatal.
+    """
+    report = ExtractReport()
+    _remove_stale_temps(cache.dir)
+    todo = []
+    for t in tracks:
+        if cache.has(t.track_id):
+            report.ok.append(t.track_id)
+        else:
+            todo.append((t.track_id, t.audio_path, cache.config.to_dict(), str(cache.dir)))
+    cache._write_config()
+    workers = default_workers() if workers is None else max(1, workers)
+    bar = tqdm(total=len(todo), desc="features", unit="track", file=sys.stderr, disable=progress is not True)
+    try:
+        for done, (track_id, error) in enumerate(_run(todo, workers), start=1):
+            if error is None:
+                report.ok.append(track_id)
+                report.computed += 1
+            else:
+                report.failed[track_id] = error
+            bar.update()
+            if callable(progress):
+                progress(done, len(todo))
+    finally:
+        bar.close()
+    return report
+
+
+def _remove_stale_temps(root: Path) -> None:
+    """Delete temporary files a killed build left behind (they never carry a valid name)."""
+    for tmp in root.glob("*/.*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def _run(tasks: list, workers: int) -> Iterable[tuple[int, str | None]]:
+    if workers == 1 or len(tasks) <= 1:
+        yield from map(_extract_one, tasks)
+        return
+    # spawn: the parent may hold TensorFlow or a DuckDB handle, which must not be forked.
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+        yield from pool.map(_extract_one, tasks, chunksize=4)

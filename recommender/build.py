@@ -1,0 +1,306 @@
+"""Build a catalog: source → features → model → embeddings → map → index → evaluation.
+
+Each stage reports to a ``Progress`` (a tqdm bar per stage on the command line, a
+progress bar per stage in the app). Every artifact is written under a temporary name
+and renamed into place; ``build.json`` is written last, so a catalog is either the
+previous complete build or the new complete build, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from tqdm import tqdm
+
+from recommender.config import DEFAULT_AUDIO, AudioConfig, Paths
+from recommender.errors import ModelError, UserInputError
+from recommender.features import FeatureCache, atomic_write, atomic_write_text, extract
+from recommender.sources.base import SourceReport, Track
+
+SOURCES = ("demo", "fma", "folder")
+SOURCE_LABELS = {
+    "demo": "Demo catalog (synthesised audio)",
+    "fma": "Free Music Archive",
+    "folder": "Music folder",
+}
+
+
+class Progress(Protocol):
+    """Receives build progress: a new stage, then its advances, then optional notes."""
+
+    def stage(self, name: str, total: int | None = None) -> None: ...
+
+    def advance(self, done: int, total: int, info: str = "") -> None: ...
+
+    def note(self, message: str) -> None: ...
+
+
+class TqdmProgress:
+    """Build progress on stderr: one tqdm bar per stage."""
+
+    def __init__(self) -> None:
+        self._bar: tqdm | None = None
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self.close()
+        self._bar = tqdm(total=total, desc=name, unit="", file=sys.stderr, dynamic_ncols=True)
+
+    def advance(self, done: int, total: int, info: str = "") -> None:
+        if self._bar is None:
+            return
+        self._bar.total = total
+        self._bar.n = done
+        if info:
+            self._bar.set_postfix_str(info, refresh=False)
+        self._bar.refresh()
+
+    def note(self, message: str) -> None:
+        tqdm.write(message, file=sys.stderr)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class SilentProgress:
+    def stage(self, name: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, done: int, total: int, info: str = "") -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+
+@dataclass
+class BuildOptions:
+    """What to build. ``source`` is one of SOURCES; the other fields apply where they make sense."""
+
+    source: str = "demo"
+    tracks: int | None = None  # demo: catalog size (default: the demo's own default)
+    seed: int = 0
+    metadata: Path | None = None  # fma: fma_metadata folder
+    audio: Path | None = None  # fma / folder: audio root
+    subset: str = "small"  # fma
+    epochs: int = 30
+    arch: str = "cnn1d"
+    workers: int | None = None
+    model: Path | None = None  # an existing .keras file to use
+    no_train: bool = False
+    config: AudioConfig = field(default_factory=lambda: DEFAULT_AUDIO)
+
+
+@dataclass
+class BuildResult:
+    tracks: list[Track]
+    skipped: dict[str, str]
+    info: dict
+
+
+def load_source(options: BuildOptions, paths: Paths, progress: Progress) -> tuple[list[Track], SourceReport]:
+    """The catalog's tracks from the chosen source (the demo synthesises its audio here)."""
+    if options.source == "demo":
+        from recommender.sources import demo
+
+        n = options.tracks if options.tracks is not None else demo.DEFAULT_TRACKS
+        progress.stage("synthesise", n)
+        return demo.build_demo(
+            paths.audio_dir / "demo",
+            n_tracks=n,
+            seed=options.seed,
+            workers=options.workers,
+            progress=False,
+            on_progress=progress.advance,
+        )
+    if options.source == "fma":
+        from recommender.sources.fma import load_fma
+
+        if options.metadata is None or options.audio is None:
+            raise UserInputError("--source fma needs --metadata DIR (fma_metadata) and --audio DIR (fma_small …)")
+        progress.stage("read metadata")
+        return load_fma(options.metadata, options.audio, subset=options.subset)
+    if options.source == "folder":
+        from recommender.sources.folder import load_folder
+
+        if options.audio is None:
+            raise UserInputError("--source folder needs --audio DIR")
+        progress.stage("scan folder")
+        return load_folder(options.audio, seed=options.seed)
+    raise UserInputError(f"unknown source {options.source!r}; choose one of {', '.join(SOURCES)}")
+
+
+def build(options: BuildOptions, *, home: Path | str | None = None, progress: Progress | None = None) -> BuildResult:
+    """Run the whole build into ``home``. Returns the tracks kept, what was skipped and why, and build info."""
+    progress = progress or SilentProgress()
+    paths = Paths.at(home).ensure()
+    config = options.config
+    tracks, report = load_source(options, paths, progress)
+    skipped = dict(report.skipped)
+
+    cache = FeatureCache(paths.features_dir, config)
+    progress.stage("features", len(tracks))
+    extracted = extract(tracks, cache, workers=options.workers, progress=progress.advance)
+    by_id = {t.track_id: t for t in tracks}
+    for track_id, reason in extracted.failed.items():
+        skipped[by_id[track_id].audio_path] = reason
+    ok = set(extracted.ok)
+    kept = [t for t in tracks if t.track_id in ok]
+    if not kept:
+        raise UserInputError("no usable audio: every track was skipped (see the reasons above)")
+    for what, reason in skipped.items():
+        progress.note(f"skipped {what}: {reason}")
+
+    from recommender.store import Store
+
+    Store(paths.database).write_tracks(kept)
+    info = {
+        "source": options.source,
+        "source_label": SOURCE_LABELS[options.source],
+        "synthesised": options.source == "demo",
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tracks": len(kept),
+        "genres": _genre_counts(kept),
+        "skipped": skipped,
+        "features": {"computed": extracted.computed, "cached": extracted.cached},
+        "config": config.to_dict(),
+        "options": _options_dict(options),
+        "model": None,
+    }
+    if options.no_train and options.model is None:
+        progress.note("--no-train without --model: built the catalog and its features only")
+    else:
+        info["model"] = _model_stages(options, kept, cache, paths, progress)
+    atomic_write_text(paths.build_info, json.dumps(info, indent=2, ensure_ascii=False))
+    return BuildResult(tracks=kept, skipped=skipped, info=info)
+
+
+def _model_stages(options: BuildOptions, tracks: list[Track], cache: FeatureCache, paths: Paths, progress: Progress) -> dict:
+    """Train or load the CNN, embed every track, then map, index and evaluate. Returns the model's info."""
+    from recommender import model as cnn
+    from recommender.evaluate import (
+        classification_report,
+        evaluation_summary,
+        mfcc_baseline_vectors,
+        retrieval_report,
+    )
+    from recommender.index import SimilarityIndex
+    from recommender.projection import umap_coordinates
+
+    genres = sorted({t.genre for t in tracks})
+    if len(genres) < 2:
+        raise UserInputError(f"a genre classifier needs at least two genres; this catalog has only {genres}")
+    if options.model is not None:
+        progress.stage("load model")
+        model = cnn.GenreModel.load(Path(options.model), config=cache.config, genres=genres)
+        name = Path(options.model).stem
+        if Path(options.model).resolve().parent != paths.models_dir.resolve():
+            model.save(paths.models_dir, name)
+    elif options.no_train:
+        raise ModelError("--no-train needs --model FILE.keras")
+    else:
+        model, name = _train(options, tracks, cache, genres, progress)
+        model.save(paths.models_dir, name)
+
+    progress.stage("embeddings", len(tracks))
+    ids = np.array([t.track_id for t in tracks], dtype=np.int64)
+    track_genres = np.array([t.genre for t in tracks])
+    embeddings, proba = model.embed_and_predict_many(_mels(cache, ids, progress))
+
+    progress.stage("map")
+    coords = umap_coordinates(embeddings, seed=options.seed)
+    progress.stage("index")
+    index = SimilarityIndex().fit(embeddings, ids, track_genres)
+    index.save(paths.catalog_dir / f"index-{name}.npz")
+    atomic_write(
+        paths.catalog_dir / f"catalog-{name}.npz",
+        lambda tmp: _savez(tmp, track_ids=ids, coords=coords, proba=proba.astype(np.float32), genres=np.array(genres)),
+    )
+
+    progress.stage("evaluation")
+    splits = np.array([t.split for t in tracks])
+    metrics = _evaluate(
+        ids, track_genres, splits, proba, embeddings, genres, cache,
+        classification_report, retrieval_report, evaluation_summary, mfcc_baseline_vectors,
+    )
+    atomic_write_text(paths.catalog_dir / f"metrics-{name}.json", json.dumps(metrics, indent=2))
+    return {
+        "name": name,
+        "arch": model.arch_,
+        "embedding_dim": int(model.embedding_dim_),
+        "genres": genres,
+        "path": str((paths.models_dir / f"{name}.keras").resolve()),
+        "test_accuracy": metrics["classifier"]["test_accuracy"],
+    }
+
+
+def _train(options, tracks, cache, genres, progress):
+    from recommender import model as cnn
+
+    def split(name: str) -> tuple[list[int], list[str]]:
+        chosen = [t for t in tracks if t.split == name]
+        return [t.track_id for t in chosen], [t.genre for t in chosen]
+
+    train_ids, train_genres = split("training")
+    val_ids, val_genres = split("validation")
+    if not train_ids or not val_ids:
+        raise UserInputError("training needs tracks in both the training and the validation split")
+    progress.stage("training", options.epochs)
+
+    def on_epoch(epoch: int, epochs: int, logs: dict) -> None:
+        info = f"acc {logs.get('accuracy', 0):.2f} val_acc {logs.get('val_accuracy', 0):.2f}"
+        progress.advance(epoch, epochs, info)
+
+    model = cnn.train(
+        cache, train_ids, train_genres, val_ids, val_genres,
+        genres=genres, arch=options.arch, epochs=options.epochs, seed=options.seed,
+        config=cache.config, callbacks_progress=on_epoch,
+    )
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return model, f"{options.source}-{options.arch}-{stamp}"
+
+
+def _mels(cache: FeatureCache, ids: np.ndarray, progress: Progress):
+    for i, track_id in enumerate(ids, start=1):
+        yield cache.get(int(track_id))
+        if i % 16 == 0 or i == len(ids):
+            progress.advance(i, len(ids))
+
+
+def _evaluate(ids, track_genres, splits, proba, embeddings, genres, cache, classification_report,
+              retrieval_report, evaluation_summary, mfcc_baseline_vectors) -> dict:
+    test, val = splits == "test", splits == "validation"
+    test_report = classification_report(list(track_genres[test]), proba[test], genres)
+    val_report = classification_report(list(track_genres[val]), proba[val], genres)
+    mfcc = mfcc_baseline_vectors(cache.get(int(i)) for i in ids)
+    query = test if test.any() else np.ones(len(ids), dtype=bool)
+    retrieval = retrieval_report(embeddings, mfcc, list(track_genres), query)
+    return evaluation_summary(test_report, val_report, retrieval)
+
+
+def _savez(path: Path, **arrays: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _genre_counts(tracks: list[Track]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for t in tracks:
+        counts[t.genre] = counts.get(t.genre, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _options_dict(options: BuildOptions) -> dict:
+    out = {}
+    for key, value in vars(options).items():
+        if key == "config":
+            continue
+        out[key] = str(value) if isinstance(value, Path) else value
+    return out

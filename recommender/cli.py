@@ -1,0 +1,343 @@
+"""``python -m recommender …``: build a catalog, then ask it questions.
+
+Every command takes ``--home DIR`` (default ``$MUSICREC_HOME``, else ``./artifacts``).
+Commands that print results take ``--json`` and then print exactly one JSON object on
+stdout; logs and progress go to stderr. Exit code 0 on success; on failure a one-line
+message on stderr and exit code 1 (2 for bad command-line usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from recommender.errors import RecommenderError
+
+
+def _add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
+    p.add_argument("--home", type=Path, default=None, help="artifacts folder (default: $MUSICREC_HOME or ./artifacts)")
+    if json_flag:
+        p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {value}")
+    return value
+
+
+def _track_id(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a track id is a whole number, got {text!r}") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m recommender", description="A music recommender that listens.")
+    sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = sub.add_parser("build", help="build a catalog: features, model, embeddings, map, index")
+    _add_common(b, json_flag=True)
+    b.add_argument("--source", choices=("demo", "fma", "folder"), default="demo")
+    b.add_argument("--tracks", type=_positive, default=None, help="demo: number of songs to synthesise")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--metadata", type=Path, help="fma: the fma_metadata folder (tracks.csv, genres.csv)")
+    b.add_argument("--audio", type=Path, help="fma: fma_small/medium/large folder; folder: any folder of audio")
+    b.add_argument("--subset", choices=("small", "medium", "large"), default="small")
+    b.add_argument("--epochs", type=_positive, default=30)
+    b.add_argument("--arch", default="cnn1d", help="cnn1d (default, fast on CPUs) or seed-2d")
+    b.add_argument("--workers", type=_positive, default=None, help="feature processes (default: all cores)")
+    b.add_argument("--model", type=Path, help="use this .keras model instead of training one")
+    b.add_argument("--no-train", action="store_true", help="do not train (with --model: use it as it is)")
+
+    i = sub.add_parser("info", help="what the catalog holds")
+    _add_common(i, json_flag=True)
+
+    s = sub.add_parser("search", help="find tracks by title, artist or album")
+    _add_common(s, json_flag=True)
+    s.add_argument("--query", default=None)
+    s.add_argument("--genre", default=None)
+    s.add_argument("-k", type=_positive, default=None, help="at most this many results (default 20; all without --query)")
+
+    e = sub.add_parser("evaluate", help="classifier accuracy and retrieval precision vs baselines")
+    _add_common(e, json_flag=True)
+
+    sim = sub.add_parser("similar", help="songs that sound like a track or an audio file")
+    _add_common(sim, json_flag=True)
+    what = sim.add_mutually_exclusive_group(required=True)
+    what.add_argument("--track", type=_track_id)
+    what.add_argument("--file", type=Path)
+    sim.add_argument("-k", type=_positive, default=10)
+    sim.add_argument("--genre", default=None)
+
+    for name, text in (("play", "record that a user played a track"), ("like", "like a track")):
+        a = sub.add_parser(name, help=text)
+        _add_common(a, json_flag=True)
+        a.add_argument("--user", required=True)
+        a.add_argument("--track", type=_track_id, required=True)
+
+    pl = sub.add_parser("playlist", help="a user's playlists")
+    _add_common(pl, json_flag=True)
+    pl.add_argument("action", choices=("create", "add", "remove", "show", "list", "delete"))
+    pl.add_argument("--user", required=True)
+    pl.add_argument("--name")
+    pl.add_argument("--track", type=_track_id)
+
+    h = sub.add_parser("history", help="a user's plays, newest first")
+    _add_common(h, json_flag=True)
+    h.add_argument("--user", required=True)
+    h.add_argument("-k", type=_positive, default=None)
+
+    r = sub.add_parser("recommend", help="songs for a user, from their plays, likes and playlists")
+    _add_common(r, json_flag=True)
+    r.add_argument("--user", required=True)
+    r.add_argument("-k", type=_positive, default=10)
+    r.add_argument("--genre", default=None)
+    r.add_argument("--one-per-artist", action="store_true")
+
+    pa = sub.add_parser("path", help="a playlist moving smoothly from one song to another")
+    _add_common(pa, json_flag=True)
+    pa.add_argument("--from", dest="from_id", type=_track_id, required=True)
+    pa.add_argument("--to", dest="to_id", type=_track_id, required=True)
+    pa.add_argument("--steps", type=_positive, default=8)
+    return root
+
+
+# ---- output -----------------------------------------------------------------------------
+def _emit(args, obj: dict, text: Callable[[dict], str]) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(obj, ensure_ascii=False, default=str))
+    else:
+        print(text(obj))
+
+
+def _table(rows: list[dict], columns: Sequence[str]) -> str:
+    if not rows:
+        return "(nothing)"
+    frame = pd.DataFrame(rows)
+    cols = [c for c in columns if c in frame]
+    return frame[cols].to_string(index=False)
+
+
+# ---- commands -----------------------------------------------------------------------------
+def cmd_build(args) -> None:
+    from recommender.build import BuildOptions, TqdmProgress, build
+    from recommender.catalog import Catalog
+
+    options = BuildOptions(
+        source=args.source, tracks=args.tracks, seed=args.seed, metadata=args.metadata, audio=args.audio,
+        subset=args.subset, epochs=args.epochs, arch=args.arch, workers=args.workers, model=args.model,
+        no_train=args.no_train,
+    )
+    progress = TqdmProgress()
+    try:
+        result = build(options, home=args.home, progress=progress)
+    finally:
+        progress.close()
+    summary = Catalog.open(args.home).summary()
+    summary["skipped_files"] = result.skipped
+    _emit(args, summary, _info_text)
+
+
+def _info_text(info: dict) -> str:
+    lines = [
+        f"{info['source_label']}: {info['tracks']} tracks in {len(info['genres'])} genres ({info['home']})",
+        "  " + ", ".join(f"{g} {n}" for g, n in info["genres"].items()),
+    ]
+    if info.get("synthesised"):
+        lines.append("  The audio of this catalog is synthesised by the project itself; it is not real music.")
+    m = info.get("model")
+    if m:
+        acc = m.get("test_accuracy")
+        acc_text = f", test accuracy {acc:.1%}" if isinstance(acc, float) else ""
+        lines.append(f"  model {m['name']} ({m['arch']}, {m['embedding_dim']}-d embeddings{acc_text})")
+    else:
+        lines.append("  no model yet")
+    if info.get("skipped"):
+        lines.append(f"  {info['skipped']} files skipped (unreadable, missing or too short)")
+    return "\n".join(lines)
+
+
+def cmd_info(args) -> None:
+    from recommender.catalog import Catalog
+
+    _emit(args, Catalog.open(args.home).summary(), _info_text)
+
+
+def cmd_search(args) -> None:
+    from recommender.catalog import Catalog, results_json
+
+    k = args.k if args.k is not None else (20 if args.query else None)
+    frame = Catalog.open(args.home).search(args.query, genre=args.genre, k=k)
+    cols = ["track_id", "title", "artist", "album", "genre"]
+    rows = results_json(frame[[c for c in cols + ["score"] if c in frame]])
+    _emit(args, {"results": rows}, lambda o: _table(o["results"], cols))
+
+
+def cmd_evaluate(args) -> None:
+    from recommender.catalog import Catalog
+
+    metrics = Catalog.open(args.home).metrics()
+
+    def text(m: dict) -> str:
+        c, r = m["classifier"], m["retrieval"]
+        lines = [
+            f"test accuracy {c['test_accuracy']:.1%} on {c['n_test']} tracks; validation accuracy {c['val_accuracy']:.1%}",
+            "genre precision@10: " + ", ".join(f"{k} {v['genre_precision_at_10']:.3f}" for k, v in r.items()),
+        ]
+        lines += [f"  {g}: {v['accuracy']:.1%} of {v['n']}" for g, v in c["per_genre"].items()]
+        return "\n".join(lines)
+
+    _emit(args, metrics, text)
+
+
+RESULT_COLS = ["track_id", "title", "artist", "genre", "score"]
+
+
+def cmd_similar(args) -> None:
+    from recommender.catalog import Catalog, results_json
+
+    catalog = Catalog.open(args.home)
+    out: dict = {}
+    if args.file is not None:
+        clip = catalog.analyse(args.file)
+        frame = catalog.similar_to_clip(clip, k=args.k, genre=args.genre)
+        out["query"] = {"file": str(args.file), "genre_probabilities": clip.genre_probabilities}
+    else:
+        frame = catalog.similar(args.track, k=args.k, genre=args.genre)
+        out["query"] = {"track_id": args.track, **catalog.track(args.track)}
+    out["results"] = results_json(frame[RESULT_COLS])
+    _emit(args, out, lambda o: _table(o["results"], RESULT_COLS))
+
+
+def _store(args):
+    from recommender.catalog import Catalog
+
+    return Catalog.open(args.home)
+
+
+def cmd_play(args) -> None:
+    catalog = _store(args)
+    catalog.track(args.track)
+    catalog.store.record_play(args.user, args.track, source="cli")
+    _emit(args, {"user": args.user.strip(), "track_id": args.track, "played": True},
+          lambda o: f"{o['user']} played track {o['track_id']}")
+
+
+def cmd_like(args) -> None:
+    catalog = _store(args)
+    catalog.track(args.track)
+    catalog.store.like(args.user, args.track)
+    _emit(args, {"user": args.user.strip(), "track_id": args.track, "liked": True},
+          lambda o: f"{o['user']} likes track {o['track_id']}")
+
+
+def cmd_playlist(args) -> None:
+    from recommender.catalog import results_json
+
+    store = _store(args).store
+    act, user, name = args.action, args.user, args.name
+    if act != "list" and not name:
+        raise RecommenderError(f"playlist {act} needs --name")
+    if act in ("add", "remove") and args.track is None:
+        raise RecommenderError(f"playlist {act} needs --track ID")
+    if act == "create":
+        store.create_playlist(user, name)
+    elif act == "add":
+        store.add_to_playlist(user, name, args.track)
+    elif act == "remove":
+        store.remove_from_playlist(user, name, args.track)
+    elif act == "delete":
+        store.delete_playlist(user, name)
+    if act == "list":
+        rows = results_json(store.playlists(user))
+        _emit(args, {"user": user, "playlists": rows}, lambda o: _table(o["playlists"], ["name", "n_tracks"]))
+        return
+    if act == "delete":
+        _emit(args, {"user": user, "name": name, "deleted": True}, lambda o: f"deleted playlist {o['name']}")
+        return
+    rows = results_json(store.playlist(user, name))
+    cols = ["position", "track_id", "title", "artist", "genre"]
+    _emit(args, {"user": user, "name": name, "results": rows}, lambda o: _table(o["results"], cols))
+
+
+def cmd_history(args) -> None:
+    from recommender.catalog import results_json
+
+    frame = _store(args).store.history(args.user, k=args.k)
+    cols = ["track_id", "title", "played_at", "source"]
+    rows = results_json(frame[[c for c in cols + ["artist", "genre"] if c in frame]])
+    _emit(args, {"user": args.user, "results": rows}, lambda o: _table(o["results"], cols))
+
+
+def cmd_recommend(args) -> None:
+    from recommender.profile import recommend_for_user
+
+    catalog = _store(args)
+    recs, cold = recommend_for_user(
+        catalog.store, catalog.index, args.user, k=args.k, genre=args.genre, one_per_artist=args.one_per_artist
+    )
+    out = _recommendation_results(catalog, [(r.track_id, r.score, r.reason) for r in recs])
+    out["cold_start"] = cold
+    if cold:
+        out["message"] = "no listening history yet: popular and diverse picks across genres"
+        print(out["message"], file=sys.stderr)
+    _emit(args, out, lambda o: _table(o["results"], RESULT_COLS + ["reason"]))
+
+
+def cmd_path(args) -> None:
+    from recommender.profile import song_path
+
+    catalog = _store(args)
+    catalog.track(args.from_id)
+    catalog.track(args.to_id)
+    steps = song_path(catalog.index, args.from_id, args.to_id, steps=args.steps)
+    out = _recommendation_results(catalog, [(tid, score, "") for tid, score in steps])
+    _emit(args, out, lambda o: _table(o["results"], RESULT_COLS))
+
+
+def _recommendation_results(catalog, triples) -> dict:
+    from recommender.catalog import results_json
+
+    tracks = catalog.tracks().set_index("track_id")
+    rows = []
+    for track_id, score, reason in triples:
+        t = tracks.loc[track_id]
+        row = {"track_id": int(track_id), "title": t["title"], "artist": t["artist"], "genre": t["genre"],
+               "score": round(float(score), 6)}
+        if reason:
+            row["reason"] = reason
+        rows.append(row)
+    return {"results": results_json(pd.DataFrame(rows)) if rows else []}
+
+
+COMMANDS: dict[str, Callable] = {
+    "build": cmd_build, "info": cmd_info, "search": cmd_search, "evaluate": cmd_evaluate,
+    "similar": cmd_similar, "play": cmd_play, "like": cmd_like, "playlist": cmd_playlist,
+    "history": cmd_history, "recommend": cmd_recommend, "path": cmd_path,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except RecommenderError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0

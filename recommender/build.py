@@ -155,8 +155,7 @@ def build(options: BuildOptions, *, home: Path | str | None = None, progress: Pr
     kept = [t for t in tracks if t.track_id in ok]
     if not kept:
         raise UserInputError("no usable audio: every track was skipped (see the reasons above)")
-    for what, reason in skipped.items():
-        progress.note(f"skipped {what}: {reason}")
+    _report_skipped(skipped, progress)
 
     from recommender.store import Store
 
@@ -283,6 +282,14 @@ def _evaluate(ids, track_genres, splits, proba, embeddings, genres, cache, class
     query = test if test.any() else np.ones(len(ids), dtype=bool)
     retrieval = retrieval_report(embeddings, mfcc, list(track_genres), query)
     return evaluation_summary(test_report, val_report, retrieval)
+
+
+def _report_skipped(skipped: dict[str, str], progress: Progress, *, show: int = 10) -> None:
+    """A few skipped files with their reasons, then a count: FMA large skips tens of thousands."""
+    for what, reason in list(skipped.items())[:show]:
+        progress.note(f"skipped {what}: {reason}")
+    if len(skipped) > show:
+        progress.note(f"… and {len(skipped) - show} more skipped files (all listed in build.json)")
 
 
 def _savez(path: Path, **arrays: np.ndarray) -> None:

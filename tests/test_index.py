@@ -1,0 +1,241 @@
+"""Tests for recommender.index: Ball-tree answers equal brute-force cosine, filters, storage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.errors import ModelError, NotBuiltError, UserInputError
+from recommender.index import SimilarityIndex
+
+GENRES = ("Rock", "Jazz", "Folk")
+
+
+def catalog(seed: int, *, n: int = 300, d: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random (not normalised) embeddings ``(n, d)``, shuffled unique ids and genres."""
+    rng = np.random.default_rng(seed)
+    embeddings = rng.normal(size=(n, d)).astype(np.float32) * rng.uniform(0.5, 3.0, size=(n, 1)).astype(
+        np.float32
+    )
+    ids = rng.permutation(np.arange(1000, 1000 + 3 * n))[:n].astype(np.int64)
+    genres = rng.choice(GENRES, size=n)
+    return embeddings, ids, genres
+
+
+def brute_force(embeddings, ids, genres, vector, *, k, genre=None, exclude=()):
+    """Reference answer: cosine of every candidate, sorted."""
+    unit = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+    cos = unit.astype(np.float64) @ (vector / np.linalg.norm(vector))
+    keep = ~np.isin(ids, list(exclude))
+    if genre is not None:
+        keep &= genres == genre
+    rows = np.flatnonzero(keep)
+    order = rows[np.argsort(-cos[rows], kind="stable")][:k]
+    return ids[order].tolist(), cos[order]
+
+
+@pytest.fixture
+def built():
+    embeddings, ids, genres = catalog(0)
+    return SimilarityIndex().fit(embeddings, ids, genres), embeddings, ids, genres
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("genre", [None, "Jazz"])
+@pytest.mark.parametrize("leaf_size", [2, 40])
+def test_query_matches_brute_force(seed, genre, leaf_size):
+    embeddings, ids, genres = catalog(seed)
+    index = SimilarityIndex(leaf_size=leaf_size).fit(embeddings, ids, genres)
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(5):
+        vector = rng.normal(size=embeddings.shape[1])
+        exclude = rng.choice(ids, size=7, replace=False).tolist()
+        got = index.query(vector, k=12, genre=genre, exclude=exclude)
+        want_ids, want_cos = brute_force(embeddings, ids, genres, vector, k=12, genre=genre, exclude=exclude)
+        assert [t for t, _ in got] == want_ids
+        np.testing.assert_allclose([c for _, c in got], want_cos, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_query_track_matches_brute_force_without_itself(seed):
+    embeddings, ids, genres = catalog(seed)
+    index = SimilarityIndex().fit(embeddings, ids, genres)
+    for track_id in ids[:10]:
+        vector = embeddings[ids == track_id][0]
+        got = index.query_track(int(track_id), k=5, genre="Rock")
+        want_ids, want_cos = brute_force(
+            embeddings, ids, genres, vector, k=5, genre="Rock", exclude=[track_id]
+        )
+        assert [t for t, _ in got] == want_ids
+        np.testing.assert_allclose([c for _, c in got], want_cos, atol=1e-6)
+
+
+def test_scores_are_cosine_similarity():
+    index = SimilarityIndex().fit(np.array([[1.0, 0], [0, 2.0], [-3.0, 0], [1.0, 1.0]]), np.arange(4))
+    got = dict(index.query(np.array([5.0, 0.0]), k=4))
+    assert got[0] == pytest.approx(1.0)
+    assert got[1] == pytest.approx(0.0, abs=1e-9)
+    assert got[2] == pytest.approx(-1.0)
+    assert got[3] == pytest.approx(np.sqrt(0.5))
+    assert list(got) == [0, 3, 1, 2]
+
+
+def test_query_track_skips_itself_and_exact_duplicates():
+    rng = np.random.default_rng(3)
+    embeddings = rng.normal(size=(50, 8))
+    # Tracks 100, 101 and 102 are the same song (102 louder: same direction).
+    embeddings[1] = embeddings[0]
+    embeddings[2] = embeddings[0] * 4.0
+    ids = np.arange(100, 150)
+    index = SimilarityIndex().fit(embeddings, ids, np.array(["a"] * 25 + ["b"] * 25))
+    got = index.query_track(100, k=10)
+    returned = [t for t, _ in got]
+    assert len(got) == 10
+    assert not {100, 101, 102} & set(returned)
+    assert all(c < 1 - 1e-6 for _, c in got)
+    # A near-duplicate that is not exact stays recommendable.
+    embeddings[3] = embeddings[0] + 1e-2 * rng.normal(size=8)
+    index.fit(embeddings, ids, np.array(["a"] * 25 + ["b"] * 25))
+    assert index.query_track(100, k=1)[0][0] == 103
+
+
+def test_k_honoured_with_genre_filter_and_exclusions(built):
+    index, embeddings, ids, genres = built
+    jazz = ids[genres == "Jazz"]
+    # Exclude the 20 jazz tracks nearest to the query so the first fetch mostly misses.
+    vector = embeddings[0]
+    nearest_jazz = [t for t, _ in index.query(vector, k=20, genre="Jazz")]
+    got = index.query(vector, k=15, genre="Jazz", exclude=nearest_jazz)
+    assert len(got) == 15
+    assert all(t in set(jazz) and t not in nearest_jazz for t, _ in got)
+    assert [t for t, _ in got] == brute_force(
+        embeddings, ids, genres, vector, k=15, genre="Jazz", exclude=nearest_jazz
+    )[0]
+
+
+def test_k_larger_than_available_returns_all(built):
+    index, embeddings, ids, genres = built
+    n_jazz = int((genres == "Jazz").sum())
+    got = index.query(embeddings[0], k=10_000, genre="Jazz", exclude=ids[:3].tolist())
+    expected = set(ids[genres == "Jazz"]) - set(ids[:3].tolist())
+    assert {t for t, _ in got} == expected and len(got) <= n_jazz
+    assert len(index.query_track(int(ids[0]), k=10_000)) == len(ids) - 1
+    scores = [c for _, c in got]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("k", [0, -1, 2.5])
+def test_bad_k(built, k):
+    index = built[0]
+    with pytest.raises(UserInputError, match="k must"):
+        index.query(np.ones(16), k=k)
+
+
+def test_unknown_genre_lists_known(built):
+    with pytest.raises(UserInputError, match="Folk, Jazz, Rock"):
+        built[0].query(np.ones(16), genre="Polka")
+
+
+def test_unknown_track(built):
+    with pytest.raises(UserInputError, match="no track with id 7"):
+        built[0].query_track(7)
+    with pytest.raises(UserInputError):
+        built[0].vector(7)
+
+
+def test_wrong_dimension_and_zero_query(built):
+    with pytest.raises(ModelError, match="8 dimensions"):
+        built[0].query(np.ones(8))
+    with pytest.raises(UserInputError, match="zero"):
+        built[0].query(np.zeros(16))
+
+
+@pytest.mark.parametrize("call", ["query", "query_track", "vector", "save", "add"])
+def test_before_fit(call, tmp_path):
+    index = SimilarityIndex()
+    calls = {
+        "query": lambda: index.query(np.ones(4)),
+        "query_track": lambda: index.query_track(1),
+        "vector": lambda: index.vector(1),
+        "save": lambda: index.save(tmp_path / "i.npz"),
+        "add": lambda: index.add(np.ones(4), 1, "Rock"),
+    }
+    with pytest.raises(NotBuiltError, match="build the catalog first"):
+        calls[call]()
+
+
+@pytest.mark.parametrize(
+    ("embeddings", "ids", "match"),
+    [
+        (np.array([[1.0, 0], [0, 0]]), [1, 2], "zero vectors"),
+        (np.array([[1.0, 0], [0, 1]]), [1, 1], "unique"),
+        (np.array([[1.0, 0], [0, 1]]), [1, 2, 3], "track ids"),
+        (np.array([[np.nan, 0], [0, 1]]), [1, 2], "NaN"),
+        (np.zeros((0, 3)), [], "non-empty"),
+    ],
+)
+def test_fit_rejects_bad_input(embeddings, ids, match):
+    with pytest.raises(ValueError, match=match):
+        SimilarityIndex().fit(embeddings, np.array(ids, dtype=np.int64))
+
+
+def test_fit_stores_unit_float32_and_no_work_in_init():
+    index = SimilarityIndex(leaf_size=7)
+    assert vars(index) == {"leaf_size": 7}
+    embeddings, ids, genres = catalog(4, n=20)
+    index.fit(embeddings, ids, genres)
+    assert index.embeddings_.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(index.embeddings_, axis=1), 1.0, atol=1e-6)
+    assert index.genres == sorted(GENRES)
+    np.testing.assert_allclose(
+        index.vector(int(ids[3])), embeddings[3] / np.linalg.norm(embeddings[3]), atol=1e-6
+    )
+
+
+def test_save_load_round_trip_without_pickle(built, tmp_path):
+    index, embeddings, ids, genres = built
+    path = tmp_path / "catalog" / "index.npz"
+    index.save(path)
+    assert not list(path.parent.glob("*.tmp"))
+    with np.load(path, allow_pickle=False) as data:  # no object arrays inside
+        assert data["genres"].dtype.kind == "U"
+        np.testing.assert_array_equal(data["track_ids"], ids)
+    loaded = SimilarityIndex.load(path)
+    rng = np.random.default_rng(9)
+    for _ in range(5):
+        vector = rng.normal(size=16)
+        assert loaded.query(vector, k=8, genre="Folk") == index.query(vector, k=8, genre="Folk")
+    assert loaded.query_track(int(ids[5]), k=8) == index.query_track(int(ids[5]), k=8)
+    np.testing.assert_array_equal(loaded.genres_, genres)
+
+
+def test_save_load_without_genres(tmp_path):
+    embeddings, ids, _ = catalog(2, n=30)
+    index = SimilarityIndex().fit(embeddings, ids)
+    index.save(tmp_path / "i.npz")
+    loaded = SimilarityIndex.load(tmp_path / "i.npz")
+    assert loaded.genres_ is None and loaded.genres == []
+    assert loaded.query_track(int(ids[0])) == index.query_track(int(ids[0]))
+    with pytest.raises(UserInputError, match="known genres: none"):
+        loaded.query(embeddings[0], genre="Rock")
+
+
+def test_load_missing_or_broken(tmp_path):
+    with pytest.raises(NotBuiltError, match="build the catalog first"):
+        SimilarityIndex.load(tmp_path / "missing.npz")
+    (tmp_path / "broken.npz").write_bytes(b"not a zip")
+    with pytest.raises(NotBuiltError, match="unreadable"):
+        SimilarityIndex.load(tmp_path / "broken.npz")
+
+
+def test_add_makes_track_findable(built):
+    index, embeddings, ids, genres = built
+    new = embeddings[10] + 0.01
+    index.add(new, 99_999, "Folk")
+    assert len(index) == len(ids) + 1
+    assert index.query(new, k=1, genre="Folk")[0][0] == 99_999
+    by_track, by_vector = index.query_track(99_999, k=3), index.query(new, k=3, exclude=[99_999])
+    assert [t for t, _ in by_track] == [t for t, _ in by_vector]
+    np.testing.assert_allclose([c for _, c in by_track], [c for _, c in by_vector], atol=1e-6)
+    with pytest.raises(UserInputError, match="already"):
+        index.add(new, 99_999, "Folk")

@@ -99,6 +99,19 @@ def test_query_track_skips_itself_and_exact_duplicates():
     assert index.query_track(100, k=1)[0][0] == 103
 
 
+def test_query_track_widens_past_many_duplicates():
+    # More exact copies than the first fetch covers: the search must widen to still give k.
+    rng = np.random.default_rng(8)
+    embeddings = rng.normal(size=(120, 6))
+    embeddings[1:40] = embeddings[0] * rng.uniform(0.5, 2.0, size=(39, 1))
+    ids = np.arange(120)
+    index = SimilarityIndex(leaf_size=4).fit(embeddings, ids, np.array(["a", "b"] * 60))
+    got = index.query_track(0, k=5)
+    want = brute_force(embeddings, ids, np.array(["a", "b"] * 60), embeddings[0], k=5, exclude=range(40))[0]
+    assert [t for t, _ in got] == want
+    assert len(index.query_track(0, k=5, genre="b")) == 5
+
+
 def test_k_honoured_with_genre_filter_and_exclusions(built):
     index, embeddings, ids, genres = built
     jazz = ids[genres == "Jazz"]

@@ -1,0 +1,726 @@
+"""The genre CNN: build, train, save/load, and song embeddings from its penultimate layer.
+
+Every network takes a batch of log-mel slices shaped ``(batch, slice_frames, n_mels)``
+(time-major, in dB) and ends in a dense layer named ``"embedding"`` followed by a
+softmax over genres. A song's embedding is the mean of that layer over all its
+non-overlapping slices, L2-normalised, so that Euclidean distance between songs
+ranks like cosine similarity.
+
+Architectures (``ARCHS``):
+
+- ``"cnn1d"``: 1-D convolutions over time with the mel bands as channels, in the
+  spirit of Dieleman's Spotify convnet; global average + max pooling; a 256-unit ELU
+  embedding (ELU units cannot die, so every dimension carries information). Fast on CPUs.
+- ``"seed-2d"``: the original project's 2-D CNN on 128×128 slices (stacked
+  Conv2D/ReLU/max-pool blocks, flatten, a 32-unit ReLU embedding), kept for comparison.
+
+TensorFlow is imported on first use, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from recommender.audio import slice_mel
+from recommender.config import AudioConfig
+from recommender.errors import ModelError, UserInputError
+
+# TensorFlow reads this when it is first imported; set it before that happens.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+if TYPE_CHECKING:
+    import keras
+
+ARCHS = ("cnn1d", "seed-2d")
+EMBEDDING_LAYER = "embedding"
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr")
+PACKAGES = ("tensorflow", "keras", "numpy", "librosa")
+
+# Above this size the stacked training mels go to a temporary memory-mapped file.
+RAM_LIMIT_BYTES = 4 << 30
+EARLY_STOP_PATIENCE = 6
+LR_PATIENCE = 2
+
+ProgressFn = Callable[[int, int, dict], None]
+"""``(epoch, epochs, logs)`` after every epoch; ``epoch`` counts finished epochs from 1."""
+
+
+class MelProvider(Protocol):
+    def get(self, track_id: Any) -> np.ndarray | None: ...
+
+
+def _keras():
+    """Keras, imported on first use (TensorFlow takes seconds to import)."""
+    if "keras" not in sys.modules:
+        with _quiet_stderr():
+            import keras  # noqa: F401
+    return sys.modules["keras"]
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence the C++ notices TensorFlow prints while importing (oneDNN, CPU features).
+
+    They bypass TF_CPP_MIN_LOG_LEVEL; turning oneDNN off would silence them too, but
+    would make training about 2-3x slower on CPUs.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+# --------------------------------------------------------------------------- architectures
+
+
+def build_model(
+    arch: str,
+    *,
+    n_genres: int,
+    config: AudioConfig,
+    mean: np.ndarray | float = 0.0,
+    variance: np.ndarray | float = 1.0,
+) -> keras.Model:
+    """An uncompiled network for ``arch``: ``(batch, slice_frames, n_mels)`` → ``(batch, n_genres)``.
+
+    ``mean``/``variance`` are the input statistics of the training slices (per mel band
+    for cnn1d, one scalar for seed-2d); they live in a Normalization layer so the saved
+    model carries its own input scaling.
+    """
+    builders = {"cnn1d": _build_cnn1d, "seed-2d": _build_seed_2d}
+    if arch not in builders:
+        raise UserInputError(f"Unknown architecture {arch!r}; choose one of: {', '.join(ARCHS)}.")
+    if n_genres < 2:
+        raise ModelError(f"A genre classifier needs at least 2 genres, got {n_genres}.")
+    return builders[arch](n_genres=n_genres, config=config, mean=mean, variance=variance)
+
+
+def _build_cnn1d(*, n_genres: int, config: AudioConfig, mean, variance) -> keras.Model:
+    keras = _keras()
+    layers = keras.layers
+    inputs = keras.Input((config.slice_frames, config.n_mels), name="mel")
+    x = layers.Normalization(
+        axis=-1, mean=_as_list(mean, config.n_mels), variance=_as_list(variance, config.n_mels), name="scale"
+    )(inputs)
+    # Mel bands are channels: each filter sees the whole spectrum over a few frames.
+    for i, (filters, pool) in enumerate([(128, 4), (128, 2), (256, 2), (256, None)], start=1):
+        x = layers.Conv1D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.Activation("relu", name=f"relu{i}")(x)
+        if pool:
+            x = layers.MaxPooling1D(pool, name=f"pool{i}")(x)
+    x = layers.Concatenate(name="pool_time")(
+        [layers.GlobalAveragePooling1D(name="mean_time")(x), layers.GlobalMaxPooling1D(name="max_time")(x)]
+    )
+    x = layers.Dense(256, activation="elu", name=EMBEDDING_LAYER)(x)
+    x = layers.Dropout(0.4, name="dropout")(x)
+    outputs = layers.Dense(n_genres, activation="softmax", name="genre")(x)
+    return keras.Model(inputs, outputs, name="cnn1d")
+
+
+def _build_seed_2d(*, n_genres: int, config: AudioConfig, mean, variance) -> keras.Model:
+    keras = _keras()
+    layers = keras.layers
+    inputs = keras.Input((config.slice_frames, config.n_mels), name="mel")
+    # The seed scaled 8-bit images to [0, 1]; one global scale is the float equivalent.
+    x = layers.Normalization(axis=None, mean=_as_scalar(mean), variance=_as_scalar(variance), name="scale")(
+        inputs
+    )
+    x = layers.Reshape((config.slice_frames, config.n_mels, 1), name="image")(x)
+    for i, filters in enumerate([32, 64, 128, 256], start=1):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"conv{i}")(x)
+        x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(32, activation="relu", name=EMBEDDING_LAYER)(x)
+    x = layers.Dropout(0.5, name="dropout")(x)
+    outputs = layers.Dense(n_genres, activation="softmax", name="genre")(x)
+    return keras.Model(inputs, outputs, name="seed_2d")
+
+
+def _as_list(value, size: int) -> list[float]:
+    return np.broadcast_to(np.asarray(value, dtype=np.float64), (size,)).tolist()
+
+
+def _as_scalar(value) -> float:
+    return float(np.mean(value))
+
+
+# --------------------------------------------------------------------------- slicing
+
+
+def song_slices(mel: np.ndarray, *, config: AudioConfig) -> np.ndarray:
+    """All non-overlapping slices of a song: ``(n_mels, n_frames)`` → ``(n_slices, slice_frames, n_mels)``.
+
+    The network's time-major view of ``audio.slice_mel`` (same slicing: a clip shorter
+    than one slice is padded with its minimum, frames after the last full slice dropped).
+    Returns float32.
+    """
+    mel = _check_mel(np.asarray(mel), config=config)
+    return np.ascontiguousarray(slice_mel(mel, config=config).transpose(0, 2, 1))
+
+
+def _check_mel(mel: np.ndarray, *, config: AudioConfig) -> np.ndarray:
+    if mel.ndim != 2 or mel.shape[0] != config.n_mels or mel.shape[1] == 0:
+        raise ModelError(
+            f"Expected a log-mel of shape (n_mels={config.n_mels}, n_frames), got {mel.shape}; "
+            "recompute the features with the current audio config."
+        )
+    return mel
+
+
+class _MelStack:
+    """Training mels stacked time-major in one float16 array ``(n_tracks, max_frames, n_mels)``.
+
+    Random crops are then one numpy gather per batch. Large sets go to a temporary
+    memory-mapped file instead of RAM.
+    """
+
+    def __init__(self, mels: MelProvider | Mapping, ids: Sequence, *, config: AudioConfig):
+        frames = max(config.clip_frames, config.slice_frames)
+        shape = (len(ids), frames, config.n_mels)
+        self._file = None
+        if math.prod(shape) * 2 > RAM_LIMIT_BYTES:
+            # Deleted when closed (close()); honours TMPDIR.
+            self._file = tempfile.TemporaryFile(prefix="musicrec-mels-")  # noqa: SIM115
+            self.data = np.memmap(self._file, dtype=np.float16, mode="w+", shape=shape)
+        else:
+            self.data = np.empty(shape, dtype=np.float16)
+        self.lengths = np.empty(len(ids), dtype=np.int64)
+        for i, track_id in enumerate(ids):
+            # Clips are at most clip_seconds long; anything longer is cut to the stack's width.
+            mel = _fetch_time_major(mels, track_id, config=config)[:frames]
+            self.lengths[i] = len(mel)
+            self.data[i, : len(mel)] = mel
+            self.data[i, len(mel) :] = mel.min()
+        self.config = config
+        self.slice_frames = config.slice_frames
+
+    def crops(self, tracks: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Float32 crops ``(len(tracks), slice_frames, n_mels)`` starting at ``starts``."""
+        frames = starts[:, None] + np.arange(self.slice_frames)[None, :]
+        return self.data[tracks[:, None], frames].astype(np.float32)
+
+    def moments(self, *, per_band: bool, max_tracks: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance of the valid frames (per mel band, or overall) of up to ``max_tracks`` tracks."""
+        picks = np.linspace(0, len(self.lengths) - 1, min(max_tracks, len(self.lengths))).astype(int)
+        total = np.zeros(self.data.shape[2])
+        squares = np.zeros(self.data.shape[2])
+        count = 0
+        for i in np.unique(picks):
+            block = self.data[i, : self.lengths[i]].astype(np.float64)
+            total += block.sum(axis=0)
+            squares += (block**2).sum(axis=0)
+            count += len(block)
+        if not per_band:
+            count *= len(total)
+            total, squares = total.sum(keepdims=True), squares.sum(keepdims=True)
+        mean = total / count
+        variance = np.maximum(squares / count - mean**2, 1e-6)
+        return mean, variance
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def _fetch(mels: MelProvider | Mapping, track_id) -> np.ndarray:
+    mel = mels.get(track_id)
+    if mel is None:
+        raise ModelError(f"No features for track {track_id}; run the feature extraction first.")
+    return mel
+
+
+def _fetch_time_major(mels: MelProvider | Mapping, track_id, *, config: AudioConfig) -> np.ndarray:
+    """One track's mel as ``(max(n_frames, slice_frames), n_mels)`` float32, padded with its minimum."""
+    mel = _check_mel(np.asarray(_fetch(mels, track_id), dtype=np.float32), config=config)
+    if mel.shape[1] < config.slice_frames:
+        mel = np.pad(mel, ((0, 0), (0, config.slice_frames - mel.shape[1])), constant_values=mel.min())
+    return mel.T
+
+
+def _validation_slices(
+    mels: MelProvider | Mapping, ids: Sequence, labels: np.ndarray, *, config: AudioConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every non-overlapping slice of every validation track, as float16 ``(n, slice_frames, n_mels)``.
+
+    Returns the slices and their labels ``(n,)``. Fixed slices make validation loss
+    comparable from epoch to epoch.
+    """
+    xs, ys = [], []
+    for track_id, label in zip(ids, labels, strict=True):
+        sliced = song_slices(_fetch(mels, track_id), config=config)
+        xs.append(sliced.astype(np.float16))
+        ys.append(np.full(len(sliced), label, dtype=np.int32))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _batch_dataset(make_batches: Callable[[], Iterator], n_batches: int, *, config: AudioConfig):
+    """A prefetching ``tf.data.Dataset`` over ``make_batches()``, called afresh for every epoch."""
+    _keras()  # imports TensorFlow quietly
+    import tensorflow as tf
+
+    spec = (
+        tf.TensorSpec((None, config.slice_frames, config.n_mels), tf.float32),
+        tf.TensorSpec((None,), tf.int32),
+    )
+    dataset = tf.data.Dataset.from_generator(make_batches, output_signature=spec)
+    # Knowing the length lets Keras size epochs without a first counting pass.
+    return dataset.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2)
+
+
+def _crop_dataset(stack: _MelStack, labels: np.ndarray, *, slices_per_track: int, batch_size: int, seed: int):
+    """Each epoch: ``slices_per_track`` random crops of every training track, shuffled, in batches."""
+    n_crops = len(labels) * slices_per_track
+    epoch = iter(range(1 << 62))
+
+    def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        rng = np.random.default_rng([seed, next(epoch)])
+        tracks = rng.permutation(np.repeat(np.arange(len(labels)), slices_per_track))
+        room = stack.lengths[tracks] - stack.slice_frames + 1
+        starts = (rng.random(len(tracks)) * room).astype(np.int64)
+        for b in range(0, n_crops, batch_size):
+            picked = tracks[b : b + batch_size]
+            yield stack.crops(picked, starts[b : b + batch_size]), labels[picked]
+
+    return _batch_dataset(batches, math.ceil(n_crops / batch_size), config=stack.config)
+
+
+def _array_dataset(x: np.ndarray, y: np.ndarray, *, batch_size: int, config: AudioConfig):
+    def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for b in range(0, len(y), batch_size):
+            yield x[b : b + batch_size].astype(np.float32), y[b : b + batch_size]
+
+    return _batch_dataset(batches, math.ceil(len(y) / batch_size), config=config)
+
+
+def _class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:
+    """Balanced weights ``n / (k * count)`` so rare genres count as much as common ones."""
+    counts = np.bincount(labels, minlength=n_classes)
+    present = counts > 0
+    weights = np.zeros(n_classes)
+    weights[present] = len(labels) / (present.sum() * counts[present])
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def _history_callback(history: list[dict], progress: ProgressFn | None, epochs: int):
+    keras = _keras()
+
+    class EpochLog(keras.callbacks.Callback):
+        """Records each epoch (with the learning rate it ran at) and reports progress."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            row = {"epoch": epoch + 1} | {k: float(logs.get(k, np.nan)) for k in HISTORY_COLUMNS[1:5]}
+            row["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            history.append(row)
+            if progress is not None:
+                progress(epoch + 1, epochs, dict(row))
+
+    return EpochLog()
+
+
+# --------------------------------------------------------------------------- the estimator
+
+
+class GenreModel:
+    """A genre classifier whose penultimate layer embeds songs.
+
+    Hyperparameters are set here; ``fit`` learns. Learned state: ``model_`` (the Keras
+    model), ``genres_``, ``config_``, ``arch_``, ``history_`` (one dict per epoch),
+    ``embedding_dim_``, ``versions_``, ``epochs_run_``; callers may set ``metrics_``
+    (a dict) before ``save`` to store evaluation results with the model.
+    """
+
+    def __init__(
+        self,
+        *,
+        genres: Sequence[str],
+        config: AudioConfig,
+        arch: str = "cnn1d",
+        epochs: int = 30,
+        seed: int = 0,
+        batch_size: int = 64,
+        slices_per_track: int = 4,
+        learning_rate: float = 1e-3,
+    ):
+        self.genres = genres
+        self.config = config
+        self.arch = arch
+        self.epochs = epochs
+        self.seed = seed
+        self.batch_size = batch_size
+        self.slices_per_track = slices_per_track
+        self.learning_rate = learning_rate
+
+    # ---- training
+
+    def fit(
+        self,
+        mels: MelProvider | Mapping,
+        train_ids: Sequence,
+        train_genres: Sequence[str],
+        val_ids: Sequence,
+        val_genres: Sequence[str],
+        *,
+        callbacks_progress: ProgressFn | None = None,
+    ) -> GenreModel:
+        """Train on the training tracks; stop early and lower the learning rate on validation loss.
+
+        ``mels`` maps a track id to its log-mel ``(n_mels, n_frames)`` (a FeatureCache or a dict).
+        """
+        keras = _keras()
+        genres = self._check_params()
+        y_train = _encode(train_genres, genres, ids=train_ids, split="training")
+        y_val = _encode(val_genres, genres, ids=val_ids, split="validation")
+        keras.utils.set_random_seed(self.seed)
+
+        stack = _MelStack(mels, list(train_ids), config=self.config)
+        try:
+            mean, variance = stack.moments(per_band=self.arch == "cnn1d")
+            x_val, y_val = _validation_slices(mels, list(val_ids), y_val, config=self.config)
+            model = build_model(
+                self.arch, n_genres=len(genres), config=self.config, mean=mean, variance=variance
+            )
+            model.compile(
+                optimizer=keras.optimizers.Adam(self.learning_rate),
+                loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"],
+            )
+            history: list[dict] = []
+            model.fit(
+                _crop_dataset(
+                    stack,
+                    y_train,
+                    slices_per_track=self.slices_per_track,
+                    batch_size=self.batch_size,
+                    seed=self.seed,
+                ),
+                validation_data=_array_dataset(x_val, y_val, batch_size=256, config=self.config),
+                epochs=self.epochs,
+                class_weight=_class_weights(y_train, len(genres)),
+                callbacks=[
+                    _history_callback(history, callbacks_progress, self.epochs),
+                    keras.callbacks.ReduceLROnPlateau(
+                        monitor="val_loss", factor=0.5, patience=LR_PATIENCE, min_lr=self.learning_rate / 32
+                    ),
+                    keras.callbacks.EarlyStopping(
+                        monitor="val_loss", patience=EARLY_STOP_PATIENCE, restore_best_weights=True
+                    ),
+                ],
+                shuffle=False,  # the crop pipeline shuffles, deterministically
+                verbose=0,
+            )
+        finally:
+            stack.close()
+        self._set_fitted(model, genres=genres, history=history, versions=_versions())
+        return self
+
+    def _check_params(self) -> list[str]:
+        if self.arch not in ARCHS:
+            raise UserInputError(f"Unknown architecture {self.arch!r}; choose one of: {', '.join(ARCHS)}.")
+        genres = list(self.genres)
+        if len(set(genres)) != len(genres) or len(genres) < 2:
+            raise ModelError(f"Genres must be at least 2 distinct names, got {genres}.")
+        if self.epochs < 1 or self.batch_size < 1 or self.slices_per_track < 1:
+            raise UserInputError("epochs, batch_size and slices_per_track must be at least 1.")
+        return genres
+
+    def _set_fitted(self, model, *, genres: list[str], history: list[dict], versions: dict) -> None:
+        self.model_ = model
+        self.genres_ = list(genres)
+        self.config_ = self.config
+        self.arch_ = self.arch
+        self.history_ = history
+        self.epochs_run_ = len(history)
+        self.embedding_dim_ = int(model.get_layer(EMBEDDING_LAYER).output.shape[-1])
+        self.versions_ = versions
+        self._dual = None
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise ModelError("The genre model is not trained: train it (build) or load a saved one first.")
+
+    # ---- inference
+
+    def embed(self, mel: np.ndarray) -> np.ndarray:
+        """Song embedding ``(embedding_dim,)`` float32, unit length, from a log-mel ``(n_mels, n_frames)``."""
+        return self.embed_and_predict_many([mel])[0][0]
+
+    def embed_many(self, mels: Iterable[np.ndarray], *, batch_size: int = 256) -> np.ndarray:
+        """Embeddings ``(n_songs, embedding_dim)`` float32, unit rows."""
+        return self.embed_and_predict_many(mels, batch_size=batch_size)[0]
+
+    def predict_proba(self, mel: np.ndarray) -> np.ndarray:
+        """Genre probabilities ``(n_genres,)`` in ``genres_`` order: mean of the slices' softmax."""
+        return self.embed_and_predict_many([mel])[1][0]
+
+    def predict_proba_many(self, mels: Iterable[np.ndarray], *, batch_size: int = 256) -> np.ndarray:
+        """Genre probabilities ``(n_songs, n_genres)``."""
+        return self.embed_and_predict_many(mels, batch_size=batch_size)[1]
+
+    def embed_and_predict_many(
+        self, mels: Iterable[np.ndarray], *, batch_size: int = 256
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings ``(n, embedding_dim)`` and probabilities ``(n, n_genres)`` in one forward pass.
+
+        Slices of consecutive songs share batches, so short songs do not waste batch slots;
+        ``mels`` may be a generator (songs are not all held in memory).
+        """
+        self._check_fitted()
+        net = self._dual_model()
+        emb_sums: list[np.ndarray] = []
+        prob_sums: list[np.ndarray] = []
+        counts: list[int] = []
+        pending: list[np.ndarray] = []
+        owners: list[np.ndarray] = []
+
+        def run(x: np.ndarray, who: np.ndarray) -> None:
+            emb, prob = net.predict_on_batch(x)
+            for song in np.unique(who):
+                emb_sums[song] += emb[who == song].sum(axis=0)
+                prob_sums[song] += prob[who == song].sum(axis=0)
+
+        for i, mel in enumerate(mels):
+            sliced = song_slices(mel, config=self.config_)
+            emb_sums.append(np.zeros(self.embedding_dim_))
+            prob_sums.append(np.zeros(len(self.genres_)))
+            counts.append(len(sliced))
+            pending.append(sliced)
+            owners.append(np.full(len(sliced), i))
+            if sum(map(len, pending)) >= batch_size:
+                x, who = np.concatenate(pending), np.concatenate(owners)
+                full = len(x) // batch_size * batch_size
+                for b in range(0, full, batch_size):
+                    run(x[b : b + batch_size], who[b : b + batch_size])
+                pending, owners = [x[full:]], [who[full:]]
+        if sum(map(len, pending)):
+            run(np.concatenate(pending), np.concatenate(owners))
+
+        if not counts:
+            return np.zeros((0, self.embedding_dim_), np.float32), np.zeros(
+                (0, len(self.genres_)), np.float32
+            )
+        n = np.asarray(counts, dtype=np.float64)[:, None]
+        emb = np.stack(emb_sums) / n
+        emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        return emb.astype(np.float32), (np.stack(prob_sums) / n).astype(np.float32)
+
+    def _dual_model(self):
+        """The network with two outputs: the embedding layer and the softmax (built once)."""
+        if getattr(self, "_dual", None) is None:
+            keras = _keras()
+            embedding = self.model_.get_layer(EMBEDDING_LAYER).output
+            self._dual = keras.Model(self.model_.inputs, [embedding, self.model_.outputs[0]])
+        return self._dual
+
+    # ---- persistence
+
+    def save(self, models_dir: Path, name: str) -> Path:
+        """Write ``<name>.keras``, ``<name>.json`` (config, genres, …) and ``<name>.history.csv``.
+
+        Each file is written under a temporary name and then renamed, so an interrupted
+        save never leaves a half-written file under the final name. Returns the .keras path.
+        """
+        self._check_fitted()
+        if not name or Path(name).name != name or name.startswith("."):
+            raise UserInputError(f"Invalid model name {name!r}: use a plain file name without folders.")
+        models_dir = Path(models_dir)
+        models_dir.mkdir(parents=True, exist_ok=True)
+        target = models_dir / f"{name}.keras"
+        _write_atomically(target, lambda tmp: self.model_.save(tmp))
+        _write_atomically(
+            models_dir / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(self._sidecar(), indent=2))
+        )
+        _write_atomically(models_dir / f"{name}.history.csv", self._write_history)
+        return target
+
+    def _sidecar(self) -> dict:
+        return {
+            "config": self.config_.to_dict(),
+            "genres": self.genres_,
+            "arch": self.arch_,
+            "embedding_dim": self.embedding_dim_,
+            "metrics": getattr(self, "metrics_", None),
+            "versions": self.versions_,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seed": self.seed,
+            "epochs": self.epochs_run_,
+            "max_epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "slices_per_track": self.slices_per_track,
+            "learning_rate": self.learning_rate,
+        }
+
+    def _write_history(self, path: Path) -> None:
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS)
+            writer.writeheader()
+            writer.writerows({k: row.get(k) for k in HISTORY_COLUMNS} for row in self.history_)
+
+    @classmethod
+    def load(cls, path: Path, *, config: AudioConfig, genres: Sequence[str] | None = None) -> GenreModel:
+        """Load a model saved by ``save``, refusing one built for other audio settings or genres."""
+        path = Path(path)
+        sidecar = path.with_suffix(".json")
+        if not path.is_file():
+            raise ModelError(f"No model at {path}; train one first (python -m recommender build).")
+        if not sidecar.is_file():
+            raise ModelError(
+                f"Model {path} has no {sidecar.name} next to it (its audio config and genres); "
+                "it cannot be checked, so retrain it."
+            )
+        try:
+            meta = json.loads(sidecar.read_text())
+            saved_config = AudioConfig.from_dict(meta["config"])
+            saved_genres = list(meta["genres"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise ModelError(
+                f"Model description {sidecar} is unreadable ({error}); retrain the model."
+            ) from None
+        differences = config.mismatch(saved_config)
+        if differences:
+            raise ModelError(
+                f"Model {path.name} was trained on features computed with other audio settings "
+                f"(model != current): {'; '.join(differences)}. Retrain it or use the matching settings."
+            )
+        if genres is not None and list(genres) != saved_genres:
+            raise ModelError(
+                f"Model {path.name} was trained on genres {saved_genres}, "
+                f"but the catalog has {list(genres)}; retrain the model on this catalog."
+            )
+        model = _load_keras(path)
+        obj = cls(
+            genres=saved_genres,
+            config=config,
+            arch=meta.get("arch", "cnn1d"),
+            epochs=meta.get("max_epochs", meta.get("epochs", 0)),
+            seed=meta.get("seed", 0),
+            batch_size=meta.get("batch_size", 64),
+            slices_per_track=meta.get("slices_per_track", 4),
+            learning_rate=meta.get("learning_rate", 1e-3),
+        )
+        history = _read_history(path.with_suffix(".history.csv"))
+        obj._set_fitted(model, genres=saved_genres, history=history, versions=meta.get("versions", {}))
+        obj.epochs_run_ = meta.get("epochs", len(history))
+        if meta.get("metrics") is not None:
+            obj.metrics_ = meta["metrics"]
+        return obj
+
+
+def train(
+    mels: MelProvider | Mapping,
+    train_ids: Sequence,
+    train_genres: Sequence[str],
+    val_ids: Sequence,
+    val_genres: Sequence[str],
+    *,
+    genres: list[str],
+    arch: str = "cnn1d",
+    epochs: int = 30,
+    seed: int = 0,
+    config: AudioConfig,
+    batch_size: int = 64,
+    slices_per_track: int = 4,
+    learning_rate: float = 1e-3,
+    callbacks_progress: ProgressFn | None = None,
+) -> GenreModel:
+    """Train a ``GenreModel`` (see ``GenreModel.fit``) and return it."""
+    model = GenreModel(
+        genres=genres,
+        config=config,
+        arch=arch,
+        epochs=epochs,
+        seed=seed,
+        batch_size=batch_size,
+        slices_per_track=slices_per_track,
+        learning_rate=learning_rate,
+    )
+    return model.fit(
+        mels, train_ids, train_genres, val_ids, val_genres, callbacks_progress=callbacks_progress
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _encode(labels: Sequence[str], genres: list[str], *, ids: Sequence, split: str) -> np.ndarray:
+    """Genre names → class indices ``(n,)`` int32; unknown genres and empty splits are errors."""
+    if len(labels) != len(ids):
+        raise ModelError(f"The {split} split has {len(ids)} track ids but {len(labels)} genres.")
+    if not len(ids):
+        raise ModelError(f"The {split} split is empty; the model needs {split} tracks.")
+    index = {g: i for i, g in enumerate(genres)}
+    unknown = sorted(set(labels) - index.keys())
+    if unknown:
+        raise ModelError(f"The {split} split has genres not in the genre list: {unknown}.")
+    return np.array([index[g] for g in labels], dtype=np.int32)
+
+
+def _write_atomically(path: Path, write: Callable[[Path], Any]) -> None:
+    # Same folder (so the rename is atomic) and same suffix (Keras insists on ".keras").
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _load_keras(path: Path):
+    keras = _keras()
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a damaged or foreign file
+        raise ModelError(f"Cannot load model {path}: {error}. Retrain it.") from None
+    try:
+        model.get_layer(EMBEDDING_LAYER)
+    except ValueError:
+        raise ModelError(
+            f"Model {path} has no {EMBEDDING_LAYER!r} layer; it was not built by musicrec."
+        ) from None
+    return model
+
+
+def _read_history(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with path.open(newline="") as f:
+        return [
+            {k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if k in HISTORY_COLUMNS and v}
+            for row in csv.DictReader(f)
+        ]
+
+
+def _versions() -> dict[str, str]:
+    """Versions of the packages that shape a model's numbers, for the sidecar."""
+    candidates = {"tensorflow": ("tensorflow", "tensorflow-cpu")}
+    found = {}
+    for package in PACKAGES:
+        found[package] = "not installed"
+        for dist in candidates.get(package, (package,)):
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                found[package] = metadata.version(dist)
+                break
+    return found

@@ -19,3 +19,16 @@ def home(tmp_path, monkeypatch):
     path = tmp_path / "home"
     monkeypatch.setenv("MUSICREC_HOME", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def built_home(tmp_path_factory):
+    """A tiny real demo catalog (24 synthesised songs, a 2-epoch model), built once per test session.
+
+    Shared by many tests: a test that writes user data uses its own user name.
+    """
+    from recommender.build import BuildOptions, build
+
+    path = tmp_path_factory.mktemp("built") / "home"
+    build(BuildOptions(source="demo", tracks=24, epochs=2, seed=0, workers=2), home=path)
+    return path

@@ -1,0 +1,154 @@
+"""recommender/cli.py: the command-line contract of DESIGN.md, run as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures import tone, write_audio, write_fma_fixture
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULT_KEYS = {"track_id", "title", "artist", "genre", "score"}
+
+
+def cli(*args, home: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "recommender", *map(str, args)]
+    if home is not None:
+        cmd += ["--home", str(home)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def cli_json(*args, home: Path) -> dict:
+    proc = cli(*args, "--json", home=home)
+    return json.loads(proc.stdout)  # exactly one JSON object on stdout
+
+
+def test_info_reports_the_demo_catalog(built_home):
+    info = cli_json("info", home=built_home)
+    assert info["tracks"] == 24
+    assert len(info["genres"]) >= 8 and sum(info["genres"].values()) == 24
+    assert info["source"] == "demo" and info["synthesised"] is True
+    assert info["model"]["arch"] == "cnn1d" and info["model"]["embedding_dim"] >= 128
+    assert "synthesised" in cli("info", home=built_home).stdout
+
+
+def test_search_without_query_lists_all_tracks_by_id(built_home):
+    rows = cli_json("search", home=built_home)["results"]
+    assert [r["track_id"] for r in rows] == list(range(1, 25))
+    assert {"track_id", "title", "artist", "album", "genre"} <= set(rows[0])
+
+
+def test_search_finds_a_title_with_a_typo_and_filters_by_genre(built_home):
+    rows = cli_json("search", home=built_home)["results"]
+    target = rows[5]
+    word = max(target["title"].split(), key=len)
+    typo = word[:2] + word[3:] if len(word) > 4 else word  # drop one letter
+    found = cli_json("search", "--query", typo.upper(), "-k", "5", home=built_home)["results"]
+    assert target["track_id"] in [r["track_id"] for r in found]
+    genre_rows = cli_json("search", "--genre", target["genre"], home=built_home)["results"]
+    assert genre_rows and {r["genre"] for r in genre_rows} == {target["genre"]}
+
+
+def test_similar_by_track(built_home):
+    out = cli_json("similar", "--track", 3, "-k", 5, home=built_home)
+    rows = out["results"]
+    assert len(rows) == 5 and RESULT_KEYS <= set(rows[0])
+    assert 3 not in [r["track_id"] for r in rows]
+    scores = [r["score"] for r in rows]
+    assert scores == sorted(scores, reverse=True) and all(-1 <= s < 1 for s in scores)
+
+
+def test_similar_by_file_gives_genre_probabilities(built_home, tmp_path):
+    clip = write_audio(tmp_path / "my clip.wav", tone(6, sr=44_100, channels=2), 44_100)
+    out = cli_json("similar", "--file", clip, "-k", 5, home=built_home)
+    probs = out["query"]["genre_probabilities"]
+    assert len(probs) >= 8 and sum(probs.values()) == pytest.approx(1, abs=1e-3)
+    assert len({r["track_id"] for r in out["results"]}) == 5
+
+
+def test_evaluate_shape(built_home):
+    m = cli_json("evaluate", home=built_home)
+    c, r = m["classifier"], m["retrieval"]
+    assert 0 <= c["test_accuracy"] <= 1 and 0 <= c["val_accuracy"] <= 1 and c["n_test"] >= 8
+    assert len(c["per_genre"]) >= 8
+    for name in ("cnn", "mfcc_baseline", "random"):
+        assert 0 <= r[name]["genre_precision_at_10"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("similar", "--track", "999999"), "no track with id 999999"),
+        (("similar", "--file", "/nonexistent/clip.mp3"), "not found"),
+        (("search", "--genre", "Polka"), "Polka"),
+    ],
+)
+def test_user_errors_are_one_line_and_non_zero(built_home, args, message):
+    proc = cli(*args, home=built_home, check=False)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_commands_before_any_build_say_what_to_do(tmp_path):
+    proc = cli("info", "--json", home=tmp_path / "empty", check=False)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "build one first" in proc.stderr
+
+
+def test_demo_build_of_80_tracks_features_only(tmp_path):
+    home = tmp_path / "h"
+    info = cli_json("build", "--source", "demo", "--tracks", 80, "--no-train", home=home)
+    assert info["tracks"] == 80 and len(info["genres"]) >= 8 and info["model"] is None
+    assert cli_json("info", home=home)["tracks"] == 80
+
+
+def test_fma_fixture_builds_skips_broken_files_and_keeps_the_split(tmp_path):
+    genres = ["Rock", "Hip-Hop"]
+    spec = []
+    for i in range(8):
+        audio = {2: "missing", 5: "truncated"}.get(i, "ok")
+        split = ["training", "training", "validation", "test"][i % 4]
+        spec.append(
+            dict(
+                track_id=2 + 3 * i,
+                genre=genres[i % 2],
+                split=split,
+                subset="small",
+                title=f"Song “{i}”",
+                artist=f"Artist {i % 3}",
+                album="Album",
+                audio=audio,
+                seconds=4,
+            )
+        )
+    metadata, audio_dir = write_fma_fixture(tmp_path / "fma", spec)
+    home = tmp_path / "home"
+    out = cli_json(
+        "build", "--source", "fma", "--metadata", metadata, "--audio", audio_dir, "--no-train", home=home
+    )
+    assert out["tracks"] == 6 and out["skipped"] == 2
+    skipped = " ".join(out["skipped_files"])
+    assert "000008.mp3" in skipped and "000017.mp3" in skipped  # ids 2+3*2, 2+3*5
+    rows = {r["track_id"]: r for r in cli_json("search", home=home)["results"]}
+    assert set(rows) == {s["track_id"] for s in spec if s["audio"] == "ok"}
+    from recommender.store import Store
+
+    splits = Store(home / "musicrec.duckdb").tracks().set_index("track_id")["split"].to_dict()
+    assert splits == {s["track_id"]: s["split"] for s in spec if s["audio"] == "ok"}
+
+
+def test_bad_sources_fail_with_a_clear_message(tmp_path):
+    proc = cli(
+        "build", "--source", "folder", "--audio", tmp_path / "nowhere", home=tmp_path / "h", check=False
+    )
+    assert proc.returncode == 1 and "nowhere" in proc.stderr and "Traceback" not in proc.stderr
+    proc = cli("build", "--source", "fma", "--audio", tmp_path, home=tmp_path / "h", check=False)
+    assert proc.returncode == 1 and "--metadata" in proc.stderr

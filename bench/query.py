@@ -1,0 +1,158 @@
+"""Query-time figures: Ball-tree build and k-NN latency at FMA-full scale, against brute force.
+
+    python bench/query.py [--n 106574] [--dims 128 256] [--queries 500] [--leaf-size 40]
+
+Random unit vectors are the hard case for a Ball-tree (no low-dimensional
+structure to prune with); learned embeddings cluster by genre and query faster.
+Each figure is printed on its own line with its target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from recommender.index import SimilarityIndex  # noqa: E402
+
+FMA_FULL_TRACKS = 106_574
+N_GENRES = 8
+K = 10
+BUILD_TARGET_S = 30.0
+QUERY_P95_TARGET_MS = 20.0
+
+
+def random_catalog(n: int, dim: int, *, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unit vectors ``(n, dim)`` float32, ids ``(n,)`` and one of ``N_GENRES`` genres each."""
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((n, dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    genres = rng.choice([f"genre{i}" for i in range(N_GENRES)], size=n)
+    return vectors, np.arange(1, n + 1, dtype=np.int64), genres
+
+
+def clustered_catalog(
+    n: int, dim: int, *, seed: int, rank: int = 16
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Like ``random_catalog`` but shaped like learned embeddings: one centre per genre plus
+    variation in a ``rank``-dimensional subspace and a little isotropic noise."""
+    rng = np.random.default_rng(seed)
+    genre_idx = rng.integers(0, N_GENRES, size=n)
+    centres = rng.standard_normal((N_GENRES, dim), dtype=np.float32)
+    basis = rng.standard_normal((rank, dim), dtype=np.float32) / np.sqrt(rank)
+    vectors = centres[genre_idx] + rng.standard_normal((n, rank), dtype=np.float32) @ basis
+    vectors += 0.05 * rng.standard_normal((n, dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    genres = np.array([f"genre{i}" for i in range(N_GENRES)])[genre_idx]
+    return vectors, np.arange(1, n + 1, dtype=np.int64), genres
+
+
+def brute_force(vectors: np.ndarray, query: np.ndarray, *, k: int) -> np.ndarray:
+    """Rows of the ``k`` largest dot products with ``query`` ``(d,)``, best first."""
+    scores = vectors @ query
+    top = np.argpartition(-scores, k)[:k]
+    return top[np.argsort(-scores[top])]
+
+
+def latencies_ms(call: Callable[[int], object], queries: np.ndarray) -> tuple[float, float]:
+    """p50 and p95 in milliseconds of ``call(q)`` over ``queries``."""
+    times = np.empty(len(queries))
+    for i, q in enumerate(queries):
+        start = time.perf_counter()
+        call(int(q))
+        times[i] = time.perf_counter() - start
+    p50, p95 = np.percentile(times, [50, 95]) * 1e3
+    return float(p50), float(p95)
+
+
+def bench_index(
+    *, n: int, dim: int, n_queries: int, leaf_size: int, data: str = "random", seed: int = 0
+) -> list[tuple[str, str]]:
+    """Figures for one catalog size and dimension: ``[(label, "value (target …)")]``."""
+    make = clustered_catalog if data == "clustered" else random_catalog
+    vectors, ids, genres = make(n, dim, seed=seed)
+    start = time.perf_counter()
+    index = SimilarityIndex(leaf_size=leaf_size).fit(vectors, ids, genres)
+    build_s = time.perf_counter() - start
+
+    rng = np.random.default_rng(seed + 1)
+    rows = rng.integers(0, n, size=n_queries)
+    query_genres = rng.choice(index.genres, size=n_queries)
+    unit = index.embeddings_
+    # Per-genre copies, as the index keeps per-genre trees: both sides pay no filtering at query time.
+    genre_rows = {g: np.flatnonzero(genres == g) for g in index.genres}
+    genre_unit = {g: unit[r] for g, r in genre_rows.items()}
+
+    def tree(row: int) -> object:
+        return index.query_track(int(ids[row]), k=K)
+
+    def tree_genre(i: int) -> object:
+        return index.query_track(int(ids[rows[i]]), k=K, genre=str(query_genres[i]))
+
+    def brute(row: int) -> object:
+        return brute_force(unit, unit[row], k=K + 1)  # +1: the query track itself
+
+    def brute_genre(i: int) -> object:
+        genre = str(query_genres[i])
+        return genre_rows[genre][brute_force(genre_unit[genre], unit[rows[i]], k=K + 1)]
+
+    positions = np.arange(n_queries)
+    figures = {
+        "ball-tree k=10": latencies_ms(tree, rows),
+        "ball-tree k=10 genre-filtered": latencies_ms(tree_genre, positions),
+        "brute-force numpy k=10": latencies_ms(brute, rows),
+        "brute-force numpy k=10 genre-filtered": latencies_ms(brute_genre, positions),
+    }
+    tag = f"{data} n={n} dim={dim} leaf_size={leaf_size}"
+    lines = [
+        (
+            f"{tag} build (global + {N_GENRES} genre trees)",
+            f"{build_s:.2f} s (target <= {BUILD_TARGET_S:.0f} s)",
+        )
+    ]
+    for name, (p50, p95) in figures.items():
+        verdict = "ok" if p95 <= QUERY_P95_TARGET_MS else "MISSES"
+        lines.append((f"{tag} {name} p50", f"{p50:.2f} ms"))
+        lines.append(
+            (f"{tag} {name} p95", f"{p95:.2f} ms (target <= {QUERY_P95_TARGET_MS:.0f} ms: {verdict})")
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print every figure on its own line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=FMA_FULL_TRACKS, help="catalog size")
+    parser.add_argument("--dims", type=int, nargs="+", default=[128, 256], help="embedding dimensions")
+    parser.add_argument("--queries", type=int, default=500, help="queries per latency figure")
+    parser.add_argument("--leaf-size", type=int, nargs="+", default=[40], help="Ball-tree leaf sizes")
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        choices=["random", "clustered"],
+        default=["random"],
+        help="random unit vectors (worst case) and/or genre clusters of low intrinsic dimension",
+    )
+    args = parser.parse_args(argv)
+
+    # ---- index: Ball-tree build and query latency ---------------------------------
+    for data in args.data:
+        for dim in args.dims:
+            for leaf_size in args.leaf_size:
+                figures = bench_index(
+                    n=args.n, dim=dim, n_queries=args.queries, leaf_size=leaf_size, data=data
+                )
+                for label, value in figures:
+                    print(f"{label}: {value}", flush=True)
+
+    # ---- upload: decode + embed + query of an uploaded clip (added with the upload path) ----
+
+
+if __name__ == "__main__":
+    main()

@@ -58,7 +58,9 @@ def main() -> None:
             mel_for_file(p)
         serial = len(paths) / (time.perf_counter() - start)
 
-        tracks = [Track(i + 1, p.stem, "a", "b", "g", "training", str(p), "bench") for i, p in enumerate(paths)]
+        tracks = [
+            Track(i + 1, p.stem, "a", "b", "g", "training", str(p), "bench") for i, p in enumerate(paths)
+        ]
         cache = FeatureCache(folder / "features")
         start = time.perf_counter()
         report = extract(tracks, cache, workers=args.workers, progress=False)

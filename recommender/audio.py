@@ -58,7 +58,9 @@ def _read_fallback(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     return np.atleast_2d(y).T, int(sr)
 
 
-def decode(path: str | os.PathLike, *, max_seconds: float = DEFAULT_AUDIO.clip_seconds) -> tuple[np.ndarray, int]:
+def decode(
+    path: str | os.PathLike, *, max_seconds: float = DEFAULT_AUDIO.clip_seconds
+) -> tuple[np.ndarray, int]:
     """Decode an audio file to ``(samples (n, channels) float32, native sample rate)``.
 
     Raises ``AudioError`` if the file is missing, empty or not decodable audio.

@@ -124,7 +124,9 @@ def load_source(options: BuildOptions, paths: Paths, progress: Progress) -> tupl
         from recommender.sources.fma import load_fma
 
         if options.metadata is None or options.audio is None:
-            raise UserInputError("--source fma needs --metadata DIR (fma_metadata) and --audio DIR (fma_small …)")
+            raise UserInputError(
+                "--source fma needs --metadata DIR (fma_metadata) and --audio DIR (fma_small …)"
+            )
         progress.stage("read metadata")
         return load_fma(options.metadata, options.audio, subset=options.subset)
     if options.source == "folder":
@@ -137,7 +139,9 @@ def load_source(options: BuildOptions, paths: Paths, progress: Progress) -> tupl
     raise UserInputError(f"unknown source {options.source!r}; choose one of {', '.join(SOURCES)}")
 
 
-def build(options: BuildOptions, *, home: Path | str | None = None, progress: Progress | None = None) -> BuildResult:
+def build(
+    options: BuildOptions, *, home: Path | str | None = None, progress: Progress | None = None
+) -> BuildResult:
     """Run the whole build into ``home``. Returns the tracks kept, what was skipped and why, and build info."""
     progress = progress or SilentProgress()
     paths = Paths.at(home).ensure()
@@ -181,7 +185,9 @@ def build(options: BuildOptions, *, home: Path | str | None = None, progress: Pr
     return BuildResult(tracks=kept, skipped=skipped, info=info)
 
 
-def _model_stages(options: BuildOptions, tracks: list[Track], cache: FeatureCache, paths: Paths, progress: Progress) -> dict:
+def _model_stages(
+    options: BuildOptions, tracks: list[Track], cache: FeatureCache, paths: Paths, progress: Progress
+) -> dict:
     """Train or load the CNN, embed every track, then map, index and evaluate. Returns the model's info."""
     from recommender import model as cnn
     from recommender.evaluate import (
@@ -220,14 +226,25 @@ def _model_stages(options: BuildOptions, tracks: list[Track], cache: FeatureCach
     index.save(paths.catalog_dir / f"index-{name}.npz")
     atomic_write(
         paths.catalog_dir / f"catalog-{name}.npz",
-        lambda tmp: _savez(tmp, track_ids=ids, coords=coords, proba=proba.astype(np.float32), genres=np.array(genres)),
+        lambda tmp: _savez(
+            tmp, track_ids=ids, coords=coords, proba=proba.astype(np.float32), genres=np.array(genres)
+        ),
     )
 
     progress.stage("evaluation")
     splits = np.array([t.split for t in tracks])
     metrics = _evaluate(
-        ids, track_genres, splits, proba, embeddings, genres, cache,
-        classification_report, retrieval_report, evaluation_summary, mfcc_baseline_vectors,
+        ids,
+        track_genres,
+        splits,
+        proba,
+        embeddings,
+        genres,
+        cache,
+        classification_report,
+        retrieval_report,
+        evaluation_summary,
+        mfcc_baseline_vectors,
     )
     atomic_write_text(paths.catalog_dir / f"metrics-{name}.json", json.dumps(metrics, indent=2))
     return {
@@ -258,9 +275,17 @@ def _train(options, tracks, cache, genres, progress):
         progress.advance(epoch, epochs, info)
 
     model = cnn.train(
-        cache, train_ids, train_genres, val_ids, val_genres,
-        genres=genres, arch=options.arch, epochs=options.epochs, seed=options.seed,
-        config=cache.config, callbacks_progress=on_epoch,
+        cache,
+        train_ids,
+        train_genres,
+        val_ids,
+        val_genres,
+        genres=genres,
+        arch=options.arch,
+        epochs=options.epochs,
+        seed=options.seed,
+        config=cache.config,
+        callbacks_progress=on_epoch,
     )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return model, f"{options.source}-{options.arch}-{stamp}"
@@ -273,8 +298,19 @@ def _mels(cache: FeatureCache, ids: np.ndarray, progress: Progress):
             progress.advance(i, len(ids))
 
 
-def _evaluate(ids, track_genres, splits, proba, embeddings, genres, cache, classification_report,
-              retrieval_report, evaluation_summary, mfcc_baseline_vectors) -> dict:
+def _evaluate(
+    ids,
+    track_genres,
+    splits,
+    proba,
+    embeddings,
+    genres,
+    cache,
+    classification_report,
+    retrieval_report,
+    evaluation_summary,
+    mfcc_baseline_vectors,
+) -> dict:
     test, val = splits == "test", splits == "validation"
     test_report = classification_report(list(track_genres[test]), proba[test], genres)
     val_report = classification_report(list(track_genres[val]), proba[val], genres)

@@ -21,7 +21,9 @@ from recommender.errors import RecommenderError
 
 
 def _add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
-    p.add_argument("--home", type=Path, default=None, help="artifacts folder (default: $MUSICREC_HOME or ./artifacts)")
+    p.add_argument(
+        "--home", type=Path, default=None, help="artifacts folder (default: $MUSICREC_HOME or ./artifacts)"
+    )
     if json_flag:
         p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
@@ -44,7 +46,9 @@ def _track_id(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m recommender", description="A music recommender that listens.")
+    root = argparse.ArgumentParser(
+        prog="python -m recommender", description="A music recommender that listens."
+    )
     sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     b = sub.add_parser("build", help="build a catalog: features, model, embeddings, map, index")
@@ -53,7 +57,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--tracks", type=_positive, default=None, help="demo: number of songs to synthesise")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--metadata", type=Path, help="fma: the fma_metadata folder (tracks.csv, genres.csv)")
-    b.add_argument("--audio", type=Path, help="fma: fma_small/medium/large folder; folder: any folder of audio")
+    b.add_argument(
+        "--audio", type=Path, help="fma: fma_small/medium/large folder; folder: any folder of audio"
+    )
     b.add_argument("--subset", choices=("small", "medium", "large"), default="small")
     b.add_argument("--epochs", type=_positive, default=30)
     b.add_argument("--arch", default="cnn1d", help="cnn1d (default, fast on CPUs) or seed-2d")
@@ -68,7 +74,9 @@ def parser() -> argparse.ArgumentParser:
     _add_common(s, json_flag=True)
     s.add_argument("--query", default=None)
     s.add_argument("--genre", default=None)
-    s.add_argument("-k", type=_positive, default=None, help="at most this many results (default 20; all without --query)")
+    s.add_argument(
+        "-k", type=_positive, default=None, help="at most this many results (default 20; all without --query)"
+    )
 
     e = sub.add_parser("evaluate", help="classifier accuracy and retrieval precision vs baselines")
     _add_common(e, json_flag=True)
@@ -136,8 +144,16 @@ def cmd_build(args) -> None:
     from recommender.catalog import Catalog
 
     options = BuildOptions(
-        source=args.source, tracks=args.tracks, seed=args.seed, metadata=args.metadata, audio=args.audio,
-        subset=args.subset, epochs=args.epochs, arch=args.arch, workers=args.workers, model=args.model,
+        source=args.source,
+        tracks=args.tracks,
+        seed=args.seed,
+        metadata=args.metadata,
+        audio=args.audio,
+        subset=args.subset,
+        epochs=args.epochs,
+        arch=args.arch,
+        workers=args.workers,
+        model=args.model,
         no_train=args.no_train,
     )
     progress = TqdmProgress()
@@ -156,7 +172,9 @@ def _info_text(info: dict) -> str:
         "  " + ", ".join(f"{g} {n}" for g, n in info["genres"].items()),
     ]
     if info.get("synthesised"):
-        lines.append("  The audio of this catalog is synthesised by the project itself; it is not real music.")
+        lines.append(
+            "  The audio of this catalog is synthesised by the project itself; it is not real music."
+        )
     m = info.get("model")
     if m:
         acc = m.get("test_accuracy")
@@ -231,16 +249,22 @@ def cmd_play(args) -> None:
     catalog = _store(args)
     catalog.track(args.track)
     catalog.store.record_play(args.user, args.track, source="cli")
-    _emit(args, {"user": args.user.strip(), "track_id": args.track, "played": True},
-          lambda o: f"{o['user']} played track {o['track_id']}")
+    _emit(
+        args,
+        {"user": args.user.strip(), "track_id": args.track, "played": True},
+        lambda o: f"{o['user']} played track {o['track_id']}",
+    )
 
 
 def cmd_like(args) -> None:
     catalog = _store(args)
     catalog.track(args.track)
     catalog.store.like(args.user, args.track)
-    _emit(args, {"user": args.user.strip(), "track_id": args.track, "liked": True},
-          lambda o: f"{o['user']} likes track {o['track_id']}")
+    _emit(
+        args,
+        {"user": args.user.strip(), "track_id": args.track, "liked": True},
+        lambda o: f"{o['user']} likes track {o['track_id']}",
+    )
 
 
 def cmd_playlist(args) -> None:
@@ -286,7 +310,12 @@ def cmd_recommend(args) -> None:
 
     catalog = _store(args)
     recs, cold = recommend_for_user(
-        catalog.store, catalog.index, args.user, k=args.k, genre=args.genre, one_per_artist=args.one_per_artist
+        catalog.store,
+        catalog.index,
+        args.user,
+        k=args.k,
+        genre=args.genre,
+        one_per_artist=args.one_per_artist,
     )
     out = _recommendation_results(catalog, [(r.track_id, r.score, r.reason) for r in recs])
     out["cold_start"] = cold
@@ -314,8 +343,13 @@ def _recommendation_results(catalog, triples) -> dict:
     rows = []
     for track_id, score, reason in triples:
         t = tracks.loc[track_id]
-        row = {"track_id": int(track_id), "title": t["title"], "artist": t["artist"], "genre": t["genre"],
-               "score": round(float(score), 6)}
+        row = {
+            "track_id": int(track_id),
+            "title": t["title"],
+            "artist": t["artist"],
+            "genre": t["genre"],
+            "score": round(float(score), 6),
+        }
         if reason:
             row["reason"] = reason
         rows.append(row)
@@ -323,9 +357,17 @@ def _recommendation_results(catalog, triples) -> dict:
 
 
 COMMANDS: dict[str, Callable] = {
-    "build": cmd_build, "info": cmd_info, "search": cmd_search, "evaluate": cmd_evaluate,
-    "similar": cmd_similar, "play": cmd_play, "like": cmd_like, "playlist": cmd_playlist,
-    "history": cmd_history, "recommend": cmd_recommend, "path": cmd_path,
+    "build": cmd_build,
+    "info": cmd_info,
+    "search": cmd_search,
+    "evaluate": cmd_evaluate,
+    "similar": cmd_similar,
+    "play": cmd_play,
+    "like": cmd_like,
+    "playlist": cmd_playlist,
+    "history": cmd_history,
+    "recommend": cmd_recommend,
+    "path": cmd_path,
 }
 
 

@@ -88,7 +88,7 @@ def test_silent_clip_is_rejected(tmp_path):
         load_clip(path)
 
 
-@pytest.mark.parametrize("name", ["with space.wav", "Zoë – ünïcödé.wav", "it's \"quoted\".wav", "-rf.wav"])
+@pytest.mark.parametrize("name", ["with space.wav", "Zoë – ünïcödé.wav", 'it\'s "quoted".wav', "-rf.wav"])
 def test_hostile_file_names(tmp_path, name):
     path = write_audio(tmp_path / name, tone(3.5), 22_050)
     assert mel_for_file(path).shape[0] == CFG.n_mels

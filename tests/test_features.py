@@ -92,8 +92,21 @@ def test_sigkill_mid_build_then_rerun_caches_every_track_once(tmp_path):
     for i in range(n):
         write_audio(audio / f"track {i:02d}.wav", tone(30, freq=150 + 20 * i, seed=i), 22_050)
     home = tmp_path / "home"
-    cmd = [sys.executable, "-m", "recommender", "build", "--source", "folder", "--audio", str(audio.parent),
-           "--home", str(home), "--no-train", "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "recommender",
+        "build",
+        "--source",
+        "folder",
+        "--audio",
+        str(audio.parent),
+        "--home",
+        str(home),
+        "--no-train",
+        "--workers",
+        "1",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     feature_files = lambda: list((home / "features").glob("*/*/*.npy"))  # noqa: E731

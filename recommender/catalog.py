@@ -7,7 +7,12 @@ clip must be listened to). The command line and the app both talk to this class.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
+import re
+import tempfile
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,9 +21,11 @@ import numpy as np
 import pandas as pd
 
 from recommender.config import AudioConfig, Paths
-from recommender.errors import NotBuiltError, UserInputError
+from recommender.errors import AudioError, ModelError, NotBuiltError, UserInputError
 
 RESULT_COLUMNS = ["track_id", "title", "artist", "genre", "score"]
+AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif")
+UPLOADS_DIR = "uploads"
 
 
 @dataclass
@@ -36,13 +43,16 @@ class Catalog:
     def __init__(self, paths: Paths, info: dict):
         self.paths = paths
         self.info_ = info
+        self.revision = 0  # grows with every clip added to the catalog (cache keys use it)
+        self._write_lock = threading.Lock()  # one catalog change at a time (the app is multi-threaded)
 
     @classmethod
     def open(cls, home: str | Path | None = None) -> Catalog:
         paths = Paths.at(home)
         if not paths.build_info.is_file():
             raise NotBuiltError(
-                f"no catalog in {paths.home}: build one first, e.g. `python -m recommender build --source demo`"
+                f"no catalog in {paths.home}: build one first, "
+                "e.g. `python -m recommender build --source demo`"
             )
         return cls(paths, json.loads(paths.build_info.read_text(encoding="utf-8")))
 
@@ -57,7 +67,9 @@ class Catalog:
 
     def _require_model(self) -> dict:
         if not self.model_info:
-            raise NotBuiltError("this catalog has no model yet: build it without --no-train, or with --model FILE.keras")
+            raise NotBuiltError(
+                "this catalog has no model yet: build it without --no-train, or with --model FILE.keras"
+            )
         return self.model_info
 
     @cached_property
@@ -97,7 +109,9 @@ class Catalog:
             "home": str(self.paths.home),
         }
 
-    def search(self, query: str | None = None, *, genre: str | None = None, k: int | None = 20) -> pd.DataFrame:
+    def search(
+        self, query: str | None = None, *, genre: str | None = None, k: int | None = 20
+    ) -> pd.DataFrame:
         return self.store.search(query, genre=genre, k=k)
 
     # ---- embeddings, index, map ---------------------------------------------------------
@@ -123,7 +137,9 @@ class Catalog:
     def map_frame(self) -> pd.DataFrame:
         """Every track with its 2-D map position: track_id, x, y, title, artist, album, genre."""
         arr = self._arrays
-        coords = pd.DataFrame({"track_id": arr["track_ids"], "x": arr["coords"][:, 0], "y": arr["coords"][:, 1]})
+        coords = pd.DataFrame(
+            {"track_id": arr["track_ids"], "x": arr["coords"][:, 0], "y": arr["coords"][:, 1]}
+        )
         return coords.merge(self.tracks(), on="track_id", how="inner")
 
     def genre_probabilities(self, track_id: int) -> dict[str, float]:
@@ -168,16 +184,278 @@ class Catalog:
         hits = [(tid, s) for tid, s in hits if s < 1.0 - 1e-6][:k]
         return self._results(hits)
 
-    def _results(self, hits: list[tuple[int, float]]) -> pd.DataFrame:
+    # ---- what a song sounds like ------------------------------------------------------------
+    def genres(self) -> list[str]:
+        """The catalog's genres, sorted (the model's genres when there is a model)."""
+        if self.model_info:
+            return sorted(self.model_info["genres"])
+        return sorted(self.info_.get("genres", {}))
+
+    @cached_property
+    def features(self):
+        from recommender.features import FeatureCache
+
+        return FeatureCache(self.paths.features_dir, self.config)
+
+    def mel(self, track_id: int) -> np.ndarray:
+        """The cached log-mel ``(n_mels, n_frames)`` float32 dB of a catalog track."""
+        self.track(track_id)
+        return self.features.get(int(track_id))
+
+    def audio_path(self, track_id: int) -> Path:
+        return Path(self.track(track_id)["audio_path"])
+
+    def traits(self, track_id: int):
+        """Tempo, brightness and top genres of a track (``describe.SoundTraits``)."""
+        from recommender.describe import sound_traits
+
+        return sound_traits(self.mel(track_id), self.genre_probabilities(track_id), config=self.config)
+
+    def similar_with_reasons(self, track_id: int, *, k: int = 10, genre: str | None = None) -> pd.DataFrame:
+        """``similar`` plus a ``why`` column: shared genres, tempo and brightness side by side."""
+        from recommender.describe import why
+
+        frame = self.similar(track_id, k=k, genre=genre)
+        mine = self.traits(track_id)
+        frame["why"] = [why(mine, self.traits(int(t))) for t in frame["track_id"]]
+        return frame
+
+    def training_history(self) -> pd.DataFrame:
+        """Per epoch: ``epoch, loss, accuracy, val_loss, val_accuracy, lr`` of the model (empty: none)."""
+        name = self._require_model()["name"]
+        path = self.paths.models_dir / f"{name}.history.csv"
+        if not path.is_file():
+            return pd.DataFrame(columns=["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr"])
+        return pd.read_csv(path)
+
+    # ---- uploaded clips ------------------------------------------------------------------------
+    def analyse_bytes(self, data: bytes, *, filename: str) -> ClipAnalysis:
+        """``analyse`` for the bytes of an uploaded file; its name gives the format and the error messages."""
+        name = safe_filename(filename)
+        with tempfile.TemporaryDirectory(prefix="musicrec-upload-") as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            return self.analyse(path)
+
+    def locate(self, clip: ClipAnalysis) -> tuple[float, float]:
+        """Where a clip falls on the catalog map: ``(x, y)`` among its most similar songs."""
+        from recommender.projection import locate
+
+        arr = self._arrays
+        rows = [self.index.rows_[int(t)] for t in arr["track_ids"]]
+        return locate(clip.embedding, self.index.embeddings_[rows], arr["coords"])
+
+    def add_upload(
+        self,
+        data: bytes,
+        *,
+        filename: str,
+        title: str,
+        artist: str,
+        genre: str | None = None,
+        album: str = "Uploads",
+    ) -> int:
+        """Add an uploaded clip to the catalog at once; returns its new track id.
+
+        The file is saved as ``audio/uploads/<track id><suffix>`` (a name made here, never
+        the user's), its features cached, the index and the map arrays extended and saved,
+        and finally its track row written: that row is the commit, so an interrupted upload
+        leaves nothing a user can see. The id is derived from the content: the same clip
+        twice is refused.
+        """
+        from recommender.features import atomic_write
+        from recommender.sources.base import Track
+
+        title, artist = " ".join(title.split()), " ".join(artist.split()) or "Unknown artist"
+        if not title:
+            raise UserInputError("give the clip a title")
+        suffix = Path(safe_filename(filename)).suffix.lower()
+        track_id = upload_track_id(data)
+        known = self.tracks()
+        if track_id in set(known["track_id"].astype(int)):
+            existing = known.loc[known["track_id"] == track_id, "title"].iloc[0]
+            raise UserInputError(f"this clip is already in the catalog as “{existing}” (track {track_id})")
+        clip = self.analyse_bytes(data, filename=filename)
+        genre = genre or next(iter(clip.genre_probabilities))
+        if genre not in self.genres():
+            raise UserInputError(f"unknown genre {genre!r}; choose one of {', '.join(self.genres())}")
+        x, y = self.locate(clip)
+
+        with self._write_lock:
+            target = self.paths.audio_dir / UPLOADS_DIR / f"{track_id}{suffix}"
+            atomic_write(target, lambda tmp: tmp.write_bytes(data))
+            self.features.put(track_id, clip.mel)
+            old_arrays = self._arrays
+            name = self.model_info["name"]
+            index_path = self.paths.catalog_dir / f"index-{name}.npz"
+            arrays_path = self.paths.catalog_dir / f"catalog-{name}.npz"
+            proba = np.array([clip.genre_probabilities[g] for g in old_arrays["genres"].tolist()], np.float32)
+            arrays = {
+                "track_ids": np.append(old_arrays["track_ids"], np.int64(track_id)),
+                "coords": np.vstack(
+                    [old_arrays["coords"], np.array([[x, y]], dtype=old_arrays["coords"].dtype)]
+                ),
+                "proba": np.vstack([old_arrays["proba"], proba[None, :].astype(old_arrays["proba"].dtype)]),
+                "genres": old_arrays["genres"],
+            }
+            track = Track(
+                track_id=track_id, title=title, artist=artist, album=album, genre=genre, split="training",
+                audio_path=str(target.resolve()), source="upload", duration=clip.mel.shape[1]
+                * self.config.hop_length / self.config.sample_rate,
+            )  # fmt: skip
+            index = self.index
+            before = (
+                index.embeddings_,
+                index.track_ids_,
+                index.genres_,
+            )  # fit() replaces, never mutates these
+            index.add(clip.embedding, track_id, genre)
+            try:
+                index.save(index_path)
+                atomic_write(arrays_path, lambda tmp: _savez(tmp, **arrays))
+                self.__dict__["_arrays"] = arrays
+                self.store.add_track(track)  # the commit
+            except BaseException:
+                # Put the catalog back as it was; the saved audio and features are harmless leftovers.
+                index.fit(*before)
+                index.save(index_path)
+                atomic_write(arrays_path, lambda tmp: _savez(tmp, **old_arrays))
+                self.__dict__["_arrays"] = old_arrays
+                raise
+            self.revision += 1
+        return track_id
+
+    # ---- profiles --------------------------------------------------------------------------------
+    def recommend(
+        self, user: str, *, k: int = 10, genre: str | None = None, one_per_artist: bool = False
+    ) -> tuple[pd.DataFrame, bool]:
+        """Songs for ``user`` with a ``reason`` column, and whether it is a cold start (no history yet)."""
+        from recommender.profile import recommend_for_user
+
+        recs, cold = recommend_for_user(
+            self.store, self.index, user, k=k, genre=genre, one_per_artist=one_per_artist
+        )
+        return self._results([(r.track_id, r.score) for r in recs], reasons=[r.reason for r in recs]), cold
+
+    def path(self, from_id: int, to_id: int, *, steps: int = 8) -> pd.DataFrame:
+        """Songs moving smoothly from one track to another, both included."""
+        from recommender.profile import song_path
+
+        self.track(from_id)
+        self.track(to_id)
+        return self._results(song_path(self.index, int(from_id), int(to_id), steps=steps))
+
+    def continue_playlist(self, user: str, name: str, *, k: int = 5) -> pd.DataFrame:
+        """Songs that would carry a playlist on (none of its own songs)."""
+        from recommender.profile import continue_playlist
+
+        hits = continue_playlist(self.store, self.index, user, name, k=k)
+        return self._results([(h.track_id, h.score) for h in hits], reasons=[h.reason for h in hits])
+
+    def save_playlist(self, user: str, name: str, track_ids: list[int]) -> None:
+        """Create playlist ``name`` holding ``track_ids`` in order (all or nothing)."""
+        self.store.create_playlist(user, name, [int(t) for t in track_ids])
+
+    # ---- models ------------------------------------------------------------------------------------
+    def rebuild_options(self, **changes):
+        """This catalog's ``BuildOptions`` with ``changes`` (e.g. ``arch=``, ``epochs=``, ``model=``)."""
+        from recommender.build import BuildOptions
+
+        saved = dict(self.info_.get("options", {}))
+        fields = {f.name for f in dataclasses.fields(BuildOptions)} - {"config"}
+        options = {k: v for k, v in saved.items() if k in fields}
+        for key in ("metadata", "audio", "model"):
+            if options.get(key) not in (None, "None"):
+                options[key] = Path(options[key])
+            else:
+                options[key] = None
+        return dataclasses.replace(BuildOptions(**options, config=self.config), **changes)
+
+    def saved_models(self) -> list[str]:
+        """Names of the models in this home that can be loaded (a .keras file with its .json)."""
+        folder = self.paths.models_dir
+        if not folder.is_dir():
+            return []
+        return sorted(p.stem for p in folder.glob("*.keras") if p.with_suffix(".json").is_file())
+
+    def model_path(self, name: str) -> Path:
+        if name not in self.saved_models():
+            saved = ", ".join(self.saved_models()) or "none"
+            raise ModelError(f"no saved model named {name!r}; saved models: {saved}")
+        return self.paths.models_dir / f"{name}.keras"
+
+    def import_model(self, files: dict[str, bytes]) -> Path:
+        """Save an uploaded ``.keras`` model and its ``.json`` description into this home's models.
+
+        Both files are checked first: the description must name this catalog's genres and
+        audio settings, or the model is refused before anything is written.
+        """
+        from recommender.features import atomic_write
+
+        keras_files = [n for n in files if n.lower().endswith(".keras")]
+        json_files = [n for n in files if n.lower().endswith(".json")]
+        if len(keras_files) != 1 or len(json_files) != 1:
+            raise ModelError("upload exactly one .keras model together with its .json description")
+        try:
+            meta = json.loads(files[json_files[0]].decode("utf-8"))
+            genres, config = list(meta["genres"]), AudioConfig.from_dict(meta["config"])
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+            raise ModelError(f"{json_files[0]} is not a musicrec model description ({error})") from None
+        if sorted(genres) != self.genres():
+            raise ModelError(f"the model knows genres {genres}, but this catalog has {self.genres()}")
+        differences = self.config.mismatch(config)
+        if differences:
+            raise ModelError(f"the model was trained with other audio settings: {'; '.join(differences)}")
+        stem = Path(safe_filename(keras_files[0])).stem
+        name, n = stem, 1
+        while (self.paths.models_dir / f"{name}.keras").exists():
+            n += 1
+            name = f"{stem}-{n}"
+        target = self.paths.models_dir / f"{name}.keras"
+        atomic_write(target.with_suffix(".json"), lambda tmp: tmp.write_bytes(files[json_files[0]]))
+        atomic_write(target, lambda tmp: tmp.write_bytes(files[keras_files[0]]))
+        return target
+
+    def _results(self, hits: list[tuple[int, float]], *, reasons: list[str] | None = None) -> pd.DataFrame:
+        extra = ["reason"] if reasons is not None else []
         if not hits:
-            return pd.DataFrame(columns=RESULT_COLUMNS)
+            return pd.DataFrame(columns=RESULT_COLUMNS + extra)
         scores = pd.DataFrame(hits, columns=["track_id", "score"])
-        merged = scores.merge(self.tracks(), on="track_id", how="left")
-        return merged[RESULT_COLUMNS + [c for c in ("album",) if c in merged]]
+        if reasons is not None:
+            scores["reason"] = reasons
+        # Inner: an indexed song without a committed track row (an interrupted upload) stays invisible.
+        merged = scores.merge(self.tracks(), on="track_id", how="inner")
+        return merged[RESULT_COLUMNS + extra + [c for c in ("album",) if c in merged]]
 
 
 def _ranked(probs: dict[str, float]) -> dict[str, float]:
     return {g: round(float(p), 6) for g, p in sorted(probs.items(), key=lambda kv: -kv[1])}
+
+
+def safe_filename(filename: str) -> str:
+    """A plain file name for an uploaded file: no folders, only letters, digits, ``._-``; audio suffix kept.
+
+    Raises ``AudioError`` when the suffix is not an audio format the catalog reads.
+    """
+    name = Path(str(filename).replace("\\", "/")).name
+    stem, suffix = Path(name).stem, Path(name).suffix.lower()
+    allowed = AUDIO_SUFFIXES + (".keras", ".json")
+    if suffix not in allowed:
+        formats = ", ".join(s.lstrip(".") for s in AUDIO_SUFFIXES)
+        raise AudioError(f"{name or 'the file'}: not a supported audio file; use one of {formats}")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:60] or "clip"
+    return stem + suffix
+
+
+def upload_track_id(data: bytes) -> int:
+    """A stable track id for an uploaded clip, from its content: below 2**53, above every demo/FMA id."""
+    digest = int.from_bytes(hashlib.sha256(data).digest()[:8], "big")
+    return (1 << 52) + digest % (1 << 52)
+
+
+def _savez(path: Path, **arrays: np.ndarray) -> None:
+    with open(path, "wb") as f:  # a file object: np.savez would append ".npz" to a bare name
+        np.savez(f, **arrays)
 
 
 def results_json(frame: pd.DataFrame) -> list[dict]:

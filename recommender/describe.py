@@ -49,19 +49,20 @@ def tempo_bpm(mel_db: np.ndarray, *, config: AudioConfig = DEFAULT_AUDIO) -> flo
 def brightness_hz(mel_db: np.ndarray, *, config: AudioConfig = DEFAULT_AUDIO) -> float:
     """Spectral centroid in Hz of a log-mel ``(n_mels, n_frames)`` in dB, median over frames.
 
-    The centroid of each frame weighs the mel bands' centre frequencies by their power;
-    the median ignores the odd silent or noisy frame.
+    The centroid of each frame weighs the mel bands' centre frequencies by their
+    amplitude (as ``librosa.feature.spectral_centroid`` weighs by magnitude; power would
+    let the bass drown everything); the median ignores the odd silent or noisy frame.
     """
     import librosa
 
     mel_db = np.asarray(mel_db, dtype=np.float64)
     freqs = librosa.mel_frequencies(n_mels=mel_db.shape[0], fmin=config.fmin, fmax=config.fmax)
-    power = librosa.db_to_power(mel_db)
-    total = power.sum(axis=0)
+    amplitude = librosa.db_to_amplitude(mel_db)
+    total = amplitude.sum(axis=0)
     voiced = total > 0
     if not voiced.any():
         return 0.0
-    centroids = freqs @ power[:, voiced] / total[voiced]
+    centroids = freqs @ amplitude[:, voiced] / total[voiced]
     return float(np.median(centroids))
 
 

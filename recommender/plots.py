@@ -196,6 +196,29 @@ def genre_probability_figure(
     return _layout(fig, height=height or 60 + 26 * len(genres))
 
 
+def genre_counts_figure(counts: Mapping[str, int], *, colors: Mapping[str, str] | None = None) -> go.Figure:
+    """Horizontal bars of songs per genre, largest on top."""
+    if not counts:
+        return _empty("no songs")
+    ranked = sorted(counts.items(), key=lambda kv: (kv[1], kv[0]), reverse=False)
+    genres = [g for g, _ in ranked]
+    fig = go.Figure(
+        go.Bar(
+            x=[n for _, n in ranked],
+            y=genres,
+            orientation="h",
+            marker={"color": [_color(colors, g) for g in genres]},
+            text=[f"{n:,}" for _, n in ranked],
+            textposition="outside",
+            textangle=0,
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x} songs<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title="songs")
+    return _layout(fig, height=60 + 26 * len(genres))
+
+
 # ---- the model -----------------------------------------------------------------------------------
 def training_curves_figure(history: pd.DataFrame, *, height: int = 340) -> go.Figure:
     """Accuracy and loss per epoch, training (solid) against validation (dashed).

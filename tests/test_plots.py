@@ -150,3 +150,9 @@ def test_retrieval_comparison_order_and_labels():
     assert list(fig.data[0].x) == ["CNN embedding", "MFCC baseline", "Random"]
     assert list(fig.data[0].y) == [0.81, 0.55, 0.12]
     assert fig.layout.yaxis.title.text == "genre precision@10"
+
+
+def test_genre_counts_largest_on_top():
+    fig = plots.genre_counts_figure({"Rock": 5, "Jazz": 12, "Pop": 5})
+    assert list(fig.data[0].y) == ["Pop", "Rock", "Jazz"]
+    assert list(fig.data[0].x) == [5, 5, 12]

@@ -1,0 +1,33 @@
+"""musicrec in the browser: ``streamlit run app.py``.
+
+This file only routes: page config, the navigation, the shared sidebar (profile picker
+and catalog status), then the chosen page runs. Each page lives in ``pages/``.
+"""
+
+import streamlit as st
+
+from pages import _common
+
+st.set_page_config(page_title="musicrec", page_icon=":material/graphic_eq:", layout="wide")
+_common.init_state()
+
+pages = {
+    "Catalog": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:"),
+        st.Page("pages/search.py", title="Search", icon=":material/search:"),
+        st.Page("pages/song.py", title="Song", icon=":material/music_note:"),
+        st.Page("pages/upload.py", title="Upload a clip", icon=":material/upload:"),
+    ],
+    "You": [
+        st.Page("pages/for_you.py", title="For you", icon=":material/recommend:"),
+        st.Page("pages/playlists.py", title="Playlists", icon=":material/queue_music:"),
+        st.Page("pages/history.py", title="History", icon=":material/history:"),
+    ],
+    "Model": [
+        st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
+    ],
+}
+page = st.navigation(pages)
+_common.sidebar(_common.catalog())
+page.run()

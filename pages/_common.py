@@ -1,0 +1,470 @@
+"""What every page shares: the cached catalog, session state, errors, song lists, build progress.
+
+All of the app's Streamlit caching lives in this file: ``st.cache_resource`` holds the
+opened ``Catalog`` (its track store, similarity index and model load lazily inside it);
+``st.cache_data`` holds frames, spectrograms and sound traits. Cache keys carry the
+build's timestamp and the catalog's revision, so a new build or an upload is picked up
+at once (``invalidate`` also drops the old entries).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from recommender import plots
+from recommender.catalog import Catalog
+from recommender.config import Paths
+from recommender.describe import SoundTraits
+from recommender.errors import RecommenderError
+from recommender.store import PLAY_SOURCES
+
+HOME_PAGE = "pages/home.py"
+SONG_PAGE = "pages/song.py"
+PLAYLISTS_PAGE = "pages/playlists.py"
+
+TAGLINE = "A music recommender that listens: it hears songs, not their tags."
+AUDIO_TYPES = ("mp3", "wav", "flac", "ogg", "opus", "aiff", "aif")
+MIME = {
+    ".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg",
+    ".opus": "audio/ogg", ".aiff": "audio/aiff", ".aif": "audio/aiff",
+}  # fmt: skip
+
+# Session state the app reads everywhere; pages add their own keys with the same guard.
+STATE_DEFAULTS = {
+    "track_id": None,  # the song the Song page shows
+    "found_via": "search",  # how that song was found: stored with its plays
+    "playing": None,  # (list key, track id) of the song playing inline in a list
+    "flash": None,  # a message to show once, after a rerun or a page switch
+}
+
+
+def init_state() -> None:
+    for key, value in STATE_DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+# ---- the catalog, cached ------------------------------------------------------------------------
+def _build_stamp(paths: Paths) -> int:
+    try:
+        return paths.build_info.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _open_catalog(home: str, stamp: int) -> Catalog:
+    return Catalog.open(home)
+
+
+def catalog() -> Catalog | None:
+    """The built catalog of ``$MUSICREC_HOME`` (default ./artifacts), or None when nothing is built."""
+    paths = Paths.at()
+    stamp = _build_stamp(paths)
+    if not stamp:
+        return None
+    return _open_catalog(str(paths.home.resolve()), stamp)
+
+
+def require_catalog(*, model: bool = False) -> Catalog:
+    """The catalog; otherwise say how to build one and stop the page."""
+    cat = catalog()
+    if cat is None:
+        st.info("No catalog yet. Build the demo catalog on the Home page; it takes a few minutes.")
+        st.page_link(HOME_PAGE, label="Go to Home", icon=":material/home:")
+        st.stop()
+    if model and not cat.model_info:
+        st.warning("This catalog has no model yet: train one on the Model page.")
+        st.page_link("pages/model.py", label="Go to Model", icon=":material/model_training:")
+        st.stop()
+    return cat
+
+
+def _key(cat: Catalog) -> tuple:
+    """Cache key of everything derived from the catalog: its home, build time and revision."""
+    return str(cat.paths.home), _build_stamp(cat.paths), cat.revision
+
+
+def invalidate() -> None:
+    """Forget every cached catalog and frame: after a build, or a new model."""
+    st.cache_data.clear()
+    _open_catalog.clear()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _tracks(_cat: Catalog, key: tuple) -> pd.DataFrame:
+    return _cat.tracks()
+
+
+def tracks(cat: Catalog) -> pd.DataFrame:
+    return _tracks(cat, _key(cat))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _map_frame(_cat: Catalog, key: tuple) -> pd.DataFrame:
+    return _cat.map_frame()
+
+
+def map_frame(cat: Catalog) -> pd.DataFrame:
+    return _map_frame(cat, _key(cat))
+
+
+def genres(cat: Catalog) -> list[str]:
+    return cat.genres()
+
+
+def colors(cat: Catalog) -> dict[str, str]:
+    return plots.genre_colors(genres(cat))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _mel(_cat: Catalog, key: tuple, track_id: int) -> np.ndarray:
+    return _cat.mel(track_id)
+
+
+def mel(cat: Catalog, track_id: int) -> np.ndarray:
+    return _mel(cat, _key(cat), int(track_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def _traits(_cat: Catalog, key: tuple, track_id: int) -> SoundTraits:
+    return _cat.traits(track_id)
+
+
+def traits(cat: Catalog, track_id: int) -> SoundTraits:
+    return _traits(cat, _key(cat), int(track_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _metrics(_cat: Catalog, key: tuple) -> dict:
+    return _cat.metrics()
+
+
+def metrics(cat: Catalog) -> dict:
+    return _metrics(cat, _key(cat))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _analyse_clip(_cat: Catalog, key: tuple, data: bytes, filename: str):
+    return _cat.analyse_bytes(data, filename=filename)
+
+
+def analyse_clip(cat: Catalog, data: bytes, filename: str):
+    """What the model hears in an uploaded clip (cached by content: reruns do not listen again)."""
+    return _analyse_clip(cat, _key(cat), data, filename)
+
+
+def after_upload() -> None:
+    """The catalog grew: drop frames computed before (new keys would miss them anyway; this frees memory)."""
+    _tracks.clear()
+    _map_frame.clear()
+
+
+# ---- errors and messages ------------------------------------------------------------------------
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show any error a user can cause as a message in the page, never as a traceback."""
+    try:
+        yield
+    except RecommenderError as error:
+        st.error(str(error), icon=":material/error:")
+
+
+def flash(message: str) -> None:
+    """Show ``message`` once, on the next run (it survives st.rerun and page switches)."""
+    st.session_state.flash = message
+
+
+def show_flash() -> None:
+    message = st.session_state.get("flash")
+    if message:
+        st.session_state.flash = None
+        st.success(message, icon=":material/check_circle:")
+
+
+# ---- the profile ----------------------------------------------------------------------------------
+def current_user() -> str | None:
+    return st.session_state.get("user")
+
+
+def require_user() -> str:
+    user = current_user()
+    if not user:
+        st.info("Pick or create a profile in the sidebar: plays, likes and playlists belong to a profile.")
+        st.stop()
+    return user
+
+
+def _create_profile() -> None:
+    cat = catalog()
+    name = st.session_state.get("sidebar_new_user", "")
+    try:
+        created = cat.store.create_user(name)
+    except RecommenderError as error:
+        st.session_state.sidebar_profile_error = str(error)
+        return
+    st.session_state.sidebar_profile_error = None
+    st.session_state.sidebar_new_user = ""
+    st.session_state.user = created
+
+
+def _pick_profile() -> None:
+    st.session_state.user = st.session_state.sidebar_user
+
+
+def sidebar(cat: Catalog | None) -> None:
+    """The profile picker and what the catalog holds, on every page.
+
+    The profile lives in ``session_state.user``; the picker only mirrors it. Streamlit
+    drops a widget's own state when a run is cut short by a page switch, and the
+    profile must survive every page switch.
+    """
+    for key, value in (("user", None), ("sidebar_new_user", ""), ("sidebar_profile_error", None)):
+        if key not in st.session_state:
+            st.session_state[key] = value
+    with st.sidebar:
+        st.markdown("### :material/person: Profile")
+        if cat is None:
+            st.caption("Profiles appear once a catalog is built.")
+        else:
+            users = cat.store.users()
+            if st.session_state.user not in users:
+                st.session_state.user = None
+            st.session_state.sidebar_user = st.session_state.user
+            st.selectbox(
+                "Profile", users, index=None, key="sidebar_user", placeholder="Pick a profile",
+                label_visibility="collapsed", on_change=_pick_profile,
+            )  # fmt: skip
+            with st.expander("New profile", expanded=not users):
+                st.text_input("Name", key="sidebar_new_user", max_chars=40, placeholder="e.g. alex")
+                st.button("Create profile", key="sidebar_create_user", on_click=_create_profile)
+                if st.session_state.sidebar_profile_error:
+                    st.error(st.session_state.sidebar_profile_error)
+        st.divider()
+        catalog_status(cat)
+
+
+def catalog_status(cat: Catalog | None) -> None:
+    if cat is None:
+        st.caption(":material/info: No catalog built yet.")
+        return
+    info = cat.summary()
+    st.caption(f"**{info['source_label']}** · {info['tracks']:,} songs · {len(info['genres'])} genres")
+    model = info.get("model")
+    if model:
+        acc = model.get("test_accuracy")
+        acc_text = f" · test accuracy {acc:.0%}" if isinstance(acc, float) else ""
+        st.caption(f"Model `{model['name']}` ({model['arch']}){acc_text}")
+    else:
+        st.caption("No model yet.")
+
+
+# ---- songs ----------------------------------------------------------------------------------------
+def open_song(track_id: int, *, via: str) -> None:
+    """Show a song on the Song page; ``via`` says how it was found (kept with its plays)."""
+    st.session_state.track_id = int(track_id)
+    st.session_state.found_via = via
+    st.switch_page(SONG_PAGE)
+
+
+def open_selected(selection_key: str, track_ids: Sequence[int], *, via: str) -> None:
+    """Open the song just selected in a table or on the map (once per new selection)."""
+    handled_key = f"{selection_key}__handled"
+    if handled_key not in st.session_state:
+        st.session_state[handled_key] = None
+    picked = tuple(int(t) for t in track_ids)
+    if picked and picked != st.session_state[handled_key]:
+        st.session_state[handled_key] = picked
+        open_song(picked[0], via=via)
+    if not picked:
+        st.session_state[handled_key] = None
+
+
+def selected_points(event) -> list[int]:
+    """Track ids of the points selected on a map (``customdata`` of each point)."""
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return []
+    ids = []
+    for point in points:
+        data = point.get("customdata")
+        if isinstance(data, list | tuple):
+            data = data[0] if data else None
+        if data is not None:
+            ids.append(int(data))
+    return ids
+
+
+def selected_rows(event) -> list[int]:
+    try:
+        return [int(r) for r in event["selection"]["rows"]]
+    except (KeyError, TypeError):
+        return []
+
+
+def audio(cat: Catalog, track_id: int, *, autoplay: bool = False) -> None:
+    path = Path(cat.audio_path(track_id))
+    if not path.is_file():
+        st.warning(f"The audio file of this song is missing ({path.name}).")
+        return
+    st.audio(str(path), format=MIME.get(path.suffix.lower(), "audio/mpeg"), autoplay=autoplay)
+
+
+def play_source(via: str) -> str:
+    """How a song was found, as the store names it ("playlist Road trip" → "playlist")."""
+    word = via.split()[0] if via else ""
+    return {"for": "recommendation", "link": "search", "history": "search"}.get(word, word) or "search"
+
+
+def play(cat: Catalog, track_id: int, *, via: str) -> None:
+    """Record a play for the current profile (if any): pressing Play is the play event."""
+    user = current_user()
+    if user:
+        source = play_source(via)
+        cat.store.record_play(user, track_id, source=source if source in PLAY_SOURCES else "search")
+
+
+def genre_label(genre: str, palette: dict[str, str]) -> str:
+    color = palette.get(genre, plots.OTHER_COLOR)
+    return f'<span style="color:{color}">&#9679;</span> {genre}'
+
+
+def song_list(
+    cat: Catalog,
+    frame: pd.DataFrame,
+    *,
+    key: str,
+    via: str,
+    notes: Sequence[str] | None = None,
+    score_caption: str = "Score: cosine similarity of the songs' embeddings (1 = sounds the same).",
+    extras: Sequence[tuple[str, str]] = (),
+) -> tuple[str, int] | None:
+    """Songs as rows: title and artist, genre, score, a line of ``notes``, Play and Open buttons.
+
+    ``extras`` are ``(label, icon)`` of more buttons per row; returns ``(label, track_id)``
+    of the extra button pressed, else None. Play records the play, then plays inline.
+    """
+    if frame is None or not len(frame):
+        st.caption("Nothing here yet.")
+        return None
+    palette = colors(cat)
+    pressed = None
+    if "score" in frame and frame["score"].notna().any():
+        st.caption(score_caption)
+    widths = [6, 2, 1.1] + [0.7] * (2 + len(extras))
+    for i, row in enumerate(frame.to_dict(orient="records")):
+        tid = int(row["track_id"])
+        cols = st.columns(widths, vertical_alignment="center")
+        note = f"  \n:gray[{notes[i]}]" if notes is not None and notes[i] else ""
+        cols[0].markdown(f"**{row['title']}** · {row['artist']}{note}")
+        cols[1].markdown(genre_label(str(row["genre"]), palette), unsafe_allow_html=True)
+        score = row.get("score")
+        if score is not None and not pd.isna(score):
+            cols[2].markdown(f"`{score:.2f}`")
+        if cols[3].button("", key=f"{key}-play-{i}-{tid}", icon=":material/play_arrow:", help="Play"):
+            with user_errors():
+                play(cat, tid, via=via)
+                st.session_state.playing = (key, tid)
+        if cols[4].button(
+            "", key=f"{key}-open-{i}-{tid}", icon=":material/open_in_new:", help="Open the song"
+        ):
+            open_song(tid, via=via)
+        for j, (label, icon) in enumerate(extras):
+            if cols[5 + j].button("", key=f"{key}-x{j}-{i}-{tid}", icon=icon, help=label):
+                pressed = (label, tid)
+        if st.session_state.get("playing") == (key, tid):
+            audio(cat, tid, autoplay=True)
+    return pressed
+
+
+def pick_track(cat: Catalog, *, key: str, label: str) -> int | None:
+    """Search a song by title/artist/album and pick one of the matches; returns its track id."""
+    query = st.text_input(label, key=f"{key}-query", placeholder="title, artist or album")
+    if not query.strip():
+        return None
+    with user_errors():
+        found = cat.search(query, k=20)
+        if not len(found):
+            st.caption("No match.")
+            return None
+        ids = found["track_id"].astype(int).tolist()
+        names = {int(r.track_id): f"{r.title} · {r.artist} ({r.genre})" for r in found.itertuples()}
+        return st.selectbox(
+            "Match", ids, format_func=names.get, key=f"{key}-pick", label_visibility="collapsed"
+        )
+    return None
+
+
+# ---- build progress -------------------------------------------------------------------------------
+STAGE_LABELS = {
+    "synthesise": "Synthesising the demo songs",
+    "read metadata": "Reading the FMA metadata",
+    "scan folder": "Scanning the music folder",
+    "features": "Computing log-mel spectrograms",
+    "load model": "Loading the model",
+    "training": "Training the genre CNN",
+    "embeddings": "Embedding every song",
+    "map": "Laying out the map (UMAP)",
+    "index": "Building the similarity index",
+    "evaluation": "Evaluating against baselines",
+}
+_EPOCH_INFO = re.compile(r"(?<!val_)acc\s+([\d.]+).*?val_acc\s+([\d.]+)")
+
+
+class StreamlitProgress:
+    """The build's ``Progress`` in a page: one progress bar per stage, live training curves."""
+
+    def __init__(self, box=None) -> None:
+        self.box = box if box is not None else st.container()
+        self.bar = None
+        self.name: str | None = None
+        self.started = 0.0
+        self.curves = None
+        self.epochs: list[dict] = []
+        self.notes: list[str] = []
+
+    def _label(self) -> str:
+        return STAGE_LABELS.get(self.name or "", (self.name or "").capitalize())
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self.finish()
+        self.name, self.started = name, time.perf_counter()
+        self.bar = self.box.progress(0.0, text=f"{self._label()} …")
+        if name == "training":
+            self.epochs = []
+            self.curves = self.box.empty()
+
+    def advance(self, done: int, total: int, info: str = "") -> None:
+        if self.bar is None:
+            return
+        fraction = min(1.0, done / total) if total else 0.0
+        text = f"{self._label()}: {done:,} / {total:,}" + (f" · {info}" if info else "")
+        self.bar.progress(fraction, text=text)
+        match = _EPOCH_INFO.search(info or "")
+        if self.name == "training" and match and self.curves is not None:
+            self.epochs.append({"epoch": done, "accuracy": float(match[1]), "val_accuracy": float(match[2])})
+            self.curves.plotly_chart(plots.training_curves_figure(pd.DataFrame(self.epochs), height=260))
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+    def finish(self) -> None:
+        """Mark the current stage done (with its duration)."""
+        if self.bar is not None:
+            seconds = time.perf_counter() - self.started
+            self.bar.progress(1.0, text=f":material/check: {self._label()} · {seconds:.1f} s")
+        self.bar = None
+
+    def show_notes(self) -> None:
+        if self.notes:
+            with self.box.expander(f"{len(self.notes)} notes from the build"):
+                st.text("\n".join(self.notes[:200]))

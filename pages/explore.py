@@ -1,0 +1,38 @@
+"""Explore: the catalog as a map. Songs that sound alike sit together; click one to open it."""
+
+import pandas as pd
+import streamlit as st
+
+from pages import _common
+from recommender import plots
+
+st.title(":material/scatter_plot: Explore")
+st.caption(
+    "Each dot is a song, placed by UMAP from its CNN embedding: neighbours on the map sound alike. "
+    "Colour is the song's genre label. Hover for title and artist; click a dot to open the song."
+)
+cat = _common.require_catalog(model=True)
+
+with _common.user_errors():
+    frame = _common.map_frame(cat)
+    all_genres = _common.genres(cat)
+    chosen = st.multiselect(
+        "Genres", all_genres, default=all_genres, key="explore_genres", placeholder="All genres"
+    )
+    shown = frame[frame["genre"].isin(chosen)] if chosen else frame
+    highlight = None
+    current = st.session_state.track_id
+    if current is not None:
+        here = frame[frame["track_id"] == current]
+        if len(here):
+            row = here.iloc[0]
+            highlight = pd.DataFrame({"x": [row["x"]], "y": [row["y"]], "label": [row["title"]]})
+    st.caption(f"{len(shown):,} of {len(frame):,} songs shown.")
+    event = st.plotly_chart(
+        plots.map_figure(shown, colors=_common.colors(cat), highlight=highlight),
+        key="explore_map",
+        on_select="rerun",
+        selection_mode="points",
+        config={"scrollZoom": True, "displaylogo": False},
+    )
+    _common.open_selected("explore_map", _common.selected_points(event), via="map")

@@ -1,0 +1,43 @@
+"""History: the profile's plays, newest first, with when and how each song was found."""
+
+import streamlit as st
+
+from pages import _common
+
+st.title(":material/history: History")
+st.caption("Every song you played, newest first: your recommendations are built from it.")
+_common.show_flash()
+cat = _common.require_catalog()
+user = _common.require_user()
+
+with _common.user_errors():
+    plays = cat.store.history(user)
+    if not len(plays):
+        st.info(
+            "No plays yet. Press Play on any song and it will show up here.", icon=":material/headphones:"
+        )
+        st.stop()
+    st.caption(f"{len(plays)} plays of {plays['track_id'].nunique()} songs")
+    columns = [c for c in ("played_at", "title", "artist", "genre", "source", "track_id") if c in plays]
+    event = st.dataframe(
+        plays[columns],
+        key="history_table",
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "played_at": st.column_config.DatetimeColumn("played", format="YYYY-MM-DD HH:mm:ss"),
+            "source": st.column_config.TextColumn("found via"),
+            "track_id": st.column_config.NumberColumn("id", format="%d"),
+        },
+    )
+    rows = _common.selected_rows(event)
+    via = str(plays.iloc[rows[0]]["source"]) if rows else "search"  # found again the way it was found first
+    _common.open_selected("history_table", [plays.iloc[r]["track_id"] for r in rows], via=via)
+
+    with st.popover("Clear history", icon=":material/delete_sweep:"):
+        st.write("Forget every play of this profile? Likes and playlists stay.")
+        if st.button("Clear my history", key="history_clear", type="primary"):
+            cat.store.clear_history(user)
+            _common.flash("Your history is cleared.")
+            st.rerun()

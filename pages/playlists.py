@@ -1,0 +1,148 @@
+"""Playlists: create, rename, delete, add/remove/reorder songs, play, continue, or walk from song A to B."""
+
+import pandas as pd
+import streamlit as st
+
+from pages import _common
+from recommender import plots
+
+for key, value in (("playlists_selected", None), ("playlists_queue", None), ("playlists_path", None)):
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+st.title(":material/queue_music: Playlists")
+_common.show_flash()
+cat = _common.require_catalog(model=True)
+user = _common.require_user()
+store = cat.store
+
+# ---- choose or create ----------------------------------------------------------------------------
+names = store.playlists(user)["name"].tolist()
+# A widget's value can only be set before it is drawn: a playlist just made is picked here, on the next run.
+pending = st.session_state.pop("playlists_pending", None)
+if pending in names:
+    st.session_state.playlists_selected = pending
+if st.session_state.playlists_selected not in names:
+    st.session_state.playlists_selected = names[0] if names else None
+top = st.columns([3, 2], vertical_alignment="bottom")
+top[0].selectbox("Playlist", names, key="playlists_selected", placeholder="No playlist yet")
+with top[1].popover("New playlist", icon=":material/add:", use_container_width=True):
+    new_name = st.text_input("Name", key="playlists_new_name", max_chars=60)
+    if st.button("Create", key="playlists_create", type="primary"):
+        with _common.user_errors():
+            store.create_playlist(user, new_name)
+            _common.flash(f"Created playlist “{new_name.strip()}”.")
+            st.session_state.playlists_pending = new_name.strip()
+            st.rerun()
+name = st.session_state.playlists_selected
+if name is None:
+    st.info("No playlist yet: create one above, or make one from a path between two songs below.")
+else:
+    with _common.user_errors():
+        songs = store.playlist(user, name)
+        head = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
+        head[0].subheader(f"{name} · {len(songs)} songs")
+        if head[1].button(
+            "Play", icon=":material/play_arrow:", key="playlists_play", disabled=not len(songs)
+        ):
+            st.session_state.playlists_queue = (name, 0)
+            _common.play(cat, int(songs.iloc[0]["track_id"]), via=f"playlist {name}")
+        with head[2].popover("Rename", icon=":material/edit:"):
+            renamed = st.text_input("New name", value=name, key="playlists_rename_to")
+            if st.button("Rename", key="playlists_rename"):
+                store.rename_playlist(user, name, renamed)
+                st.session_state.playlists_pending = renamed.strip()
+                st.rerun()
+        with head[3].popover("Delete", icon=":material/delete:"):
+            st.write(f"Delete “{name}” and its {len(songs)} songs list? The songs stay in the catalog.")
+            if st.button("Delete playlist", key="playlists_delete", type="primary"):
+                store.delete_playlist(user, name)
+                _common.flash(f"Deleted playlist “{name}”.")
+                st.rerun()
+
+        queue = st.session_state.playlists_queue
+        if queue and queue[0] == name and queue[1] < len(songs):
+            position = queue[1]
+            current = songs.iloc[position]
+            st.markdown(
+                f"Now playing {position + 1}/{len(songs)}: **{current['title']}** · {current['artist']}"
+            )
+            _common.audio(cat, int(current["track_id"]), autoplay=True)
+            nav = st.columns([1, 1, 6])
+            if nav[0].button(
+                "Previous", icon=":material/skip_previous:", key="playlists_prev", disabled=position == 0
+            ):
+                st.session_state.playlists_queue = (name, position - 1)
+                _common.play(cat, int(songs.iloc[position - 1]["track_id"]), via=f"playlist {name}")
+                st.rerun()
+            last = position + 1 >= len(songs)
+            if nav[1].button("Next", icon=":material/skip_next:", key="playlists_next", disabled=last):
+                st.session_state.playlists_queue = (name, position + 1)
+                _common.play(cat, int(songs.iloc[position + 1]["track_id"]), via=f"playlist {name}")
+                st.rerun()
+
+        action = _common.song_list(
+            cat, songs, key="playlists_songs", via=f"playlist {name}",
+            extras=[("Move up", ":material/arrow_upward:"), ("Move down", ":material/arrow_downward:"),
+                    ("Remove", ":material/remove:")],
+        )  # fmt: skip
+        if action:
+            label, track_id = action
+            if label == "Remove":
+                store.remove_from_playlist(user, name, track_id)
+            else:
+                position = int(songs.loc[songs["track_id"] == track_id, "position"].iloc[0])
+                target = max(1, min(len(songs), position + (-1 if label == "Move up" else 1)))
+                store.move_in_playlist(user, name, track_id, target)
+            st.rerun()
+
+        if len(songs):
+            st.subheader("Continue this playlist")
+            st.caption("Songs that sound like the whole playlist, weighted towards its last songs.")
+            more = cat.continue_playlist(user, name, k=5)
+            picked = _common.song_list(
+                cat,
+                more,
+                key="playlists_continue",
+                via=f"playlist {name}",
+                extras=[("Add", ":material/add:")],
+                notes=more["reason"].fillna("").tolist(),
+            )
+            if picked:
+                store.add_to_playlist(user, name, picked[1])
+                st.rerun()
+
+# ---- a path between two songs ---------------------------------------------------------------------
+st.divider()
+st.subheader("A path from one song to another")
+st.caption("Songs that move smoothly from the first song's sound to the second's, one step at a time.")
+with _common.user_errors():
+    cols = st.columns(2)
+    with cols[0]:
+        start = _common.pick_track(cat, key="playlists_from", label="From")
+    with cols[1]:
+        end = _common.pick_track(cat, key="playlists_to", label="To")
+    steps = st.slider("Songs in the path", 3, 20, 8, key="playlists_steps")
+    if start is not None and end is not None:
+        if st.button("Find the path", key="playlists_find_path", icon=":material/route:"):
+            st.session_state.playlists_path = (start, end, int(steps))
+        if st.session_state.playlists_path == (start, end, int(steps)):
+            path = cat.path(start, end, steps=int(steps))
+            _common.song_list(cat, path, key="playlists_path_list", via="path")
+            coords = _common.map_frame(cat).set_index("track_id")
+            here = coords.loc[[t for t in path["track_id"] if t in coords.index]]
+            mark = pd.DataFrame({"x": here["x"], "y": here["y"], "label": [""] * len(here)})
+            if len(mark):
+                mark.iloc[[0, -1], mark.columns.get_loc("label")] = ["from", "to"]
+            st.plotly_chart(
+                plots.map_figure(_common.map_frame(cat), colors=_common.colors(cat), highlight=mark, connect=True,
+                                 height=420),
+                key="playlists_path_map",
+            )  # fmt: skip
+            new = st.text_input("Playlist name", value=f"{path.iloc[0]['title']} to {path.iloc[-1]['title']}",
+                                key="playlists_path_name", max_chars=60)  # fmt: skip
+            if st.button("Save as a playlist", key="playlists_save_path", type="primary"):
+                cat.save_playlist(user, new, path["track_id"].tolist())
+                st.session_state.playlists_pending = new.strip()
+                _common.flash(f"Saved “{new.strip()}” with {len(path)} songs.")
+                st.rerun()

@@ -1,0 +1,71 @@
+"""Upload a clip: what the model hears in it, the songs like it, where it falls on the map.
+
+The clip can then join the catalog: saved under a generated name, embedded and indexed
+at once, so it shows up on the map and among other songs' neighbours.
+"""
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from pages import _common
+from recommender import plots
+
+st.title(":material/upload: Upload a clip")
+limit_mb = int(st.get_option("server.maxUploadSize"))
+st.caption(
+    f"{', '.join(t.upper() for t in _common.AUDIO_TYPES)} · at least 3 seconds · up to {limit_mb} MB. "
+    "The model listens to the centre 30 s of longer files."
+)
+_common.show_flash()
+cat = _common.require_catalog(model=True)
+
+uploaded = st.file_uploader("Audio clip", type=list(_common.AUDIO_TYPES), key="upload_file")
+if uploaded is None:
+    st.stop()
+
+with _common.user_errors():
+    data = uploaded.getvalue()
+    clip = _common.analyse_clip(cat, data, uploaded.name)
+    palette = _common.colors(cat)
+    top_genre, top_p = next(iter(clip.genre_probabilities.items()))
+    st.success(
+        f"**{uploaded.name}** sounds most like **{top_genre}** ({top_p:.0%}).", icon=":material/hearing:"
+    )
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("What the model hears")
+        st.plotly_chart(plots.spectrogram_figure(clip.mel, config=cat.config), key="upload_spectrogram")
+    with right:
+        st.subheader("Genre probabilities")
+        st.plotly_chart(
+            plots.genre_probability_figure(clip.genre_probabilities, colors=palette), key="upload_genres"
+        )
+
+    st.subheader("Songs that sound like it")
+    k = st.slider("How many", 3, 30, 10, key="upload_k")
+    similar = cat.similar_to_clip(clip, k=int(k))
+    _common.song_list(cat, similar, key="upload_similar", via="upload")
+
+    st.subheader("Where it falls on the map")
+    x, y = cat.locate(clip)
+    mark = pd.DataFrame({"x": [x], "y": [y], "label": ["your clip"]})
+    st.plotly_chart(
+        plots.map_figure(_common.map_frame(cat), colors=palette, highlight=mark, height=480), key="upload_map"
+    )
+
+    st.subheader("Add it to the catalog")
+    with st.form("upload_add_form"):
+        cols = st.columns(3)
+        title = cols[0].text_input("Title", value=Path(uploaded.name).stem[:80], key="upload_title")
+        artist = cols[1].text_input("Artist", value=_common.current_user() or "", key="upload_artist")
+        all_genres = _common.genres(cat)
+        genre = cols[2].selectbox("Genre", all_genres, index=all_genres.index(top_genre), key="upload_genre")
+        add = st.form_submit_button("Add to the catalog", icon=":material/library_add:", type="primary")
+    if add:
+        track_id = cat.add_upload(data, filename=uploaded.name, title=title, artist=artist, genre=genre)
+        _common.after_upload()
+        _common.flash(f"“{title}” is in the catalog now (track {track_id}).")
+        _common.open_song(track_id, via="upload")

@@ -1,0 +1,330 @@
+"""Personal recommendations: "for you", continuing a playlist, and a path between two songs.
+
+A profile is a point in embedding space: the weighted mean of the unit embeddings of
+the songs a user played (recent plays count more, halving every ``half_life_days``),
+liked (``LIKE_WEIGHT`` each) and put in playlists (``PLAYLIST_WEIGHT`` per playlist),
+normalised to unit length. Its nearest catalog songs (``SimilarityIndex.query``) are the
+recommendations; each gets the cosine to the profile as ``score`` and a ``reason``
+naming the user's song it is closest to.
+
+A user with no history gets a cold start: the most played songs across all users,
+taken round-robin across genres, then the songs most typical of each genre (nearest
+their genre's mean embedding), so the first page shows every genre.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from recommender.errors import UserInputError
+
+LIKE_WEIGHT = 3.0
+PLAYLIST_WEIGHT = 1.0
+PLAY_WEIGHT = 1.0  # a play today; halves every half_life_days
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended song: ``score`` is a cosine similarity (1 = identical), ``reason`` says why."""
+
+    track_id: int
+    score: float
+    reason: str
+
+
+@dataclass
+class _History:
+    """What a user did: plays, likes and playlist songs, as the store returns them."""
+
+    plays: pd.DataFrame  # track_id, played_at, ... newest first
+    likes: pd.DataFrame  # track_id, ...
+    playlists: pd.DataFrame  # playlist, position, track_id
+
+
+def _load_history(store, user: str) -> _History:
+    return _History(store.history(user), store.likes(user), store.playlist_tracks(user))
+
+
+def _utc_naive(now: datetime | None) -> datetime:
+    """``now`` as a naive UTC datetime (the store's convention); a naive value is taken as UTC."""
+    if now is None:
+        return datetime.now(UTC).replace(tzinfo=None)
+    return now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+
+
+def _weights(history: _History, *, now: datetime, half_life_days: float) -> dict[int, float]:
+    """Weight of each track of the history: decayed plays + likes + playlist memberships."""
+    if half_life_days <= 0:
+        raise UserInputError(f"half_life_days must be positive, got {half_life_days}")
+    weights: dict[int, float] = defaultdict(float)
+    if len(history.plays):
+        age = (pd.Timestamp(now) - pd.to_datetime(history.plays["played_at"])).dt.total_seconds() / 86_400.0
+        decay = PLAY_WEIGHT * 0.5 ** (np.clip(age.to_numpy(dtype=float), 0.0, None) / half_life_days)
+        for track_id, w in zip(history.plays["track_id"], decay, strict=True):
+            weights[int(track_id)] += float(w)
+    for track_id in history.likes["track_id"]:
+        weights[int(track_id)] += LIKE_WEIGHT
+    for track_id in history.playlists["track_id"]:
+        weights[int(track_id)] += PLAYLIST_WEIGHT
+    return dict(weights)
+
+
+def _mean_direction(index, weights: dict[int, float]) -> np.ndarray | None:
+    """Unit weighted mean ``(d,)`` of the embeddings of ``weights``' tracks that are in ``index``."""
+    known = set(index.track_ids_.tolist())
+    ids = [t for t in weights if t in known and weights[t] > 0]
+    if not ids:
+        return None
+    vectors = np.stack([index.vector(t) for t in ids]).astype(np.float64)
+    w = np.array([weights[t] for t in ids])
+    mean = w @ vectors
+    norm = np.linalg.norm(mean)
+    return None if norm < 1e-12 else (mean / norm).astype(np.float32)
+
+
+def profile_vector(
+    store, index, user: str, *, now: datetime | None = None, half_life_days: float = 14.0
+) -> np.ndarray | None:
+    """The unit profile vector ``(d,)`` float32 of ``user``, or ``None`` without usable history."""
+    history = _load_history(store, user)
+    return _mean_direction(index, _weights(history, now=_utc_naive(now), half_life_days=half_life_days))
+
+
+def _check_k(k: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, int | float | np.integer) or int(k) != k or k < 1:
+        raise UserInputError(f"k must be a whole number of at least 1, got {k!r}")
+    return int(k)
+
+
+def _check_genre(index, genre: str | None) -> None:
+    if genre is not None and genre not in index.genres:
+        raise UserInputError(f"unknown genre {genre!r}; known genres: {', '.join(index.genres) or 'none'}")
+
+
+def _nearest_distinct(
+    store, index, vector: np.ndarray, *, k: int, genre: str | None, exclude: set[int], one_per_artist: bool
+) -> list[tuple[int, float]]:
+    """The ``k`` nearest songs to ``vector``; with ``one_per_artist``, only each artist's best song."""
+    if not one_per_artist:
+        return index.query(vector, k=k, genre=genre, exclude=exclude)
+    fetch = 3 * k
+    while True:
+        found = index.query(vector, k=fetch, genre=genre, exclude=exclude)
+        kept = _one_per_artist(store, found, k)
+        if len(kept) == k or len(found) < fetch:
+            return kept
+        fetch *= 2  # many songs by the same artists: look further
+
+
+def _one_per_artist(store, ranked: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+    """The first song of each artist in ``ranked`` (best first), at most ``k``."""
+    if not ranked:
+        return []
+    artists = store.tracks(track_ids=[t for t, _ in ranked]).set_index("track_id")["artist"]
+    seen: set[str] = set()
+    kept = []
+    for track_id, score in ranked:
+        artist = str(artists.get(track_id, f"#{track_id}")).casefold()
+        if artist not in seen:
+            seen.add(artist)
+            kept.append((track_id, score))
+            if len(kept) == k:
+                break
+    return kept
+
+
+def _reasons(store, index, picks: list[tuple[int, float]], seeds: dict[int, str]) -> list[Recommendation]:
+    """Name, for each pick, the seed song it is closest to; ``seeds`` maps seed id -> reason template."""
+    known = set(index.track_ids_.tolist())
+    seed_ids = [t for t in seeds if t in known]
+    if not picks or not seed_ids:
+        return [Recommendation(t, s, "") for t, s in picks]
+    seed_vectors = np.stack([index.vector(t) for t in seed_ids])
+    closest = [seed_ids[int(np.argmax(seed_vectors @ index.vector(t)))] for t, _ in picks]
+    titles = store.tracks(track_ids=sorted(set(closest))).set_index("track_id")["title"]
+    return [
+        Recommendation(t, float(s), seeds[c].format(title=titles.get(c, f"#{c}")))
+        for (t, s), c in zip(picks, closest, strict=True)
+    ]
+
+
+def _seed_reasons(history: _History) -> dict[int, str]:
+    """Reason template for each song of the history: likes first, then playlists, then plays."""
+    seeds: dict[int, str] = {}
+    for track_id in history.plays["track_id"]:
+        seeds[int(track_id)] = 'because you played "{title}"'
+    for name, track_id in zip(history.playlists["playlist"], history.playlists["track_id"], strict=True):
+        seeds[int(track_id)] = (
+            'because "{title}" is in your playlist "' + str(name).replace("{", "{{").replace("}", "}}") + '"'
+        )
+    for track_id in history.likes["track_id"]:
+        seeds[int(track_id)] = 'because you liked "{title}"'
+    return seeds
+
+
+def recommend_for_user(
+    store,
+    index,
+    user: str,
+    *,
+    k: int = 10,
+    genre: str | None = None,
+    one_per_artist: bool = False,
+    recent_days: float = 30,
+    now: datetime | None = None,
+) -> tuple[list[Recommendation], bool]:
+    """Songs for ``user``, best first, and whether this is a cold start (no history).
+
+    Never returns songs liked, or played in the last ``recent_days``. ``genre`` keeps one
+    genre; ``one_per_artist`` keeps each artist's best song (still ``k`` when possible).
+    """
+    k = _check_k(k)
+    _check_genre(index, genre)
+    if recent_days < 0:
+        raise UserInputError(f"recent_days cannot be negative, got {recent_days}")
+    now = _utc_naive(now)
+    history = _load_history(store, user)
+    recent = history.plays[pd.to_datetime(history.plays["played_at"]) >= now - timedelta(days=recent_days)]
+    exclude = {int(t) for t in recent["track_id"]} | {int(t) for t in history.likes["track_id"]}
+    vector = _mean_direction(index, _weights(history, now=now, half_life_days=14.0))
+    if vector is None:
+        return _cold_start(
+            store, index, k=k, genre=genre, exclude=exclude, one_per_artist=one_per_artist
+        ), True
+    picks = _nearest_distinct(
+        store, index, vector, k=k, genre=genre, exclude=exclude, one_per_artist=one_per_artist
+    )
+    return _reasons(store, index, picks, _seed_reasons(history)), False
+
+
+def _cold_start(
+    store, index, *, k: int, genre: str | None, exclude: set[int], one_per_artist: bool
+) -> list[Recommendation]:
+    """Popular songs round-robin across genres, then each genre's most typical songs."""
+    ids = index.track_ids_
+    genres = index.genres_ if index.genres_ is not None else np.full(len(ids), "")
+    wanted = sorted({str(g) for g in genres}) if genre is None else [genre]
+    counts = store.play_counts()
+    plays = dict(zip(counts["track_id"].astype(int), counts["plays"].astype(int), strict=True))
+    limit = None if one_per_artist else k
+    queues = {g: _genre_queue(index, genres, g, plays, exclude, limit=limit) for g in wanted}
+    # Genres with the most plays go first; ties by name, so the order is deterministic.
+    order = sorted(wanted, key=lambda g: (-sum(plays.get(r.track_id, 0) for r in queues[g]), g))
+    artists = store.tracks().set_index("track_id")["artist"] if one_per_artist else None
+    picks: list[Recommendation] = []
+    seen_artists: set[str] = set()
+    while len(picks) < k and any(queues.values()):
+        for g in order:
+            while queues[g]:
+                pick = queues[g].pop(0)
+                if artists is not None:
+                    artist = str(artists.get(pick.track_id, f"#{pick.track_id}")).casefold()
+                    if artist in seen_artists:
+                        continue
+                    seen_artists.add(artist)
+                picks.append(pick)
+                break
+            if len(picks) == k:
+                break
+    return picks
+
+
+def _genre_queue(
+    index, genres: np.ndarray, genre: str, plays: dict[int, int], exclude: set[int], *, limit: int | None
+) -> list[Recommendation]:
+    """Cold-start candidates of one genre: most played first, then nearest the genre's mean embedding.
+
+    At most ``limit`` candidates (``None``: all, for when some will be skipped).
+    """
+    rows = np.flatnonzero(genres == genre)
+    vectors = index.embeddings_[rows].astype(np.float64)
+    centroid = vectors.mean(axis=0)
+    centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
+    typicality = vectors @ centroid  # cosine to the genre's mean: the score of every cold pick
+    counts = np.array([plays.get(int(t), 0) for t in index.track_ids_[rows]])
+    label = f" {genre}" if genre else ""
+    queue = []
+    for i in np.lexsort((-typicality, -counts)):
+        track_id = int(index.track_ids_[rows[i]])
+        if track_id in exclude:
+            continue
+        if counts[i]:
+            reason = f"popular in {genre} (no history yet)" if genre else "popular (no history yet)"
+        else:
+            reason = f"a typical{label} song (no history yet)"
+        queue.append(Recommendation(track_id, float(typicality[i]), reason))
+        if limit and len(queue) >= limit:
+            break
+    return queue
+
+
+def continue_playlist(
+    store, index, user: str, name: str, *, k: int = 10, genre: str | None = None
+) -> list[Recommendation]:
+    """Songs to add to playlist ``name``: nearest the playlist's mean, its later songs weighing more."""
+    k = _check_k(k)
+    _check_genre(index, genre)
+    items = store.playlist(user, name)
+    if items.empty:
+        raise UserInputError(f'playlist "{name.strip()}" is empty: add a few songs first')
+    ids = [int(t) for t in items["track_id"]]
+    n = len(ids)
+    # A ramp from 1 (first song) to 2 (last song): the continuation follows where the playlist is going.
+    weights = {t: 1.0 + (i / (n - 1) if n > 1 else 0.0) for i, t in enumerate(ids)}
+    vector = _mean_direction(index, weights)
+    if vector is None:
+        raise UserInputError(f'no song of playlist "{name.strip()}" is in the catalog any more')
+    picks = index.query(vector, k=k, genre=genre, exclude=set(ids))
+    label = name.strip().replace("{", "{{").replace("}", "}}")
+    return _reasons(store, index, picks, dict.fromkeys(ids, 'like "{title}" in playlist "' + label + '"'))
+
+
+def _slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """The point at fraction ``t`` along the great circle from unit ``a`` to unit ``b`` ``(d,)``."""
+    omega = float(np.arccos(np.clip(a @ b, -1.0, 1.0)))
+    if omega < 1e-6:
+        return a
+    if np.pi - omega < 1e-6:
+        # Opposite points: every great circle joins them; take one through a fixed perpendicular direction.
+        axis = np.zeros_like(a)
+        axis[int(np.argmin(np.abs(a)))] = 1.0
+        u = axis - (axis @ a) * a
+        u /= np.linalg.norm(u)
+        return np.cos(np.pi * t) * a + np.sin(np.pi * t) * u
+    return (np.sin((1.0 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+
+
+def song_path(index, from_id: int, to_id: int, *, steps: int = 8) -> list[tuple[int, float]]:
+    """A smooth walk of ``steps`` songs from ``from_id`` to ``to_id`` as ``(track_id, score)``.
+
+    Each intermediate song is the nearest unused catalog song to evenly spaced points on
+    the great circle between the two embeddings. ``score`` is the cosine to the previous
+    song (1.0 for the first).
+    """
+    if int(steps) != steps or steps < 2:
+        raise UserInputError(f"a path needs at least 2 steps (start and end), got {steps}")
+    steps = int(steps)
+    if int(from_id) == int(to_id):
+        raise UserInputError("a path needs two different songs")
+    if steps > len(index):
+        raise UserInputError(
+            f"a path of {steps} songs needs a catalog of at least {steps}; it has {len(index)}"
+        )
+    a = index.vector(from_id).astype(np.float64)
+    b = index.vector(to_id).astype(np.float64)
+    path = [int(from_id)]
+    used = {int(from_id), int(to_id)}
+    for i in range(1, steps - 1):
+        point = _slerp(a, b, i / (steps - 1))
+        track_id = index.query(point, k=1, exclude=used)[0][0]
+        path.append(int(track_id))
+        used.add(int(track_id))
+    path.append(int(to_id))
+    vectors = np.stack([index.vector(t) for t in path]).astype(np.float64)
+    scores = [1.0] + [float(np.clip(vectors[i - 1] @ vectors[i], -1.0, 1.0)) for i in range(1, steps)]
+    return list(zip(path, scores, strict=True))

@@ -1,0 +1,513 @@
+"""The Streamlit app, page by page, through Streamlit's AppTest on a tiny real catalog.
+
+Each test drives what a user does on a page (type, click, upload, select) and checks
+what the user then sees: titles, numbers, messages. The catalog is the session's
+``built_home`` (24 synthesised songs, a 2-epoch model), copied once per module so that
+profiles, plays and uploads written here never leak into other test files.
+
+AppTest cannot click inside a plotly chart or a dataframe; a selection is given to it
+the way Streamlit stores one (``session_state[key] = {"selection": …}``), which is
+what the browser sends on a click. The browser test (tests/test_browser.py) clicks a
+real map point.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fixtures import tone
+from streamlit.testing.v1 import AppTest
+
+from recommender.catalog import Catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 120  # seconds per script run: generous, the test machine is shared and TensorFlow loads once
+PAGES = ["home", "explore", "search", "song", "upload", "for_you", "playlists", "history", "model"]
+
+
+@pytest.fixture(autouse=True)
+def _navigation_like_the_server(monkeypatch):
+    """Run app.py on every rerun, as `streamlit run` does.
+
+    AppTest (1.67) re-detects the ``pages/`` folder before each run and then runs a page
+    script on its own (the pre-``st.navigation`` multipage mode), skipping app.py and its
+    sidebar after the first run. The live server turns that mode off for good once app.py
+    calls ``st.navigation``; this puts AppTest in the same state.
+    """
+    from streamlit.runtime import pages_manager
+
+    original = pages_manager.PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        pages_manager.PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(pages_manager.PagesManager, "__init__", init)
+
+
+@pytest.fixture(scope="module")
+def module_home(built_home, tmp_path_factory):
+    home = tmp_path_factory.mktemp("app") / "home"
+    shutil.copytree(built_home, home)
+    return home
+
+
+@pytest.fixture
+def app_home(module_home, monkeypatch):
+    monkeypatch.setenv("MUSICREC_HOME", str(module_home))
+    return module_home
+
+
+@pytest.fixture
+def catalog(app_home) -> Catalog:
+    return Catalog.open(app_home)
+
+
+def start(*, user: str | None = None, page: str | None = None) -> AppTest:
+    """The app after its first run, with ``user`` created in the sidebar and ``page`` open."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    if user:
+        at.sidebar.text_input(key="sidebar_new_user").input(user)
+        at.sidebar.button(key="sidebar_create_user").click().run()
+        assert at.session_state["user"] == user
+    if page:
+        goto(at, page)
+    return at
+
+
+def goto(at: AppTest, page: str) -> AppTest:
+    """Open ``page``. Also used after the app itself switched pages: AppTest keeps asking for the
+    page last given to ``switch_page`` on every later run, where a browser stays on the new page."""
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception[0].message
+    return at
+
+
+def shown(at: AppTest) -> str:
+    """All the text a user reads in the main area."""
+    parts = []
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "info",
+        "success",
+        "warning",
+        "error",
+    ):
+        parts += [str(e.value) for e in getattr(at.main, kind)]
+    return "\n".join(parts)
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def open_song(at: AppTest, track_id: int) -> AppTest:
+    at.session_state["track_id"] = int(track_id)
+    return goto(at, "song")
+
+
+def charts(at: AppTest) -> list[dict]:
+    """The plotly figures on the page, as plotly JSON."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def values(data) -> list:
+    """A plotly JSON array as a list: plotly sends numeric arrays as base64 typed arrays."""
+    if isinstance(data, dict) and "bdata" in data:
+        array = np.frombuffer(base64.b64decode(data["bdata"]), dtype=np.dtype(data["dtype"]))
+        if "shape" in data:
+            array = array.reshape([int(n) for n in str(data["shape"]).split(",")])
+        return array.tolist()
+    return list(data)
+
+
+def wav_bytes(y: np.ndarray, sr: int = 22_050) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, y, sr, format="WAV")
+    return buffer.getvalue()
+
+
+# ---- every page ---------------------------------------------------------------------------------
+def test_every_page_runs_without_exception_or_error(app_home):
+    at = start(user="smoke")
+    for page in PAGES:
+        goto(at, page)
+        assert errors(at) == [], page
+        assert at.title, f"{page} has a title"
+
+
+def test_sidebar_shows_the_catalog_and_model(app_home, catalog):
+    at = start()
+    sidebar = "\n".join(c.value for c in at.sidebar.caption)
+    assert "Demo catalog (synthesised audio)" in sidebar
+    assert f"{len(catalog.tracks())} songs" in sidebar
+    assert catalog.model_info["name"] in sidebar
+
+
+def test_a_bad_profile_name_is_an_error_message_not_a_traceback(app_home):
+    at = start()
+    at.sidebar.text_input(key="sidebar_new_user").input("   ")
+    at.sidebar.button(key="sidebar_create_user").click().run()
+    assert not at.exception
+    assert at.sidebar.error and "name" in at.sidebar.error[0].value.lower()
+    assert at.session_state["user"] is None
+
+
+# ---- home -----------------------------------------------------------------------------------------
+def test_home_says_what_the_catalog_is(app_home, catalog):
+    at = start()
+    metrics = {m.label: m.value for m in at.metric}
+    info = catalog.summary()
+    assert metrics["Songs"] == str(info["tracks"]) == "24"
+    assert metrics["Genres"] == str(len(info["genres"]))
+    assert metrics["Model test accuracy"] == f"{info['model']['test_accuracy']:.1%}"
+    assert "synthesised audio" in shown(at)
+    bars = charts(at)[0]["data"][0]
+    assert sorted(bars["y"]) == sorted(info["genres"])
+
+
+def test_without_a_catalog_home_offers_the_build_and_pages_say_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICREC_HOME", str(tmp_path / "empty"))
+    at = start()
+    assert at.button(key="home_build").label == "Build the demo catalog"
+    assert "synthesises itself" in shown(at)
+    for page in ("explore", "search", "for_you", "model"):
+        goto(at, page)
+        assert "No catalog yet" in shown(at)
+
+
+@pytest.mark.slow
+def test_the_home_button_builds_the_demo_catalog(tmp_path, monkeypatch):
+    """A fresh clone: one button, no terminal, and the app works (a tiny build: 24 songs, 1 epoch)."""
+    home = tmp_path / "fresh"
+    monkeypatch.setenv("MUSICREC_HOME", str(home))
+    at = start()
+    at.number_input(key="home_tracks").set_value(24)
+    at.number_input(key="home_epochs").set_value(1)
+    at.button(key="home_build").click().run(timeout=900)
+    assert not at.exception and errors(at) == []
+    assert {m.label: m.value for m in at.metric}["Songs"] == "24"
+    assert "The demo catalog is built" in shown(at)
+    assert Catalog.open(home).model_info["arch"] == "cnn1d"
+
+
+# ---- search and explore -------------------------------------------------------------------------
+def test_search_forgives_a_typo_and_opens_the_chosen_song(app_home, catalog):
+    title = catalog.track(5)["title"]
+    typo = title[:-2] + title[-1]  # one letter dropped
+    at = start(page="search")
+    at.text_input(key="search_query").input(typo).run()
+    results = at.dataframe[0].value
+    assert results.iloc[0]["title"] == title
+    at.session_state["search_table"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert not at.exception
+    assert title in at.title[0].value  # the Song page
+
+
+def test_search_filters_by_genre_and_sorts(app_home, catalog):
+    genre = catalog.genres()[0]
+    at = start(page="search")
+    at.selectbox(key="search_genre").select(genre)
+    at.selectbox(key="search_sort").select("Title").run()
+    results = at.dataframe[0].value
+    expected = catalog.tracks().query("genre == @genre")["title"]
+    assert set(results["genre"]) == {genre}
+    assert results["title"].tolist() == sorted(expected, key=str.lower)
+
+
+def test_selecting_a_map_point_opens_its_song(app_home, catalog):
+    at = start(page="explore")
+    figure = charts(at)[0]
+    ids = sorted(i for trace in figure["data"] for i in values(trace["customdata"]))
+    assert ids == sorted(catalog.tracks()["track_id"].tolist())
+    assert "24 of 24 songs shown" in shown(at)
+    track_id = 7
+    at.session_state["explore_map"] = {
+        "selection": {
+            "points": [{"customdata": track_id, "x": 0, "y": 0}],
+            "point_indices": [0],
+            "box": [],
+            "lasso": [],
+        }
+    }
+    at.run()
+    assert catalog.track(track_id)["title"] in at.title[0].value
+
+
+def test_the_genre_filter_thins_the_map(app_home, catalog):
+    genre = catalog.genres()[1]
+    at = start(page="explore")
+    at.multiselect(key="explore_genres").set_value([genre]).run()
+    assert f"{(catalog.tracks()['genre'] == genre).sum()} of 24 songs shown" in shown(at)
+    assert [t["legendgroup"] for t in charts(at)[0]["data"]] == [genre]
+
+
+# ---- a song -------------------------------------------------------------------------------------
+def test_song_page_shows_spectrogram_genres_and_similar_songs_with_reasons(app_home, catalog):
+    at = start(user="song-viewer")
+    at = open_song(at, 3)
+    track = catalog.track(3)
+    assert track["title"] in at.title[0].value
+    spectrogram, genres = charts(at)[:2]
+    assert spectrogram["data"][0]["type"] == "heatmap"
+    assert spectrogram["layout"]["xaxis"]["title"]["text"] == "time (s)"
+    assert spectrogram["layout"]["yaxis"]["title"]["text"] == "mel frequency (Hz)"
+    assert set(genres["data"][0]["y"]) == set(catalog.genres())
+    similar = catalog.similar(3, k=10)
+    text = shown(at)
+    for title in similar["title"]:
+        assert title in text
+    assert text.count("BPM") >= len(similar)  # a reason per neighbour: tempo side by side
+
+
+def test_play_records_a_play_that_history_shows(app_home, catalog):
+    user = "listener"
+    at = start(user=user, page="search")
+    at.session_state["search_table"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    title = at.title[0].value
+    goto(at, "song")
+    at.button(key="song_play").click().run()
+    assert at.get("audio"), "the player appears once Play is pressed"
+    history = catalog.store.history(user)
+    assert len(history) == 1 and history.iloc[0]["source"] == "search"
+    goto(at, "history")
+    table = at.dataframe[0].value
+    assert table.iloc[0]["title"] in title and table.iloc[0]["source"] == "search"
+    assert "1 plays of 1 songs" in shown(at)
+
+
+def test_playing_a_neighbour_records_it_as_found_via_similar(app_home, catalog):
+    user = "neighbour-player"
+    at = open_song(start(user=user), 2)
+    first = int(catalog.similar(2, k=10).iloc[0]["track_id"])
+    at.button(key=f"song_similar-play-0-{first}").click().run()
+    history = catalog.store.history(user)
+    assert history[["track_id", "source"]].values.tolist() == [[first, "similar"]]
+
+
+def test_like_and_add_to_a_new_playlist_from_the_song_page(app_home, catalog):
+    user = "collector"
+    at = open_song(start(user=user), 4)
+    at.button(key="song_like").click().run()
+    assert catalog.store.is_liked(user, 4)
+    assert at.button(key="song_like").label == "Liked"
+    at.text_input(key="song_new_playlist").input("Favourites")
+    at.button(key="song_add_to_playlist").click().run()
+    assert catalog.store.playlist(user, "Favourites")["track_id"].tolist() == [4]
+    assert "Added" in shown(at)
+
+
+def test_an_unknown_song_link_is_an_error_message(app_home):
+    at = start()
+    at.query_params["track"] = "999999"
+    goto(at, "song")
+    assert any("999999" in e for e in errors(at))
+
+
+# ---- upload --------------------------------------------------------------------------------------
+@pytest.fixture
+def own_home(built_home, tmp_path, monkeypatch):
+    """A private copy of the catalog for a test that adds songs to it."""
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home)
+    monkeypatch.setenv("MUSICREC_HOME", str(home))
+    return home
+
+
+def test_upload_analyses_a_clip_and_adds_it_to_the_catalog(own_home):
+    catalog = Catalog.open(own_home)
+    source = catalog.audio_path(6)
+    y, sr = sf.read(source, dtype="float32")
+    clip = wav_bytes(y[sr * 5 : sr * 17], sr)  # 12 s of a catalog song: new bytes, familiar sound
+
+    at = start(user="uploader", page="upload")
+    at.file_uploader(key="upload_file").upload("my clip.wav", clip, "audio/wav").run()
+    assert not at.exception and errors(at) == []
+    assert "sounds most like" in at.success[0].value
+    spectrogram, genres, the_map = charts(at)[:3]
+    assert spectrogram["data"][0]["type"] == "heatmap"
+    assert set(genres["data"][0]["y"]) == set(catalog.genres())
+    assert the_map["data"][-1]["text"] == ["your clip"]
+    # The song the clip was cut from is the most similar.
+    assert catalog.track(6)["title"] in shown(at)
+
+    at.text_input(key="upload_title").input("My Clip")
+    at.text_input(key="upload_artist").input("Me")
+    next(b for b in at.form_submit_button if b.label == "Add to the catalog").click().run()
+    assert not at.exception, at.exception
+    assert "My Clip" in at.title[0].value  # the new song's page
+
+    reopened = Catalog.open(own_home)
+    added = reopened.search("My Clip", k=1).iloc[0]
+    track_id = int(added["track_id"])
+    assert added["artist"] == "Me" and reopened.track(track_id)["source"] == "upload"
+    assert len(reopened.map_frame()) == 25
+    saved = Path(reopened.audio_path(track_id))
+    assert saved.parent == own_home / "audio" / "uploads" and saved.name == f"{track_id}.wav"
+    assert 6 in reopened.similar(track_id, k=3)["track_id"].tolist()
+    assert track_id in reopened.similar(6, k=3)["track_id"].tolist()
+
+
+BAD_UPLOADS = [
+    ("song.mp3", b"<html><body>404 Not Found</body></html>\n", "not a readable audio file"),
+    ("short.wav", wav_bytes(tone(1.0)), "too short"),
+    ("quiet.wav", wav_bytes(np.zeros(22_050 * 5, dtype=np.float32)), "silent"),
+]
+
+
+def test_bad_uploads_show_the_reason_not_a_traceback(app_home):
+    at = start(page="upload")
+    for name, data, message in BAD_UPLOADS:
+        at.file_uploader(key="upload_file").set_value((name, data, "application/octet-stream")).run()
+        assert not at.exception, name
+        assert len(errors(at)) == 1 and message in errors(at)[0] and name in errors(at)[0]
+        assert not at.get("plotly_chart")
+
+
+# ---- for you -------------------------------------------------------------------------------------
+def test_for_you_starts_cold_then_follows_likes(app_home, catalog):
+    user = "newcomer"
+    at = start(user=user, page="for_you")
+    assert "no listening history" in shown(at)
+    assert "(no history yet)" in shown(at)
+    catalog.store.like(user, 9)
+    at.run()
+    text = shown(at)
+    assert "no listening history" not in text
+    assert f'because you liked "{catalog.track(9)["title"]}"' in text
+
+
+# ---- playlists -----------------------------------------------------------------------------------
+def test_playlist_create_add_reorder_remove_rename_delete(app_home, catalog):
+    user, store = "curator", catalog.store
+    at = start(user=user, page="playlists")
+    assert "No playlist yet" in shown(at)
+    at.text_input(key="playlists_new_name").input("Road trip")
+    at.button(key="playlists_create").click().run()
+    assert at.selectbox(key="playlists_selected").value == "Road trip"
+    for track_id in (1, 2, 3):
+        store.add_to_playlist(user, "Road trip", track_id)
+    at.run()
+    assert "Road trip · 3 songs" in shown(at)
+
+    at.button(key="playlists_songs-x1-0-1").click().run()  # move the first song down
+    assert store.playlist(user, "Road trip")["track_id"].tolist() == [2, 1, 3]
+    at.button(key="playlists_songs-x2-2-3").click().run()  # remove the last song
+    assert store.playlist(user, "Road trip")["track_id"].tolist() == [2, 1]
+    assert "Road trip · 2 songs" in shown(at)
+
+    at.text_input(key="playlists_rename_to").input("Long drive")
+    at.button(key="playlists_rename").click().run()
+    assert store.playlists(user)["name"].tolist() == ["Long drive"]
+    assert at.selectbox(key="playlists_selected").value == "Long drive"
+
+    at.button(key="playlists_delete").click().run()
+    assert store.playlists(user).empty
+    assert "Deleted playlist" in shown(at)
+
+
+def test_playing_a_playlist_records_each_song(app_home, catalog):
+    user = "dj"
+    catalog.store.create_playlist(user, "Set", [5, 6])
+    at = start(user=user, page="playlists")
+    at.button(key="playlists_play").click().run()
+    assert "Now playing 1/2" in shown(at)
+    at.button(key="playlists_next").click().run()
+    assert "Now playing 2/2" in shown(at)
+    history = catalog.store.history(user)
+    assert history["track_id"].tolist() == [6, 5] and set(history["source"]) == {"playlist"}
+
+
+def test_continue_a_playlist_adds_a_suggestion(app_home, catalog):
+    user = "continuer"
+    catalog.store.create_playlist(user, "Mix", [10, 11])
+    at = start(user=user, page="playlists")
+    assert "Continue this playlist" in shown(at)
+    suggestion = int(catalog.continue_playlist(user, "Mix", k=5).iloc[0]["track_id"])
+    assert 'in playlist "Mix"' in shown(at)
+    at.button(key=f"playlists_continue-x0-0-{suggestion}").click().run()
+    assert catalog.store.playlist(user, "Mix")["track_id"].tolist() == [10, 11, suggestion]
+
+
+def test_a_path_between_two_songs_becomes_a_playlist(app_home, catalog):
+    user = "walker"
+    start_title, end_title = catalog.track(1)["title"], catalog.track(20)["title"]
+    at = start(user=user, page="playlists")
+    at.text_input(key="playlists_from-query").input(start_title)
+    at.text_input(key="playlists_to-query").input(end_title).run()
+    assert at.selectbox(key="playlists_from-pick").value == 1
+    assert at.selectbox(key="playlists_to-pick").value == 20
+    at.slider(key="playlists_steps").set_value(5)
+    at.button(key="playlists_find_path").click().run()
+    assert not at.exception
+    path = catalog.path(1, 20, steps=5)
+    text = shown(at)
+    assert all(t in text for t in path["title"])
+    at.text_input(key="playlists_path_name").input("Journey")
+    at.button(key="playlists_save_path").click().run()
+    assert catalog.store.playlist(user, "Journey")["track_id"].tolist() == path["track_id"].tolist()
+    assert at.selectbox(key="playlists_selected").value == "Journey"
+
+
+# ---- history -------------------------------------------------------------------------------------
+def test_history_lists_plays_newest_first_and_clears(app_home, catalog):
+    user = "historian"
+    for track_id, source in ((1, "search"), (2, "map"), (3, "similar")):
+        catalog.store.record_play(user, track_id, source=source)
+    at = start(user=user, page="history")
+    table = at.dataframe[0].value
+    assert table["track_id"].tolist() == [3, 2, 1]
+    assert table["source"].tolist() == ["similar", "map", "search"]
+    at.button(key="history_clear").click().run()
+    assert catalog.store.history(user).empty
+    assert "No plays yet" in shown(at)
+
+
+# ---- model ---------------------------------------------------------------------------------------
+def test_model_page_shows_metrics_curves_confusion_and_baselines(app_home, catalog):
+    at = start(page="model")
+    metrics = catalog.metrics()
+    c, r = metrics["classifier"], metrics["retrieval"]
+    shown_metrics = {m.label: m.value for m in at.metric}
+    assert shown_metrics["Test accuracy"] == f"{c['test_accuracy']:.1%}"
+    assert shown_metrics["Validation accuracy"] == f"{c['val_accuracy']:.1%}"
+    assert shown_metrics["Test songs"] == str(c["n_test"])
+    retrieval, curves, confusion, per_genre = charts(at)[:4]
+    assert retrieval["data"][0]["x"] == ["CNN embedding", "MFCC baseline", "Random"]
+    assert values(retrieval["data"][0]["y"]) == pytest.approx(
+        [r[m]["genre_precision_at_10"] for m in ("cnn", "mfcc_baseline", "random")]
+    )
+    history = catalog.training_history()
+    assert len(history) == 2  # the 2-epoch model
+    assert [t["name"] for t in curves["data"]] == ["training", "validation", "training", "validation"]
+    assert values(confusion["data"][0]["text"]) == c["confusion"]
+    assert per_genre["data"][0]["type"] == "bar"
+    assert at.selectbox(key="model_saved").options == [catalog.model_info["name"]]
+
+
+def test_a_model_for_other_genres_is_refused_with_a_message(app_home, catalog):
+    meta = json.loads((catalog.paths.models_dir / f"{catalog.model_info['name']}.json").read_text())
+    meta["genres"] = ["Polka", "Yodel"]
+    at = start(page="model")
+    at.file_uploader(key="model_upload").set_value(
+        [("other.keras", b"not really keras", "application/octet-stream"),
+         ("other.json", json.dumps(meta).encode(), "application/json")]
+    ).run()  # fmt: skip
+    at.button(key="model_use").click().run()
+    assert not at.exception
+    assert any("Polka" in e for e in errors(at))
+    assert catalog.saved_models() == [catalog.model_info["name"]]  # nothing was written

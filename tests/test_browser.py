@@ -1,0 +1,224 @@
+"""The app in a real browser: `streamlit run app.py` driven by headless Chromium.
+
+Skipped by default; run with ``pytest -m browser``. Needs Debian's ``chromium``
+(``apt-get install chromium``) and Playwright for Python (``pip install playwright``;
+no ``playwright install``: the system Chromium is used). Screenshots of every page go
+to ``screenshots/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]  # fmt: skip
+PAGES = ["", "explore", "search", "song", "upload", "for_you", "playlists", "history", "model"]
+LOAD_TIMEOUT_MS = 90_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def server(built_home, tmp_path_factory):
+    """``streamlit run app.py`` on a free localhost port, on a private copy of the built catalog."""
+    home = tmp_path_factory.mktemp("browser") / "home"
+    shutil.copytree(built_home, home)
+    port = _free_port()
+    env = os.environ | {"MUSICREC_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    log = (tmp_path_factory.mktemp("log") / "streamlit.log").open("w")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM:
+        pytest.skip("no chromium on this machine (apt-get install chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(LOAD_TIMEOUT_MS)
+    yield pg
+    context.close()
+
+
+def wait_idle(pg, *, settle_s: float = 1.0) -> None:
+    """Wait until the script run is over: the app says "notRunning" for ``settle_s`` in a row."""
+    pg.wait_for_selector('[data-testid="stMain"] h1', timeout=LOAD_TIMEOUT_MS)
+    deadline = time.monotonic() + LOAD_TIMEOUT_MS / 1000
+    quiet_since = None
+    while time.monotonic() < deadline:
+        state = pg.evaluate("document.querySelector('[data-testid=stApp]')?.dataset.testScriptState")
+        now = time.monotonic()
+        if state != "notRunning":
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif now - quiet_since >= settle_s:
+            return
+        time.sleep(0.2)
+    raise TimeoutError("the app kept running")
+
+
+def assert_no_errors(pg) -> None:
+    exceptions = pg.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+    errors = pg.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_renders_without_errors(server, page, name):
+    url = f"{server}/{name}" + ("?track=1" if name == "song" else "")
+    page.goto(url)
+    wait_idle(page)
+    assert_no_errors(page)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name or 'home'}.png"), full_page=True)
+
+
+def test_home_labels_the_demo_as_synthesised(server, page):
+    page.goto(server)
+    wait_idle(page)
+    assert "synthesised audio" in page.locator('[data-testid="stMain"]').inner_text()
+
+
+def test_map_renders_as_webgl_and_a_click_opens_the_song(server, page):
+    page.goto(f"{server}/explore")
+    wait_idle(page)
+    chart = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+    chart.wait_for()
+    assert chart.locator("canvas").count() > 0  # scattergl draws on WebGL canvases
+    # Click the first song's dot: its pixel position from plotly's own axes.
+    point = chart.evaluate(
+        """gd => {
+            const t = gd._fullData[0], xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+            const box = gd.getBoundingClientRect();
+            return {x: box.left + xa._offset + xa.d2p(t.x[0]), y: box.top + ya._offset + ya.d2p(t.y[0]),
+                    title: t.text[0]};
+        }"""
+    )
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_url("**/song*", timeout=LOAD_TIMEOUT_MS)
+    wait_idle(page)
+    assert point["title"].split(" — ")[0] in page.locator("h1").first.inner_text()
+    assert_no_errors(page)
+
+
+def test_song_page_draws_the_spectrogram(server, page):
+    page.goto(f"{server}/song?track=1")
+    wait_idle(page)
+    charts = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+    assert charts.count() >= 2
+    heatmap = page.locator(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image")
+    heatmap.first.wait_for()
+    assert "mel frequency (Hz)" in charts.first.inner_text()
+    page.screenshot(path=str(SHOTS / "song-spectrogram.png"))
+
+
+def test_a_text_file_named_mp3_shows_a_clear_error(server, page, tmp_path):
+    fake = tmp_path / "not-audio.mp3"
+    fake.write_text("<html>404 Not Found</html>\n")
+    page.goto(f"{server}/upload")
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(fake))
+    error = page.locator('[data-testid="stAlertContentError"]')
+    error.first.wait_for(timeout=LOAD_TIMEOUT_MS)
+    assert "not-audio.mp3" in error.first.inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_profile_plays_a_song_and_sees_it_in_history(server, page):
+    """In-app navigation keeps the session (a page load would start a new one, without the profile)."""
+    page.goto(server)
+    wait_idle(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    name = f"browser-{int(time.time() * 1000) % 100000}"
+    if not sidebar.get_by_label("Name").is_visible():
+        sidebar.get_by_text("New profile").click()
+    sidebar.get_by_label("Name").fill(name)
+    sidebar.get_by_label("Name").press("Enter")  # commits the text before the click
+    wait_idle(page)
+    sidebar.get_by_role("button", name="Create profile").click()
+    wait_idle(page)
+    assert sidebar.get_by_role("combobox", name="Profile").input_value() == name
+
+    sidebar.get_by_role("link", name="Explore").click()
+    wait_idle(page)
+    chart = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+    point = chart.evaluate(
+        """gd => {
+            const t = gd._fullData[1], xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+            const box = gd.getBoundingClientRect();
+            return {x: box.left + xa._offset + xa.d2p(t.x[0]), y: box.top + ya._offset + ya.d2p(t.y[0])};
+        }"""
+    )
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_url("**/song*", timeout=LOAD_TIMEOUT_MS)
+    wait_idle(page)
+    page.get_by_role("button", name="Play").first.click()
+    wait_idle(page)
+    assert page.locator('[data-testid="stAudio"]').count() == 1
+
+    sidebar.get_by_role("link", name="History").click()
+    wait_idle(page)
+    assert "1 plays of 1 songs" in page.locator('[data-testid="stMain"]').inner_text()
+    assert_no_errors(page)
+    page.screenshot(path=str(SHOTS / "history-after-play.png"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections import Counter, defaultdict
@@ -146,7 +147,7 @@ def test_render_honours_rate_and_length(sr, seconds):
 def test_render_rejects_an_unknown_style():
     song = demo.plan_catalog(1)[0]
     with pytest.raises(UserInputError, match="Unknown demo style"):
-        demo.render(demo.DemoSong(**{**song.__dict__, "genre": "Polka"}))
+        demo.render(dataclasses.replace(song, genre="Polka"))
 
 
 def _centroid(y: np.ndarray) -> float:

@@ -613,9 +613,9 @@ class _Kit:
             r,
             self.sr,
             seconds=1.5,
-            cutoff=r.uniform(2500, 4500),
+            cutoff=r.uniform(2000, 3500),
             tau=r.uniform(0.5, 1.0),
-            metal=r.uniform(0.5, 0.8),
+            metal=r.uniform(0.6, 0.9),
         )
 
     @cached_property
@@ -1160,7 +1160,7 @@ def _jazz(ctx: _Ctx) -> list[_Part]:
     snare, _ = _drums(ctx, _pick(r, [kit.brush, kit.snare]), comp)
     feather, _ = _drums(ctx, kit.kick, "-...-...-...-...", ctx.blocks(0.5))
     parts = [
-        _Part(ride, -12, 0.2, drums=True),
+        _Part(ride, -14, 0.2, drums=True),
         _Part(foot, -16, 0.1, drums=True),
         _Part(snare, -14, 0.2, drums=True),
         _Part(feather, -10, 0.05, drums=True),

@@ -117,8 +117,7 @@ def load_source(options: BuildOptions, paths: Paths, progress: Progress) -> tupl
             n_tracks=n,
             seed=options.seed,
             workers=options.workers,
-            progress=False,
-            on_progress=progress.advance,
+            progress=progress.advance,
         )
     if options.source == "fma":
         from recommender.sources.fma import load_fma

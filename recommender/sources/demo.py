@@ -22,9 +22,11 @@ round-robin and every song, artist and split is drawn from its own seed.
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 import re
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -1557,20 +1559,21 @@ def _prepare_folder(audio_dir: Path, plan: dict) -> None:
 
 
 def _render_all(
-    songs: list[DemoSong], audio_dir: Path, *, sr: int, seconds: float, workers: int, bar: tqdm
+    songs: list[DemoSong], audio_dir: Path, *, sr: int, seconds: float, workers: int, tick: Callable[[], None]
 ) -> None:
     """Render songs to their files, in this process or in a pool of ``workers`` processes."""
     jobs = [(song, str(song_path(audio_dir, song.track_id)), sr, seconds) for song in songs]
     if workers == 1:
         for job in jobs:
             _render_to_file(*job)
-            bar.update()
+            tick()
         return
-    pool = ProcessPoolExecutor(max_workers=workers)
+    # spawn: the caller (the app, a build) may hold TensorFlow or DuckDB, which must not be forked.
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
     try:
         for future in as_completed([pool.submit(_render_to_file, *job) for job in jobs]):
             future.result()
-            bar.update()
+            tick()
     finally:  # on an error or Ctrl-C, do not wait for the songs still queued
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -1581,7 +1584,7 @@ def build_demo(
     n_tracks: int = DEFAULT_TRACKS,
     seed: int = 0,
     workers: int | None = None,
-    progress: bool = True,
+    progress: bool | Callable[[int, int], None] = True,
     sr: int = 22_050,
     seconds: float = 30.0,
 ) -> tuple[list[Track], SourceReport]:
@@ -1592,7 +1595,8 @@ def build_demo(
     folder's ``plan.json`` records seed, sample rate, length and synthesiser
     version; song files of any other plan are deleted first. Only files named like
     songs or temp files are ever deleted. Renders in ``workers`` processes
-    (default: all cores), with a progress bar on stderr.
+    (default: all cores), with a progress bar on stderr (``progress=True``) or calls
+    of ``progress(done, total)`` (the app's progress bar).
     """
     songs = plan_catalog(n_tracks, seed=seed)
     audio_dir = Path(audio_dir).expanduser().resolve()
@@ -1616,10 +1620,16 @@ def build_demo(
         desc="demo audio",
         unit="song",
         file=sys.stderr,
-        disable=not progress,
+        disable=progress is not True,
     )
+
+    def tick() -> None:
+        bar.update()
+        if callable(progress):
+            progress(bar.n, len(songs))
+
     try:
-        _render_all(todo, audio_dir, sr=sr, seconds=seconds, workers=workers, bar=bar)
+        _render_all(todo, audio_dir, sr=sr, seconds=seconds, workers=workers, tick=tick)
     except OSError as e:
         raise SourceError(f"Cannot write the demo audio into {audio_dir}: {e}") from e
     finally:

@@ -293,7 +293,12 @@ def cmd_playlist(args) -> None:
         return
     rows = results_json(store.playlist(user, name))
     cols = ["position", "track_id", "title", "artist", "genre"]
-    _emit(args, {"user": user, "name": name, "results": rows}, lambda o: _table(o["results"], cols))
+
+    def text(o: dict) -> str:
+        head = f"playlist {o['name']!r} of {o['user']}: {len(o['results'])} songs"
+        return head + ("\n" + _table(o["results"], cols) if o["results"] else "")
+
+    _emit(args, {"user": user, "name": name, "results": rows}, text)
 
 
 def cmd_history(args) -> None:

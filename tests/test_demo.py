@@ -329,3 +329,17 @@ def test_build_in_parallel_matches_a_serial_render(tmp_path):
 def test_build_rejects_a_bad_size(tmp_path):
     with pytest.raises(UserInputError):
         demo.build_demo(tmp_path, n_tracks=0, progress=False)
+
+
+def test_build_reports_progress_to_a_callable(tmp_path):
+    calls: list[tuple[int, int]] = []
+    demo.build_demo(
+        tmp_path / "a", n_tracks=4, seed=0, workers=1, progress=lambda d, t: calls.append((d, t)), seconds=2.0
+    )
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    (tmp_path / "a" / "000002.mp3").unlink()
+    calls.clear()
+    demo.build_demo(
+        tmp_path / "a", n_tracks=4, seed=0, workers=1, progress=lambda d, t: calls.append((d, t)), seconds=2.0
+    )
+    assert calls == [(4, 4)]  # three songs were already there

@@ -1623,10 +1623,14 @@ def build_demo(
         disable=progress is not True,
     )
 
+    done = len(songs) - len(todo)
+
     def tick() -> None:
+        nonlocal done
+        done += 1
         bar.update()
         if callable(progress):
-            progress(bar.n, len(songs))
+            progress(done, len(songs))
 
     try:
         _render_all(todo, audio_dir, sr=sr, seconds=seconds, workers=workers, tick=tick)

@@ -100,12 +100,13 @@ def invalidate() -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _tracks(_cat: Catalog, key: tuple) -> pd.DataFrame:
-    return _cat.tracks()
+def _summary(_cat: Catalog, key: tuple) -> dict:
+    return _cat.summary()
 
 
-def tracks(cat: Catalog) -> pd.DataFrame:
-    return _tracks(cat, _key(cat))
+def summary(cat: Catalog) -> dict:
+    """What the catalog holds (``info --json``): read on every page, so cached."""
+    return _summary(cat, _key(cat))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -164,8 +165,8 @@ def analyse_clip(cat: Catalog, data: bytes, filename: str):
 
 def after_upload() -> None:
     """The catalog grew: drop frames computed before (new keys would miss them anyway; this frees memory)."""
-    _tracks.clear()
     _map_frame.clear()
+    _summary.clear()
 
 
 # ---- errors and messages ------------------------------------------------------------------------
@@ -256,7 +257,7 @@ def catalog_status(cat: Catalog | None) -> None:
     if cat is None:
         st.caption(":material/info: No catalog built yet.")
         return
-    info = cat.summary()
+    info = summary(cat)
     st.caption(f"**{info['source_label']}** · {info['tracks']:,} songs · {len(info['genres'])} genres")
     model = info.get("model")
     if model:

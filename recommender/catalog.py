@@ -159,7 +159,7 @@ class Catalog:
     # ---- similar songs -------------------------------------------------------------------
     def similar(self, track_id: int, *, k: int = 10, genre: str | None = None) -> pd.DataFrame:
         """The k songs closest to a catalog track (never the track itself)."""
-        self.track(track_id)  # a clear error for an unknown id
+        # An unknown id is a clear UserInputError from the index (no database round trip here).
         return self._results(self.index.query_track(int(track_id), k=k, genre=genre))
 
     @cached_property
@@ -199,7 +199,8 @@ class Catalog:
 
     def mel(self, track_id: int) -> np.ndarray:
         """The cached log-mel ``(n_mels, n_frames)`` float32 dB of a catalog track."""
-        self.track(track_id)
+        if not np.any(self._arrays["track_ids"] == int(track_id)):  # in memory: no database round trip
+            raise UserInputError(f"no track with id {track_id} in the catalog")
         return self.features.get(int(track_id))
 
     def audio_path(self, track_id: int) -> Path:
@@ -271,9 +272,9 @@ class Catalog:
             raise UserInputError("give the clip a title")
         suffix = Path(safe_filename(filename)).suffix.lower()
         track_id = upload_track_id(data)
-        known = self.tracks()
-        if track_id in set(known["track_id"].astype(int)):
-            existing = known.loc[known["track_id"] == track_id, "title"].iloc[0]
+        known = self.store.tracks(track_ids=[track_id])
+        if len(known):
+            existing = known["title"].iloc[0]
             raise UserInputError(f"this clip is already in the catalog as “{existing}” (track {track_id})")
         clip = self.analyse_bytes(data, filename=filename)
         genre = genre or next(iter(clip.genre_probabilities))
@@ -424,7 +425,10 @@ class Catalog:
         if reasons is not None:
             scores["reason"] = reasons
         # Inner: an indexed song without a committed track row (an interrupted upload) stays invisible.
-        merged = scores.merge(self.tracks(), on="track_id", how="inner")
+        rows = self.store.tracks(
+            track_ids=scores["track_id"].tolist()
+        )  # only these: the catalog may be large
+        merged = scores.merge(rows, on="track_id", how="inner")
         return merged[RESULT_COLUMNS + extra + [c for c in ("album",) if c in merged]]
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import UserInputError
+from recommender.store import Activity
 
 LIKE_WEIGHT = 3.0
 PLAYLIST_WEIGHT = 1.0
@@ -37,19 +38,6 @@ class Recommendation:
     reason: str
 
 
-@dataclass
-class _History:
-    """What a user did: plays, likes and playlist songs, as the store returns them."""
-
-    plays: pd.DataFrame  # track_id, played_at, ... newest first
-    likes: pd.DataFrame  # track_id, ...
-    playlists: pd.DataFrame  # playlist, position, track_id
-
-
-def _load_history(store, user: str) -> _History:
-    return _History(store.history(user), store.likes(user), store.playlist_tracks(user))
-
-
 def _utc_naive(now: datetime | None) -> datetime:
     """``now`` as a naive UTC datetime (the store's convention); a naive value is taken as UTC."""
     if now is None:
@@ -57,7 +45,7 @@ def _utc_naive(now: datetime | None) -> datetime:
     return now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
 
 
-def _weights(history: _History, *, now: datetime, half_life_days: float) -> dict[int, float]:
+def _weights(history: Activity, *, now: datetime, half_life_days: float) -> dict[int, float]:
     """Weight of each track of the history: decayed plays + likes + playlist memberships."""
     if half_life_days <= 0:
         raise UserInputError(f"half_life_days must be positive, got {half_life_days}")
@@ -69,7 +57,7 @@ def _weights(history: _History, *, now: datetime, half_life_days: float) -> dict
             weights[int(track_id)] += float(w)
     for track_id in history.likes["track_id"]:
         weights[int(track_id)] += LIKE_WEIGHT
-    for track_id in history.playlists["track_id"]:
+    for track_id in history.playlist_tracks["track_id"]:
         weights[int(track_id)] += PLAYLIST_WEIGHT
     return dict(weights)
 
@@ -91,7 +79,7 @@ def profile_vector(
     store, index, user: str, *, now: datetime | None = None, half_life_days: float = 14.0
 ) -> np.ndarray | None:
     """The unit profile vector ``(d,)`` float32 of ``user``, or ``None`` without usable history."""
-    history = _load_history(store, user)
+    history = store.activity(user)
     return _mean_direction(index, _weights(history, now=_utc_naive(now), half_life_days=half_life_days))
 
 
@@ -153,12 +141,14 @@ def _reasons(store, index, picks: list[tuple[int, float]], seeds: dict[int, str]
     ]
 
 
-def _seed_reasons(history: _History) -> dict[int, str]:
+def _seed_reasons(history: Activity) -> dict[int, str]:
     """Reason template for each song of the history: likes first, then playlists, then plays."""
     seeds: dict[int, str] = {}
     for track_id in history.plays["track_id"]:
         seeds[int(track_id)] = 'because you played "{title}"'
-    for name, track_id in zip(history.playlists["playlist"], history.playlists["track_id"], strict=True):
+    for name, track_id in zip(
+        history.playlist_tracks["playlist"], history.playlist_tracks["track_id"], strict=True
+    ):
         seeds[int(track_id)] = (
             'because "{title}" is in your playlist "' + str(name).replace("{", "{{").replace("}", "}}") + '"'
         )
@@ -188,7 +178,7 @@ def recommend_for_user(
     if recent_days < 0:
         raise UserInputError(f"recent_days cannot be negative, got {recent_days}")
     now = _utc_naive(now)
-    history = _load_history(store, user)
+    history = store.activity(user)
     recent = history.plays[pd.to_datetime(history.plays["played_at"]) >= now - timedelta(days=recent_days)]
     exclude = {int(t) for t in recent["track_id"]} | {int(t) for t in history.likes["track_id"]}
     vector = _mean_direction(index, _weights(history, now=now, half_life_days=14.0))
@@ -208,59 +198,78 @@ def _cold_start(
     """Popular songs round-robin across genres, then each genre's most typical songs."""
     ids = index.track_ids_
     genres = index.genres_ if index.genres_ is not None else np.full(len(ids), "")
-    wanted = sorted({str(g) for g in genres}) if genre is None else [genre]
+    wanted = [str(g) for g in np.unique(genres)] if genre is None else [genre]
     counts = store.play_counts()
-    plays = dict(zip(counts["track_id"].astype(int), counts["plays"].astype(int), strict=True))
-    limit = None if one_per_artist else k
-    queues = {g: _genre_queue(index, genres, g, plays, exclude, limit=limit) for g in wanted}
+    plays = pd.Series(counts["plays"].to_numpy(), index=counts["track_id"].to_numpy(dtype=np.int64))
+    ranked = {g: _genre_ranking(index, genres, g, plays, exclude) for g in wanted}
     # Genres with the most plays go first; ties by name, so the order is deterministic.
-    order = sorted(wanted, key=lambda g: (-sum(plays.get(r.track_id, 0) for r in queues[g]), g))
-    artists = store.tracks().set_index("track_id")["artist"] if one_per_artist else None
+    order = sorted(wanted, key=lambda g: (-int(ranked[g][2].sum()), g))
+    depth = k
+    while True:  # look deeper into each genre only when skipped artists leave too few picks
+        picks = _round_robin(
+            store, [ranked[g] for g in order], order, k=k, depth=depth, one_per_artist=one_per_artist
+        )
+        if len(picks) == k or all(len(ranked[g][0]) <= depth for g in order):
+            return picks
+        depth *= 4
+
+
+def _genre_ranking(
+    index, genres: np.ndarray, genre: str, plays: pd.Series, exclude: set[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cold-start order of one genre: most played first, then nearest the genre's mean embedding.
+
+    Returns ``(track_ids, typicality, plays)``, each ``(n,)`` in that order, ``exclude`` left out;
+    typicality (cosine to the genre's mean) is the score of every cold-start pick.
+    """
+    rows = np.flatnonzero(genres == genre)
+    vectors = index.embeddings_[rows].astype(np.float64)
+    centroid = vectors.mean(axis=0)
+    centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
+    typicality = vectors @ centroid
+    track_ids = index.track_ids_[rows]
+    counts = plays.reindex(track_ids).fillna(0).to_numpy(dtype=np.int64)
+    keep = ~np.isin(track_ids, np.fromiter(exclude, dtype=np.int64, count=len(exclude)))
+    order = np.lexsort((-typicality, -counts))
+    order = order[keep[order]]
+    return track_ids[order], typicality[order], counts[order]
+
+
+def _round_robin(
+    store, rankings: list[tuple], genres: list[str], *, k: int, depth: int, one_per_artist: bool
+) -> list[Recommendation]:
+    """One song per genre in turn from the first ``depth`` of each ranking, up to ``k``."""
+    artists = None
+    if one_per_artist:
+        candidates = np.concatenate([r[0][:depth] for r in rankings])
+        artists = store.tracks(track_ids=candidates.tolist()).set_index("track_id")["artist"]
     picks: list[Recommendation] = []
-    seen_artists: set[str] = set()
-    while len(picks) < k and any(queues.values()):
-        for g in order:
-            while queues[g]:
-                pick = queues[g].pop(0)
+    seen: set[str] = set()
+    cursors = [0] * len(rankings)
+    while len(picks) < k and any(c < min(depth, len(r[0])) for c, r in zip(cursors, rankings, strict=True)):
+        for g, (track_ids, typicality, counts) in enumerate(rankings):
+            while cursors[g] < min(depth, len(track_ids)):
+                i = cursors[g]
+                cursors[g] += 1
+                track_id = int(track_ids[i])
                 if artists is not None:
-                    artist = str(artists.get(pick.track_id, f"#{pick.track_id}")).casefold()
-                    if artist in seen_artists:
+                    artist = str(artists.get(track_id, f"#{track_id}")).casefold()
+                    if artist in seen:
                         continue
-                    seen_artists.add(artist)
-                picks.append(pick)
+                    seen.add(artist)
+                picks.append(
+                    Recommendation(track_id, float(typicality[i]), _cold_reason(genres[g], counts[i]))
+                )
                 break
             if len(picks) == k:
                 break
     return picks
 
 
-def _genre_queue(
-    index, genres: np.ndarray, genre: str, plays: dict[int, int], exclude: set[int], *, limit: int | None
-) -> list[Recommendation]:
-    """Cold-start candidates of one genre: most played first, then nearest the genre's mean embedding.
-
-    At most ``limit`` candidates (``None``: all, for when some will be skipped).
-    """
-    rows = np.flatnonzero(genres == genre)
-    vectors = index.embeddings_[rows].astype(np.float64)
-    centroid = vectors.mean(axis=0)
-    centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
-    typicality = vectors @ centroid  # cosine to the genre's mean: the score of every cold pick
-    counts = np.array([plays.get(int(t), 0) for t in index.track_ids_[rows]])
-    label = f" {genre}" if genre else ""
-    queue = []
-    for i in np.lexsort((-typicality, -counts)):
-        track_id = int(index.track_ids_[rows[i]])
-        if track_id in exclude:
-            continue
-        if counts[i]:
-            reason = f"popular in {genre} (no history yet)" if genre else "popular (no history yet)"
-        else:
-            reason = f"a typical{label} song (no history yet)"
-        queue.append(Recommendation(track_id, float(typicality[i]), reason))
-        if limit and len(queue) >= limit:
-            break
-    return queue
+def _cold_reason(genre: str, plays: int) -> str:
+    if plays:
+        return f"popular in {genre} (no history yet)" if genre else "popular (no history yet)"
+    return f"a typical {genre} song (no history yet)" if genre else "a typical song (no history yet)"
 
 
 def continue_playlist(

@@ -43,7 +43,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import duckdb
 import pandas as pd
@@ -296,6 +296,14 @@ def _exclusive(path: Path, deadline: float) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+class Activity(NamedTuple):
+    """What one user did: plays (newest first), likes and playlist items, as ``Store`` frames."""
+
+    plays: pd.DataFrame  # Store.history columns
+    likes: pd.DataFrame  # Store.likes columns
+    playlist_tracks: pd.DataFrame  # Store.playlist_tracks columns
 
 
 class Store:
@@ -610,12 +618,7 @@ class Store:
         limit = None if k is None else int(k)
         return self._user_read(
             user,
-            lambda con, uid: con.execute(
-                """SELECT p.track_id, t.title, t.artist, t.genre, p.played_at, p.source
-                    FROM plays p JOIN tracks t USING (track_id) WHERE p.user_id = ?
-                    ORDER BY p.played_at DESC, p.play_id DESC LIMIT ?""",
-                [uid, limit],
-            ).df(),
+            lambda con, uid: con.execute(_HISTORY_SQL, [uid, limit]).df(),
         )
 
     def clear_history(self, user: str) -> int:
@@ -664,15 +667,7 @@ class Store:
 
     def likes(self, user: str) -> pd.DataFrame:
         """Liked tracks of ``user``, newest first: track_id, title, artist, genre, liked_at."""
-        return self._user_read(
-            user,
-            lambda con, uid: con.execute(
-                """SELECT l.track_id, t.title, t.artist, t.genre, l.liked_at
-                   FROM likes l JOIN tracks t USING (track_id) WHERE l.user_id = ?
-                   ORDER BY l.liked_at DESC, l.track_id""",
-                [uid],
-            ).df(),
-        )
+        return self._user_read(user, lambda con, uid: con.execute(_LIKES_SQL, [uid]).df())
 
     def is_liked(self, user: str, track_id: int) -> bool:
         tid = _track_id(track_id)
@@ -888,14 +883,39 @@ class Store:
         """Every playlist item of ``user``: playlist, position, track_id (by playlist name, then position)."""
         return self._user_read(
             user,
-            lambda con, uid: con.execute(
-                """SELECT p.name AS playlist, i.position, i.track_id
-                   FROM playlists p JOIN playlist_items i USING (playlist_id)
-                   WHERE p.user_id = ? ORDER BY p.name_key, i.position""",
-                [uid],
-            ).df(),
+            lambda con, uid: con.execute(_PLAYLIST_TRACKS_SQL, [uid]).df(),
         )
 
+    def activity(self, user: str) -> Activity:
+        """Everything ``user`` did, read in one transaction: ``history()``, ``likes()``, ``playlist_tracks()``."""
+
+        def work(con: duckdb.DuckDBPyConnection, uid: int | None) -> Activity:
+            return Activity(
+                con.execute(_HISTORY_SQL, [uid, None]).df(),
+                con.execute(_LIKES_SQL, [uid]).df(),
+                con.execute(_PLAYLIST_TRACKS_SQL, [uid]).df(),
+            )
+
+        return self._user_read(user, work)
+
+
+_HISTORY_SQL = """
+SELECT p.track_id, t.title, t.artist, t.genre, p.played_at, p.source
+FROM plays p JOIN tracks t USING (track_id) WHERE p.user_id = ?
+ORDER BY p.played_at DESC, p.play_id DESC LIMIT ?
+"""
+
+_LIKES_SQL = """
+SELECT l.track_id, t.title, t.artist, t.genre, l.liked_at
+FROM likes l JOIN tracks t USING (track_id) WHERE l.user_id = ?
+ORDER BY l.liked_at DESC, l.track_id
+"""
+
+_PLAYLIST_TRACKS_SQL = """
+SELECT p.name AS playlist, i.position, i.track_id
+FROM playlists p JOIN playlist_items i USING (playlist_id)
+WHERE p.user_id = ? ORDER BY p.name_key, i.position
+"""
 
 # Literal matches on the normalised fields, plus a word-by-word fuzzy match through the
 # small vocabulary table (search_words) so typo distances are computed per distinct word,

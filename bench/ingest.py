@@ -31,6 +31,7 @@ def make_clips(folder: Path, n: int, *, seed: int = 0) -> list[Path]:
     """n different 30-s 44.1 kHz stereo MP3s (chords + noise, so the encoder has real work)."""
     rng = np.random.default_rng(seed)
     sr, t = 44_100, np.arange(44_100 * 30) / 44_100
+    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(n):
         freqs = rng.uniform(80, 2_000, 4)
@@ -44,7 +45,7 @@ def make_clips(folder: Path, n: int, *, seed: int = 0) -> list[Path]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clips", type=int, default=40)
+    ap.add_argument("--clips", type=int, default=120)
     ap.add_argument("--workers", type=int, default=default_workers())
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -30,4 +30,5 @@ pages = {
 }
 page = st.navigation(pages)
 _common.sidebar(_common.catalog())
+_common.mark_routed()
 page.run()

@@ -168,7 +168,8 @@ def apptest_interactions(home: Path, repeat: int) -> None:
 
     from recommender.catalog import Catalog
 
-    # As in tests/test_app.py: keep AppTest from re-running pages without app.py.
+    # As in tests/test_app.py: AppTest would start every run in the pages-folder mode and
+    # the app would rerun out of it, timing two runs; the live server runs app.py directly.
     original = pages_manager.PagesManager.__init__
 
     def init(self, *a, **k):

@@ -52,6 +52,33 @@ def init_state() -> None:
             st.session_state[key] = value
 
 
+def mark_routed() -> None:
+    """Called by app.py just before it runs the chosen page: this run went through the router."""
+    st.session_state._routed = True
+
+
+def ensure_routed(page_file: str) -> None:
+    """Make sure this page runs inside app.py (router, session state, sidebar); first line of every page.
+
+    Because the page files live in a folder named ``pages/``, Streamlit starts in its older
+    multipage mode, in which the first visitor of a fresh server who opens a page's URL
+    directly (a tab restored after a restart, a shared link) gets that file run on its own,
+    without app.py, until app.py's ``st.navigation`` has run once. Here the page ends that
+    mode for the server, as ``st.navigation`` does, and reruns: the rerun goes through app.py.
+    """
+    if st.session_state.pop("_routed", False):
+        st.session_state._reroutes = 0
+        return
+    reroutes = st.session_state.get("_reroutes", 0)
+    if reroutes < 2:  # never loop, whatever happens
+        st.session_state._reroutes = reroutes + 1
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False  # the switch st.navigation flips (Streamlit 1.67)
+        st.rerun()
+    init_state()  # still on our own: at least the state the pages rely on
+
+
 # ---- the catalog, cached ------------------------------------------------------------------------
 def _build_stamp(paths: Paths) -> int:
     try:

@@ -6,6 +6,8 @@ import streamlit as st
 from pages import _common
 from recommender import plots
 
+_common.ensure_routed(__file__)
+
 st.title(":material/scatter_plot: Explore")
 st.caption(
     "Each dot is a song, placed by UMAP from its CNN embedding: neighbours on the map sound alike. "

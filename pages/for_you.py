@@ -4,6 +4,8 @@ import streamlit as st
 
 from pages import _common
 
+_common.ensure_routed(__file__)
+
 ALL = "All genres"
 
 st.title(":material/recommend: For you")

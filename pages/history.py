@@ -4,6 +4,8 @@ import streamlit as st
 
 from pages import _common
 
+_common.ensure_routed(__file__)
+
 st.title(":material/history: History")
 st.caption("Every song you played, newest first: your recommendations are built from it.")
 _common.show_flash()

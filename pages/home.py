@@ -7,6 +7,8 @@ from recommender import plots
 from recommender.build import BuildOptions, build
 from recommender.sources.demo import DEFAULT_TRACKS
 
+_common.ensure_routed(__file__)
+
 st.title(":material/graphic_eq: musicrec")
 st.caption(_common.TAGLINE)
 _common.show_flash()

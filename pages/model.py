@@ -7,6 +7,8 @@ from recommender import plots
 from recommender.build import build
 from recommender.model import ARCHS
 
+_common.ensure_routed(__file__)
+
 st.title(":material/model_training: Model")
 st.caption(
     "The CNN learns genres from log-mel slices; its penultimate layer is the song embedding that "

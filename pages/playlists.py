@@ -6,6 +6,8 @@ import streamlit as st
 from pages import _common
 from recommender import plots
 
+_common.ensure_routed(__file__)
+
 for key, value in (("playlists_selected", None), ("playlists_queue", None), ("playlists_path", None)):
     if key not in st.session_state:
         st.session_state[key] = value

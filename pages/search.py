@@ -4,6 +4,8 @@ import streamlit as st
 
 from pages import _common
 
+_common.ensure_routed(__file__)
+
 SORTS = {
     "Best match": None,
     "Title": ["title", "artist"],

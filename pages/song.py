@@ -11,6 +11,8 @@ from pages import _common
 from recommender import plots
 from recommender.describe import why
 
+_common.ensure_routed(__file__)
+
 if "song_k" not in st.session_state:
     st.session_state.song_k = 10
 if "song_playing" not in st.session_state:

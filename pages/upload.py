@@ -12,6 +12,8 @@ import streamlit as st
 from pages import _common
 from recommender import plots
 
+_common.ensure_routed(__file__)
+
 st.title(":material/upload: Upload a clip")
 limit_mb = int(st.get_option("server.maxUploadSize"))
 st.caption(

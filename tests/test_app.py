@@ -34,12 +34,13 @@ PAGES = ["home", "explore", "search", "song", "upload", "for_you", "playlists", 
 
 @pytest.fixture(autouse=True)
 def _navigation_like_the_server(monkeypatch):
-    """Run app.py on every rerun, as `streamlit run` does.
+    """Let AppTest run app.py on every run, as the live server does after its first run.
 
-    AppTest (1.67) re-detects the ``pages/`` folder before each run and then runs a page
-    script on its own (the pre-``st.navigation`` multipage mode), skipping app.py and its
-    sidebar after the first run. The live server turns that mode off for good once app.py
-    calls ``st.navigation``; this puts AppTest in the same state.
+    AppTest (1.67) re-detects the ``pages/`` folder before each run and so starts every
+    run in Streamlit's older multipage mode, where a page file runs without app.py. The
+    app recovers from that mode by rerunning (``pages/_common.ensure_routed``, covered by
+    the browser test), but a rerun drops a button click; the live server leaves that mode
+    for good after app.py's first ``st.navigation``, and this puts AppTest in the same state.
     """
     from streamlit.runtime import pages_manager
 

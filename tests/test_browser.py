@@ -8,6 +8,7 @@ to ``screenshots/`` (git-ignored).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -52,31 +53,42 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> No
     raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
 
 
-@pytest.fixture(scope="module")
-def server(built_home, tmp_path_factory):
-    """``streamlit run app.py`` on a free localhost port, on a private copy of the built catalog."""
-    home = tmp_path_factory.mktemp("browser") / "home"
-    shutil.copytree(built_home, home)
+@contextlib.contextmanager
+def serve(home: Path, log: Path):
+    """``streamlit run app.py`` on a free localhost port with ``MUSICREC_HOME=home``; yields its URL."""
     port = _free_port()
     env = os.environ | {"MUSICREC_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "2"}
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
-    log = (tmp_path_factory.mktemp("log") / "streamlit.log").open("w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
-        yield url
-    finally:
-        proc.terminate()
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            _wait_healthy(url, proc)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def private_home(built_home, tmp_path_factory) -> Path:
+    """A private copy of the built catalog: the browser creates profiles and plays in it."""
+    home = tmp_path_factory.mktemp("browser") / "home"
+    shutil.copytree(built_home, home)
+    return home
+
+
+@pytest.fixture(scope="module")
+def server(private_home, tmp_path_factory):
+    with serve(private_home, tmp_path_factory.mktemp("log") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +234,20 @@ def test_a_profile_plays_a_song_and_sees_it_in_history(server, page):
     assert "1 plays of 1 songs" in page.locator('[data-testid="stMain"]').inner_text()
     assert_no_errors(page)
     page.screenshot(path=str(SHOTS / "history-after-play.png"))
+
+
+def test_a_deep_link_to_a_fresh_server_goes_through_the_router(private_home, page, tmp_path):
+    """The first visitor of a new server opens a page URL directly: still the app's sidebar, no error.
+
+    (With a folder named pages/, Streamlit would run that page file on its own; see
+    ``pages/_common.ensure_routed``.)
+    """
+    with serve(private_home, tmp_path / "streamlit.log") as url:
+        page.goto(f"{url}/explore")
+        wait_idle(page)
+        assert_no_errors(page)
+        assert page.locator('[role="dialog"]').count() == 0  # no "page not found"
+        assert "Explore" in page.locator("h1").first.inner_text()
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        assert sidebar.get_by_role("combobox", name="Profile").count() == 1
+        assert "synthesised audio" in sidebar.inner_text()

@@ -25,7 +25,13 @@ PALETTE = (
 )  # fmt: skip
 OTHER_COLOR = "#9e9e9e"
 HIGHLIGHT_COLOR = "#111111"
-MAP_POINT_SIZE = 5
+
+
+def map_point_size(n_points: int) -> int:
+    """Dots big enough to see in a small catalog, small enough not to blot out a large one."""
+    return 9 if n_points < 2_000 else 6 if n_points < 20_000 else 4
+
+
 SPECTROGRAM_MAX_COLUMNS = 600  # time columns sent to the browser; a 30-s clip has ~1300 frames
 SPECTROGRAM_TICKS_HZ = (0, 250, 500, 1000, 2000, 4000, 8000, 16000)
 RETRIEVAL_LABELS = {"cnn": "CNN embedding", "mfcc_baseline": "MFCC baseline", "random": "Random"}
@@ -34,6 +40,18 @@ RETRIEVAL_LABELS = {"cnn": "CNN embedding", "mfcc_baseline": "MFCC baseline", "r
 def genre_colors(genres: Iterable[str]) -> dict[str, str]:
     """A colour per genre, by position in the sorted list: the same catalog always gets the same colours."""
     return {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(sorted(set(map(str, genres))))}
+
+
+def _colorscale(name: str) -> list[list]:
+    """A named plotly sequential scale as ``[[position, "rgb(r, g, b)"], …]``.
+
+    Streamlit's chart element mis-draws hex stops such as Magma's ``#000004`` (the lowest
+    values came out pink); the same colours written as ``rgb()`` draw as intended.
+    """
+    import plotly.colors
+
+    colors = plotly.colors.convert_colors_to_same_type(getattr(plotly.colors.sequential, name), "rgb")[0]
+    return [[i / (len(colors) - 1), c] for i, c in enumerate(colors)]
 
 
 def _color(colors: Mapping[str, str] | None, genre: str) -> str:
@@ -78,6 +96,7 @@ def map_figure(
     WebGL (``Scattergl``) keeps panning smooth at 100 000 points.
     """
     fig = go.Figure()
+    size = map_point_size(len(frame))
     for genre, part in frame.groupby("genre", sort=True):
         fig.add_trace(
             go.Scattergl(
@@ -86,7 +105,7 @@ def map_figure(
                 mode="markers",
                 name=f"{genre} ({len(part)})",
                 legendgroup=str(genre),
-                marker={"size": MAP_POINT_SIZE, "color": _color(colors, str(genre)), "opacity": 0.8},
+                marker={"size": size, "color": _color(colors, str(genre)), "opacity": 0.8},
                 customdata=part["track_id"].to_numpy(np.int64),
                 text=(part["title"].astype(str) + " — " + part["artist"].astype(str)).to_numpy(),
                 hovertemplate=f"<b>%{{text}}</b><br>{genre}<extra></extra>",
@@ -114,7 +133,7 @@ def map_figure(
     fig.update_xaxes(showticklabels=False, title=None, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, title=None, showgrid=False, zeroline=False)
     fig.update_layout(dragmode="pan", hovermode="closest", clickmode="event+select")
-    return _layout(fig, height=height)
+    return _layout(fig, height=height).update_layout(margin={"t": 36})  # the toolbar sits above the legend
 
 
 # ---- a song --------------------------------------------------------------------------------------
@@ -157,7 +176,9 @@ def spectrogram_figure(
             z=np.round(pooled, 1),
             x=np.round(times, 3),
             y=np.arange(n_mels),
-            colorscale="Magma",
+            colorscale=_colorscale("Magma"),
+            zmin=-80.0,  # the log-mel's floor (80 dB below the clip's loudest bin)
+            zmax=0.0,
             colorbar={"title": {"text": "dB"}, "thickness": 12},
             customdata=np.broadcast_to(np.round(centres)[:, None], pooled.shape),
             hovertemplate="%{x:.1f} s · %{customdata:.0f} Hz · %{z:.0f} dB<extra></extra>",
@@ -250,8 +271,7 @@ def training_curves_figure(history: pd.DataFrame, *, height: int = 340) -> go.Fi
             )
     fig.update_xaxes(title="epoch")
     fig.update_yaxes(range=[0, 1.02], row=1, col=1)
-    fig.update_layout(margin={"t": 40})
-    return _layout(fig, height=height)
+    return _layout(fig, height=height).update_layout(margin={"t": 40})  # room for the subplot titles
 
 
 def confusion_figure(
@@ -270,7 +290,7 @@ def confusion_figure(
             y=list(genres),
             text=counts.astype(int),
             texttemplate="%{text}",
-            colorscale="Blues",
+            colorscale=_colorscale("Blues"),
             zmin=0,
             zmax=1,
             colorbar={"title": {"text": "share"}, "thickness": 12},

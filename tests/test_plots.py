@@ -85,6 +85,9 @@ def test_spectrogram_axes_are_seconds_and_hz(rng):
     assert fig.layout.xaxis.title.text == "time (s)"
     assert fig.layout.yaxis.title.text == "mel frequency (Hz)"
     assert list(fig.layout.yaxis.ticktext)[:4] == ["0", "250", "500", "1k"]
+    # The full dB range, on a scale written as rgb() (Streamlit mis-draws some hex stops).
+    assert (heat.zmin, heat.zmax) == (-80.0, 0.0)
+    assert heat.colorscale[0][1] == "rgb(0, 0, 4)" and all(c.startswith("rgb(") for _, c in heat.colorscale)
     ticks = list(fig.layout.yaxis.tickvals)
     assert ticks == sorted(ticks) and ticks[0] >= 0 and ticks[-1] <= cfg.n_mels - 1
 
@@ -156,3 +159,9 @@ def test_genre_counts_largest_on_top():
     fig = plots.genre_counts_figure({"Rock": 5, "Jazz": 12, "Pop": 5})
     assert list(fig.data[0].y) == ["Pop", "Rock", "Jazz"]
     assert list(fig.data[0].x) == [5, 5, 12]
+
+
+@pytest.mark.parametrize(("n", "size"), [(24, 9), (5_000, 6), (100_000, 4)])
+def test_map_dots_shrink_as_the_catalog_grows(rng, n, size):
+    fig = plots.map_figure(map_frame(n, ["A", "B"], rng))
+    assert {t.marker.size for t in fig.data} == {size}

@@ -32,5 +32,7 @@ with _common.user_errors():
         st.subheader(f"For {user}")
     _common.song_list(
         cat, recs, key="for_you_list", via="for you", notes=recs["reason"].fillna("").tolist(),
-        score_caption="Score: cosine similarity to your taste (1 = closest).",
+        score_caption="Score: how typical of its genre the song is (cosine to the genre's average)."
+        if cold
+        else "Score: cosine similarity to your taste (1 = closest).",
     )  # fmt: skip

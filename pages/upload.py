@@ -11,6 +11,7 @@ import streamlit as st
 
 from pages import _common
 from recommender import plots
+from recommender.describe import sound_traits, why
 
 _common.ensure_routed(__file__)
 
@@ -49,7 +50,9 @@ with _common.user_errors():
     st.subheader("Songs that sound like it")
     k = st.slider("How many", 3, 30, 10, key="upload_k")
     similar = cat.similar_to_clip(clip, k=int(k))
-    _common.song_list(cat, similar, key="upload_similar", via="upload")
+    mine = sound_traits(clip.mel, clip.genre_probabilities, config=cat.config)
+    reasons = [why(mine, _common.traits(cat, tid)) for tid in similar["track_id"]]
+    _common.song_list(cat, similar, key="upload_similar", via="upload", notes=reasons)
 
     st.subheader("Where it falls on the map")
     x, y = cat.locate(clip)

@@ -210,10 +210,11 @@ def genre_probability_figure(
             marker={"color": [_color(colors, g) for g in genres]},
             text=[f"{p:.0%}" for p in values],
             textposition="outside",
+            cliponaxis=False,
             hovertemplate="%{y}: %{x:.1f} %<extra></extra>",
         )
     )
-    fig.update_xaxes(title="probability (%)", range=[0, 112])
+    fig.update_xaxes(title="probability (%)", range=[0, 118])
     return _layout(fig, height=height or 60 + 26 * len(genres))
 
 

@@ -343,8 +343,9 @@ def test_upload_analyses_a_clip_and_adds_it_to_the_catalog(own_home):
     assert spectrogram["data"][0]["type"] == "heatmap"
     assert set(genres["data"][0]["y"]) == set(catalog.genres())
     assert the_map["data"][-1]["text"] == ["your clip"]
-    # The song the clip was cut from is the most similar.
+    # The song the clip was cut from is among the most similar, each with its reason.
     assert catalog.track(6)["title"] in shown(at)
+    assert shown(at).count("BPM") >= 10
 
     at.text_input(key="upload_title").input("My Clip")
     at.text_input(key="upload_artist").input("Me")

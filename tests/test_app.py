@@ -513,3 +513,25 @@ def test_a_model_for_other_genres_is_refused_with_a_message(app_home, catalog):
     assert not at.exception
     assert any("Polka" in e for e in errors(at))
     assert catalog.saved_models() == [catalog.model_info["name"]]  # nothing was written
+
+
+@pytest.mark.slow
+def test_train_a_new_model_then_go_back_to_the_saved_one(own_home):
+    before = Catalog.open(own_home).model_info["name"]
+    at = start(page="model")
+    at.selectbox(key="model_arch").select("cnn1d")
+    at.number_input(key="model_epochs").set_value(1)
+    next(b for b in at.form_submit_button if b.label == "Train").click().run(timeout=900)
+    assert not at.exception and errors(at) == []
+    trained = Catalog.open(own_home).model_info["name"]
+    assert trained != before
+    assert "The new model is trained" in shown(at)
+    assert len(Catalog.open(own_home).training_history()) == 1
+    assert {m.label: m.value for m in at.metric}["Architecture"] == "cnn1d"
+
+    goto(at, "model")
+    at.selectbox(key="model_saved").select(before).run()
+    at.button(key="model_use").click().run(timeout=900)
+    assert not at.exception and errors(at) == []
+    assert Catalog.open(own_home).model_info["name"] == before
+    assert f"now uses model {before}" in shown(at)

@@ -74,7 +74,9 @@ with train_tab:
         cols = st.columns(2)
         arch = cols[0].selectbox("Architecture", ARCHS, key="model_arch", help="cnn1d is fast on CPUs")
         epochs = cols[1].number_input("Epochs", min_value=1, max_value=200, value=30, key="model_epochs")
-        train = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
+        train = st.form_submit_button(
+            "Train", type="primary", icon=":material/play_arrow:", key="model_train"
+        )
     if train:
         with _common.user_errors():
             run_build(cat.rebuild_options(arch=arch, epochs=int(epochs), model=None, no_train=False))

@@ -68,7 +68,9 @@ with _common.user_errors():
         artist = cols[1].text_input("Artist", value=_common.current_user() or "", key="upload_artist")
         all_genres = _common.genres(cat)
         genre = cols[2].selectbox("Genre", all_genres, index=all_genres.index(top_genre), key="upload_genre")
-        add = st.form_submit_button("Add to the catalog", icon=":material/library_add:", type="primary")
+        add = st.form_submit_button(
+            "Add to the catalog", icon=":material/library_add:", type="primary", key="upload_add"
+        )
     if add:
         track_id = cat.add_upload(data, filename=uploaded.name, title=title, artist=artist, genre=genre)
         _common.after_upload()

@@ -28,7 +28,6 @@ from recommender.store import PLAY_SOURCES
 
 HOME_PAGE = "pages/home.py"
 SONG_PAGE = "pages/song.py"
-PLAYLISTS_PAGE = "pages/playlists.py"
 
 TAGLINE = "A music recommender that listens: it hears songs, not their tags."
 AUDIO_TYPES = ("mp3", "wav", "flac", "ogg", "opus", "aiff", "aif")

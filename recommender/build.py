@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import pandas as pd
 from tqdm import tqdm
 
 from recommender.config import DEFAULT_AUDIO, AudioConfig, Paths
@@ -146,6 +147,7 @@ def build(
     paths = Paths.at(home).ensure()
     config = options.config
     tracks, report = load_source(options, paths, progress)
+    tracks += _kept_uploads(paths, {t.track_id for t in tracks})
     skipped = dict(report.skipped)
 
     cache = FeatureCache(paths.features_dir, config)
@@ -260,7 +262,8 @@ def _train(options, tracks, cache, genres, progress):
     from recommender import model as cnn
 
     def split(name: str) -> tuple[list[int], list[str]]:
-        chosen = [t for t in tracks if t.split == name]
+        # Uploaded clips carry a genre a user chose or the model guessed: never a training label.
+        chosen = [t for t in tracks if t.split == name and t.source != "upload"]
         return [t.track_id for t in chosen], [t.genre for t in chosen]
 
     train_ids, train_genres = split("training")
@@ -288,6 +291,28 @@ def _train(options, tracks, cache, genres, progress):
     )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return model, f"{options.source}-{options.arch}-{stamp}"
+
+
+def _kept_uploads(paths: Paths, taken: set[int]) -> list[Track]:
+    """Clips users added to the previous catalog whose audio is still there: a rebuild keeps them."""
+    if not paths.database.is_file():
+        return []
+    from recommender.store import Store
+
+    frame = Store(paths.database).tracks()
+    uploads = frame[(frame["source"] == "upload") & ~frame["track_id"].isin(taken)]
+    kept = []
+    for row in uploads.to_dict(orient="records"):
+        if Path(row["audio_path"]).is_file():
+            duration = row.get("duration")
+            kept.append(
+                Track(
+                    track_id=int(row["track_id"]), title=row["title"], artist=row["artist"], album=row["album"],
+                    genre=row["genre"], split=row["split"], audio_path=row["audio_path"], source="upload",
+                    duration=None if pd.isna(duration) else float(duration),
+                )
+            )  # fmt: skip
+    return kept
 
 
 def _mels(cache: FeatureCache, ids: np.ndarray, progress: Progress):

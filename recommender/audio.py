@@ -9,6 +9,7 @@ friends when they are installed). Every failure a user's file can cause raises
 
 from __future__ import annotations
 
+import codecs
 import math
 import os
 import warnings
@@ -58,6 +59,21 @@ def _read_fallback(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     return np.atleast_2d(y).T, int(sr)
 
 
+def _looks_like_text(path: Path) -> bool:
+    """True when the file's first bytes are printable text (a web page or a note saved as .mp3).
+
+    Checked before decoding so that such files get a plain answer, and the MP3 decoder
+    never prints its resync warnings for them.
+    """
+    with open(path, "rb") as f:
+        head = f.read(512)
+    try:  # an incremental decoder tolerates a character cut at the 512-byte mark
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isprintable() or ch in "\t\r\n" for ch in text)
+
+
 def decode(
     path: str | os.PathLike, *, max_seconds: float = DEFAULT_AUDIO.clip_seconds
 ) -> tuple[np.ndarray, int]:
@@ -70,15 +86,16 @@ def decode(
         raise AudioError(f"{_name(p)}: file not found")
     if p.stat().st_size == 0:
         raise AudioError(f"{_name(p)}: the file is empty (0 bytes)")
+    if _looks_like_text(p):
+        raise AudioError(f"{_name(p)}: not an audio file (it contains text)")
     try:
         data, sr = _read_soundfile(p, max_seconds=max_seconds)
-    except Exception as first:  # libsndfile refuses the format or the stream is broken
+    except Exception:  # libsndfile refuses the format or the stream is broken
         try:
             data, sr = _read_fallback(p)
         except Exception:
-            reason = str(first).split(":")[-1].strip() or type(first).__name__
             raise AudioError(
-                f"{_name(p)}: not a readable audio file (corrupt, or a format this machine cannot decode: {reason})"
+                f"{_name(p)}: not a readable audio file (it is corrupt, or in a format this machine cannot decode)"
             ) from None
     if data.size == 0:
         raise AudioError(f"{_name(p)}: contains no audio samples (truncated or corrupt)")

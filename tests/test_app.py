@@ -365,7 +365,7 @@ def test_upload_analyses_a_clip_and_adds_it_to_the_catalog(own_home):
 
 
 BAD_UPLOADS = [
-    ("song.mp3", b"<html><body>404 Not Found</body></html>\n", "not a readable audio file"),
+    ("song.mp3", b"<html><body>404 Not Found</body></html>\n", "not an audio file"),
     ("short.wav", wav_bytes(tone(1.0)), "too short"),
     ("quiet.wav", wav_bytes(np.zeros(22_050 * 5, dtype=np.float32)), "silent"),
 ]

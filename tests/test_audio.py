@@ -50,10 +50,14 @@ def test_8_bit_wav(tmp_path):
     ("make", "message"),
     [
         (lambda p: p.write_bytes(b""), "empty"),
-        (lambda p: p.write_text("this is not an mp3, just text\n" * 20), "not a readable audio file"),
+        (
+            lambda p: p.write_text("this is not an mp3, just text\n" * 20),
+            r"not an audio file \(it contains text\)",
+        ),
+        (lambda p: p.write_text("<!doctype html><p>Zoë – 404</p>\n" * 40, encoding="utf-8"), "contains text"),
         (lambda p: p.write_bytes(np.random.default_rng(1).bytes(20_000)), "not a readable audio file"),
     ],
-    ids=["zero-byte", "text-named-mp3", "random-bytes"],
+    ids=["zero-byte", "text-named-mp3", "html-page-with-unicode", "random-bytes"],
 )
 def test_broken_files_raise_a_clear_error(tmp_path, make, message):
     path = tmp_path / "broken song.mp3"

@@ -191,12 +191,6 @@ def _model_stages(
 ) -> dict:
     """Train or load the CNN, embed every track, then map, index and evaluate. Returns the model's info."""
     from recommender import model as cnn
-    from recommender.evaluate import (
-        classification_report,
-        evaluation_summary,
-        mfcc_baseline_vectors,
-        retrieval_report,
-    )
     from recommender.index import SimilarityIndex
     from recommender.projection import umap_coordinates
 
@@ -234,19 +228,7 @@ def _model_stages(
 
     progress.stage("evaluation")
     splits = np.array([t.split for t in tracks])
-    metrics = _evaluate(
-        ids,
-        track_genres,
-        splits,
-        proba,
-        embeddings,
-        genres,
-        cache,
-        classification_report,
-        retrieval_report,
-        evaluation_summary,
-        mfcc_baseline_vectors,
-    )
+    metrics = _evaluate(ids, track_genres, splits, proba, embeddings, genres, cache)
     atomic_write_text(paths.catalog_dir / f"metrics-{name}.json", json.dumps(metrics, indent=2))
     return {
         "name": name,
@@ -322,19 +304,15 @@ def _mels(cache: FeatureCache, ids: np.ndarray, progress: Progress):
             progress.advance(i, len(ids))
 
 
-def _evaluate(
-    ids,
-    track_genres,
-    splits,
-    proba,
-    embeddings,
-    genres,
-    cache,
-    classification_report,
-    retrieval_report,
-    evaluation_summary,
-    mfcc_baseline_vectors,
-) -> dict:
+def _evaluate(ids, track_genres, splits, proba, embeddings, genres, cache) -> dict:
+    """The ``evaluate --json`` object: classifier on the test/validation splits, retrieval vs baselines."""
+    from recommender.evaluate import (
+        classification_report,
+        evaluation_summary,
+        mfcc_baseline_vectors,
+        retrieval_report,
+    )
+
     test, val = splits == "test", splits == "validation"
     test_report = classification_report(list(track_genres[test]), proba[test], genres)
     val_report = classification_report(list(track_genres[val]), proba[val], genres)

@@ -1,6 +1,7 @@
-"""Query-time figures: Ball-tree build and k-NN latency at FMA-full scale, against brute force.
+"""Query-time figures: index build and k-NN latency at FMA-full scale, per search algorithm.
 
-    python bench/query.py [--n 106574] [--dims 128 256] [--queries 500] [--leaf-size 40]
+    python bench/query.py [--n 106574] [--dims 128 256] [--queries 500] [--algorithms auto ball_tree]
+                          [--data random clustered] [--home DIR]
 
 Random unit vectors are the hard case for a Ball-tree (no low-dimensional
 structure to prune with); learned embeddings cluster by genre and query faster.
@@ -19,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recommender.index import SimilarityIndex  # noqa: E402
+from recommender.index import ALGORITHMS, SimilarityIndex  # noqa: E402
 
 FMA_FULL_TRACKS = 106_574
 N_GENRES = 8
@@ -72,28 +73,59 @@ def latencies_ms(call: Callable[[int], object], queries: np.ndarray) -> tuple[fl
 
 
 def bench_index(
-    *, n: int, dim: int, n_queries: int, leaf_size: int, data: str = "random", seed: int = 0
+    *,
+    n: int,
+    dim: int,
+    n_queries: int,
+    leaf_size: int,
+    algorithms: list[str],
+    data: str = "random",
+    seed: int = 0,
 ) -> list[tuple[str, str]]:
-    """Figures for one catalog size and dimension: ``[(label, "value (target …)")]``."""
+    """Figures for one catalog size and dimension: ``[(label, "value (target …)")]``.
+
+    Every algorithm of ``SimilarityIndex`` is built and queried on the same catalog and
+    queries; a bare numpy matrix product is the reference point. The answers of every
+    algorithm are compared with the first one's.
+    """
     make = clustered_catalog if data == "clustered" else random_catalog
     vectors, ids, genres = make(n, dim, seed=seed)
-    start = time.perf_counter()
-    index = SimilarityIndex(leaf_size=leaf_size).fit(vectors, ids, genres)
-    build_s = time.perf_counter() - start
-
     rng = np.random.default_rng(seed + 1)
     rows = rng.integers(0, n, size=n_queries)
-    query_genres = rng.choice(index.genres, size=n_queries)
-    unit = index.embeddings_
-    # Per-genre copies, as the index keeps per-genre trees: both sides pay no filtering at query time.
-    genre_rows = {g: np.flatnonzero(genres == g) for g in index.genres}
+    query_genres = rng.choice(sorted(set(genres.tolist())), size=n_queries)
+    positions = np.arange(n_queries)
+    tag = f"{data} n={n} dim={dim}"
+    lines: list[tuple[str, str]] = []
+    answers: dict[str, list] = {}
+
+    for algorithm in algorithms:
+        start = time.perf_counter()
+        index = SimilarityIndex(leaf_size=leaf_size, algorithm=algorithm).fit(vectors, ids, genres)
+        build_s = time.perf_counter() - start
+        name = f"{algorithm} ({index.algorithm_})" if algorithm == "auto" else algorithm
+
+        def plain(row: int, index=index) -> object:
+            return index.query_track(int(ids[row]), k=K)
+
+        def filtered(i: int, index=index) -> object:
+            return index.query_track(int(ids[rows[i]]), k=K, genre=str(query_genres[i]))
+
+        lines.append(
+            (
+                f"{tag} {name} build (all + {N_GENRES} genres)",
+                f"{build_s:.2f} s (target <= {BUILD_TARGET_S:.0f} s)",
+            )
+        )
+        lines += _latency_lines(f"{tag} {name} k=10", latencies_ms(plain, rows))
+        lines += _latency_lines(f"{tag} {name} k=10 genre-filtered", latencies_ms(filtered, positions))
+        check = rows[:50]
+        answers[name] = [plain(int(r)) for r in check] + [filtered(int(i)) for i in positions[:50]]
+        del index
+
+    # Reference: a bare float32 numpy product over all songs, and over per-genre copies.
+    unit = vectors
+    genre_rows = {g: np.flatnonzero(genres == g) for g in set(genres.tolist())}
     genre_unit = {g: unit[r] for g, r in genre_rows.items()}
-
-    def tree(row: int) -> object:
-        return index.query_track(int(ids[row]), k=K)
-
-    def tree_genre(i: int) -> object:
-        return index.query_track(int(ids[rows[i]]), k=K, genre=str(query_genres[i]))
 
     def brute(row: int) -> object:
         return brute_force(unit, unit[row], k=K + 1)  # +1: the query track itself
@@ -102,27 +134,30 @@ def bench_index(
         genre = str(query_genres[i])
         return genre_rows[genre][brute_force(genre_unit[genre], unit[rows[i]], k=K + 1)]
 
-    positions = np.arange(n_queries)
-    figures = {
-        "ball-tree k=10": latencies_ms(tree, rows),
-        "ball-tree k=10 genre-filtered": latencies_ms(tree_genre, positions),
-        "brute-force numpy k=10": latencies_ms(brute, rows),
-        "brute-force numpy k=10 genre-filtered": latencies_ms(brute_genre, positions),
-    }
-    tag = f"{data} n={n} dim={dim} leaf_size={leaf_size}"
-    lines = [
-        (
-            f"{tag} build (global + {N_GENRES} genre trees)",
-            f"{build_s:.2f} s (target <= {BUILD_TARGET_S:.0f} s)",
-        )
-    ]
-    for name, (p50, p95) in figures.items():
-        verdict = "ok" if p95 <= QUERY_P95_TARGET_MS else "MISSES"
-        lines.append((f"{tag} {name} p50", f"{p50:.2f} ms"))
-        lines.append(
-            (f"{tag} {name} p95", f"{p95:.2f} ms (target <= {QUERY_P95_TARGET_MS:.0f} ms: {verdict})")
-        )
+    lines += _latency_lines(f"{tag} bare numpy k=10", latencies_ms(brute, rows))
+    lines += _latency_lines(f"{tag} bare numpy k=10 genre-filtered", latencies_ms(brute_genre, positions))
+
+    names = list(answers)
+    for other in names[1:]:
+        same = sum(_same(a, b) for a, b in zip(answers[names[0]], answers[other], strict=True))
+        lines.append((f"{tag} {other} answers equal to {names[0]}", f"{same}/{len(answers[other])} queries"))
     return lines
+
+
+def _same(a: list[tuple[int, float]], b: list[tuple[int, float]]) -> bool:
+    """Same ids in the same order and scores equal to 1e-6 (the Ball-tree's rounding of cosine)."""
+    return [t for t, _ in a] == [t for t, _ in b] and np.allclose(
+        [s for _, s in a], [s for _, s in b], atol=1e-6
+    )
+
+
+def _latency_lines(label: str, p50_p95: tuple[float, float]) -> list[tuple[str, str]]:
+    p50, p95 = p50_p95
+    verdict = "ok" if p95 <= QUERY_P95_TARGET_MS else "MISSES"
+    return [
+        (f"{label} p50", f"{p50:.2f} ms"),
+        (f"{label} p95", f"{p95:.2f} ms (target <= {QUERY_P95_TARGET_MS:.0f} ms: {verdict})"),
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -131,7 +166,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=FMA_FULL_TRACKS, help="catalog size")
     parser.add_argument("--dims", type=int, nargs="+", default=[128, 256], help="embedding dimensions")
     parser.add_argument("--queries", type=int, default=500, help="queries per latency figure")
-    parser.add_argument("--leaf-size", type=int, nargs="+", default=[40], help="Ball-tree leaf sizes")
+    parser.add_argument("--leaf-size", type=int, default=40, help="Ball-tree leaf size")
+    parser.add_argument(
+        "--algorithms",
+        nargs="+",
+        choices=list(ALGORITHMS),
+        default=["auto", "ball_tree"],
+        help="SimilarityIndex algorithms to time (answers compared with the first)",
+    )
     parser.add_argument(
         "--data",
         nargs="+",
@@ -143,15 +185,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clips", type=int, default=10, help="timed uploads (after one warm-up)")
     args = parser.parse_args(argv)
 
-    # ---- index: Ball-tree build and query latency ---------------------------------
+    # ---- index: build and query latency of each algorithm ---------------------------
     for data in args.data:
         for dim in args.dims:
-            for leaf_size in args.leaf_size:
-                figures = bench_index(
-                    n=args.n, dim=dim, n_queries=args.queries, leaf_size=leaf_size, data=data
-                )
-                for label, value in figures:
-                    print(f"{label}: {value}", flush=True)
+            figures = bench_index(
+                n=args.n,
+                dim=dim,
+                n_queries=args.queries,
+                leaf_size=args.leaf_size,
+                algorithms=args.algorithms,
+                data=data,
+            )
+            for label, value in figures:
+                print(f"{label}: {value}", flush=True)
 
     # ---- upload: decode + embed + query of an uploaded clip ----------------------------
     if args.home is not None:

@@ -1,13 +1,29 @@
-"""Ball-tree index of song embeddings: the nearest songs to a song, a clip or a profile.
+"""Exact nearest-neighbour index of song embeddings: the nearest songs to a song, a clip or a profile.
 
 Embeddings are L2-normalised, so Euclidean order on them is cosine order:
 ``|a - b|² = 2 - 2·cos(a, b)``. Scores reported to callers are cosine similarities
-(``1 = identical``), computed back from the tree's distances as ``1 - d²/2``.
+(``1 = identical``), always computed in float64 from the stored float32 unit vectors.
 
-One tree covers the whole catalog and one tree per genre makes genre-filtered
-queries exact (no over-fetch-and-hope on the global tree) and as fast as the rest.
-The saved form is a plain ``.npz`` (embeddings, ids, genres): no pickle; the trees
-are rebuilt on load, which takes a fraction of a second for a catalog.
+Two exact search methods give the same answers (tests check both against brute force):
+
+- ``"ball_tree"``: a scikit-learn Ball-tree; scores come back from its distances as
+  ``1 - d²/2``. It prunes well only when the embeddings are low-dimensional.
+- ``"brute"``: one float32 matrix-vector product over the candidates, ``argpartition``
+  for the best few, then those within the float32 rounding bound of the cut are
+  re-scored in float64 and sorted. The bound makes it exact: no song whose float64
+  cosine belongs in the top ``k`` can fall below the float32 cut.
+
+``algorithm="auto"`` (the default) picks the Ball-tree only for embeddings of at most
+``BALL_TREE_MAX_DIM`` dimensions, where it was measured faster. For the CNN's 256-d
+embeddings a Ball-tree cannot prune (distances concentrate in high dimension): at
+FMA-full scale (106 574 songs) it took a p95 of 56-98 ms per query against 10-20 ms for
+the matrix product, and its float64 copies of the catalog cost four times the memory
+(see ``bench/query.py`` and ``bench/README.md``).
+
+Each genre gets its own structure (a tree, or a contiguous copy of its rows), so
+genre-filtered queries are exact (no over-fetch-and-hope) and as fast as the rest.
+The saved form is a plain ``.npz`` (embeddings, ids, genres): no pickle; the search
+structures are rebuilt on load, which takes a fraction of a second for a catalog.
 """
 
 from __future__ import annotations
@@ -24,6 +40,10 @@ from recommender.errors import ModelError, NotBuiltError, UserInputError
 
 DUPLICATE_COSINE = 1.0 - 1e-6
 """Catalog songs at least this similar to a query song are copies of it, never recommended."""
+
+ALGORITHMS = ("auto", "ball_tree", "brute")
+BALL_TREE_MAX_DIM = 4
+"""``algorithm="auto"`` uses a Ball-tree up to this many dimensions, the matrix product above."""
 
 _MARGIN = 8  # extra neighbours fetched per round, so a few filtered-out ids rarely need a second round
 _FORMAT_VERSION = 1
@@ -48,20 +68,28 @@ def normalise_rows(vectors: np.ndarray) -> np.ndarray:
 class SimilarityIndex:
     """Nearest songs by cosine similarity, optionally within one genre.
 
+    ``algorithm``: ``"auto"``, ``"ball_tree"`` or ``"brute"`` (see the module docstring;
+    all give the same answers). ``leaf_size`` is the Ball-tree's.
+
     Learned attributes (after ``fit``): ``embeddings_`` ``(n, d)`` float32 unit rows,
-    ``track_ids_`` ``(n,)`` int64, ``genres_`` ``(n,)`` str or ``None``, ``tree_`` (all
-    songs), ``genre_trees_`` ``{genre: (BallTree, rows)}`` where ``rows`` maps the
-    tree's points back to catalog rows, and ``rows_`` ``{track_id: row}``.
+    ``track_ids_`` ``(n,)`` int64, ``genres_`` ``(n,)`` str or ``None``, ``rows_``
+    ``{track_id: row}``, ``algorithm_`` (the method in use), and ``searchers_``
+    ``{genre or None: (searcher, rows)}``: the structure searched for all songs (key
+    ``None``) and for each genre, with ``rows`` mapping its points back to catalog rows
+    (``None``: identity). A searcher is a ``BallTree`` or a float32 ``(m, d)`` matrix.
     """
 
-    def __init__(self, *, leaf_size: int = 40):
+    def __init__(self, *, leaf_size: int = 40, algorithm: str = "auto"):
         self.leaf_size = leaf_size
+        self.algorithm = algorithm
 
     # ---------------------------------------------------------------- learning
     def fit(
         self, embeddings: np.ndarray, track_ids: np.ndarray, genres: np.ndarray | None = None
     ) -> SimilarityIndex:
         """Build the trees from ``embeddings`` ``(n, d)``, unique ``track_ids`` and ``genres`` ``(n,)``."""
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
         embeddings = np.asarray(embeddings)
         if embeddings.ndim != 2 or embeddings.shape[0] == 0 or embeddings.shape[1] == 0:
             raise ValueError(f"embeddings must be a non-empty (n, d) array, got shape {embeddings.shape}")
@@ -81,16 +109,26 @@ class SimilarityIndex:
         self.embeddings_ = unit.astype(np.float32)
         self.track_ids_ = track_ids
         self.genres_ = genres
-        self.rows_ = {int(t): i for i, t in enumerate(track_ids)}
-        # Trees hold exactly the stored float32 vectors (as float64): a loaded index answers identically.
-        unit = self.embeddings_.astype(np.float64)
-        self.tree_ = BallTree(unit, leaf_size=self.leaf_size)
-        self.genre_trees_: dict[str, tuple[BallTree, np.ndarray]] = {}
+        self.rows_ = dict(zip(track_ids.tolist(), range(n), strict=True))
+        self.algorithm_ = self._resolve_algorithm(self.embeddings_.shape[1])
+        self.searchers_ = {None: (self._searcher(self.embeddings_), None)}
         if genres is not None:
             for genre in np.unique(genres):
                 rows = np.flatnonzero(genres == genre)
-                self.genre_trees_[str(genre)] = (BallTree(unit[rows], leaf_size=self.leaf_size), rows)
+                self.searchers_[str(genre)] = (self._searcher(self.embeddings_[rows]), rows)
         return self
+
+    def _resolve_algorithm(self, dim: int) -> str:
+        if self.algorithm != "auto":
+            return self.algorithm
+        return "ball_tree" if dim <= BALL_TREE_MAX_DIM else "brute"
+
+    def _searcher(self, unit: np.ndarray) -> BallTree | np.ndarray:
+        """The search structure over float32 unit rows ``(m, d)``."""
+        if self.algorithm_ == "ball_tree":
+            # Trees hold exactly the stored float32 vectors (as float64): a loaded index answers identically.
+            return BallTree(unit.astype(np.float64), leaf_size=self.leaf_size)
+        return np.ascontiguousarray(unit, dtype=np.float32)
 
     def add(self, embedding: np.ndarray, track_id: int, genre: str | None) -> None:
         """Add one song (e.g. an uploaded clip) to the catalog; ``embedding`` ``(d,)``.
@@ -129,11 +167,11 @@ class SimilarityIndex:
         """
         self._check_built()
         k = self._check_k(k)
-        tree, rows = self._tree_for(genre)
+        searcher, rows = self._searcher_for(genre)
         unit = self._as_query(vector)
         excluded = {int(t) for t in exclude}
         return self._nearest(
-            unit, tree, rows, k=k, skip=lambda tid, cos: tid in excluded, n_skip=len(excluded)
+            unit, searcher, rows, k=k, skip=lambda tid, cos: tid in excluded, n_skip=len(excluded)
         )
 
     def query_track(
@@ -147,14 +185,14 @@ class SimilarityIndex:
         """The ``k`` songs nearest to catalog song ``track_id``, never itself nor an exact copy of it."""
         self._check_built()
         k = self._check_k(k)
-        tree, rows = self._tree_for(genre)
+        searcher, rows = self._searcher_for(genre)
         unit = self.vector(track_id).astype(np.float64)
         excluded = {int(t) for t in exclude} | {int(track_id)}
 
         def skip(tid: int, cos: float) -> bool:
             return tid in excluded or cos >= DUPLICATE_COSINE
 
-        return self._nearest(unit, tree, rows, k=k, skip=skip, n_skip=len(excluded))
+        return self._nearest(unit, searcher, rows, k=k, skip=skip, n_skip=len(excluded))
 
     def vector(self, track_id: int) -> np.ndarray:
         """The unit embedding ``(d,)`` float32 of catalog song ``track_id`` (a copy)."""
@@ -172,7 +210,7 @@ class SimilarityIndex:
     def genres(self) -> list[str]:
         """Genres known to the index, sorted (empty when built without genres)."""
         self._check_built()
-        return sorted(self.genre_trees_)
+        return sorted(g for g in self.searchers_ if g is not None)
 
     # ---------------------------------------------------------------- storage
     def save(self, path: Path) -> None:
@@ -192,6 +230,7 @@ class SimilarityIndex:
                 genres=np.asarray(genres, dtype=str),
                 has_genres=np.array(has_genres),
                 leaf_size=np.array(self.leaf_size, dtype=np.int64),
+                algorithm=np.array(self.algorithm),
                 format_version=np.array(_FORMAT_VERSION, dtype=np.int64),
             )
         os.replace(tmp, path)
@@ -208,15 +247,16 @@ class SimilarityIndex:
                 track_ids = data["track_ids"]
                 genres = data["genres"] if bool(data["has_genres"]) else None
                 leaf_size = int(data["leaf_size"])
+                algorithm = str(data["algorithm"]) if "algorithm" in data.files else "auto"
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise NotBuiltError(
                 f"the similarity index at {path} is unreadable ({exc}); build the catalog again"
             ) from exc
-        return cls(leaf_size=leaf_size).fit(embeddings, track_ids, genres)
+        return cls(leaf_size=leaf_size, algorithm=algorithm).fit(embeddings, track_ids, genres)
 
     # ---------------------------------------------------------------- helpers
     def _check_built(self) -> None:
-        if not hasattr(self, "tree_"):
+        if not hasattr(self, "searchers_"):
             raise NotBuiltError("the similarity index is empty: build the catalog first")
 
     @staticmethod
@@ -225,14 +265,12 @@ class SimilarityIndex:
             raise UserInputError(f"k must be a whole number of at least 1, got {k}")
         return int(k)
 
-    def _tree_for(self, genre: str | None) -> tuple[BallTree, np.ndarray | None]:
-        """The tree to search and the map from its points to catalog rows (``None``: identity)."""
-        if genre is None:
-            return self.tree_, None
-        if genre not in self.genre_trees_:
+    def _searcher_for(self, genre: str | None) -> tuple[BallTree | np.ndarray, np.ndarray | None]:
+        """The structure to search and the map from its points to catalog rows (``None``: identity)."""
+        if genre is not None and genre not in self.searchers_:
             known = ", ".join(self.genres) or "none"
             raise UserInputError(f"unknown genre {genre!r}; known genres: {known}")
-        return self.genre_trees_[genre]
+        return self.searchers_[genre]
 
     def _as_query(self, vector: np.ndarray) -> np.ndarray:
         """One query vector as a float64 unit vector ``(d,)``."""
@@ -248,20 +286,19 @@ class SimilarityIndex:
             raise UserInputError("the query has no usable embedding (zero or non-finite vector)")
         return vector / norm
 
-    def _nearest(self, unit, tree, rows, *, k, skip, n_skip) -> list[tuple[int, float]]:
-        """Nearest ``k`` songs in ``tree`` not rejected by ``skip(track_id, cosine)``.
+    def _nearest(self, unit, searcher, rows, *, k, skip, n_skip) -> list[tuple[int, float]]:
+        """Nearest ``k`` songs in ``searcher`` not rejected by ``skip(track_id, cosine)``.
 
         Fetches ``k + n_skip + margin`` and widens the search until ``k`` are kept or the
-        tree is exhausted, so filters never cost results (exact duplicates are unbounded).
+        catalog is exhausted, so filters never cost results (exact duplicates are unbounded).
         """
-        available = tree.data.shape[0]
+        available = searcher.data.shape[0] if isinstance(searcher, BallTree) else len(searcher)
         fetch = min(available, k + n_skip + _MARGIN)
         while True:
-            dist, idx = tree.query(unit[None, :], k=fetch)
-            found = idx[0] if rows is None else rows[idx[0]]
-            cosines = 1.0 - dist[0] ** 2 / 2.0
+            points, cosines = _top(searcher, unit, fetch)
+            found = points if rows is None else rows[points]
             results = []
-            for row, cos in zip(found, cosines, strict=True):
+            for row, cos in zip(found.tolist(), cosines.tolist(), strict=True):
                 tid = int(self.track_ids_[row])
                 if not skip(tid, cos):
                     results.append((tid, float(np.clip(cos, -1.0, 1.0))))
@@ -270,3 +307,54 @@ class SimilarityIndex:
             if fetch == available:
                 return results
             fetch = min(available, fetch * 2)
+
+
+def _top(searcher: BallTree | np.ndarray, unit: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``m`` points of ``searcher`` nearest to float64 unit ``unit`` ``(d,)``, best first.
+
+    Returns ``(points (m,), cosines (m,) float64)``.
+    """
+    if isinstance(searcher, BallTree):
+        dist, idx = searcher.query(unit[None, :], k=m)
+        return idx[0], 1.0 - dist[0] ** 2 / 2.0
+    return _top_brute(searcher, unit, m)
+
+
+_blas = None
+
+
+def _one_blas_thread():
+    """Run one matrix-vector product on one BLAS thread.
+
+    The product is memory-bound, so a second thread barely speeds it up, but waking it
+    costs a scheduler slice when the other core is busy: on a shared two-core machine
+    that took the p95 of a 106 574 x 256 query from 3.6 ms to 13 ms (bench/query.py).
+    """
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    return _blas.limit(limits=1, user_api="blas")
+
+
+def _top_brute(matrix: np.ndarray, unit: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top ``m`` of float32 unit rows ``matrix`` ``(n, d)`` by float64 cosine with ``unit``.
+
+    A float32 pass finds the candidates; any row whose float32 score is within the
+    rounding bound of the ``m``-th best is re-scored in float64, so the answer is the
+    float64 one. Ties are broken by row (the order a stable sort gives).
+    """
+    n, d = matrix.shape
+    if m < n:
+        with _one_blas_thread():
+            rough = matrix @ unit.astype(np.float32)
+        cut = rough[np.argpartition(rough, n - m)[n - m :]].min()
+        # Rounding of a float32 dot product of unit vectors: at most (d + 2)·2⁻²⁴ per score
+        # (query rounding plus d accumulations); twice that, doubled again for safety.
+        candidates = np.flatnonzero(rough >= cut - 4 * (d + 2) * 2.0**-24)
+    else:
+        candidates = np.arange(n)
+    exact = matrix[candidates].astype(np.float64) @ unit
+    order = np.lexsort((candidates, -exact))[:m]
+    return candidates[order], exact[order]

@@ -1,4 +1,4 @@
-"""Tests for recommender.index: Ball-tree answers equal brute-force cosine, filters, storage."""
+"""Tests for recommender.index: both search methods answer like brute-force cosine, filters, storage."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from recommender.errors import ModelError, NotBuiltError, UserInputError
-from recommender.index import SimilarityIndex
+from recommender.index import BALL_TREE_MAX_DIM, SimilarityIndex
 
 GENRES = ("Rock", "Jazz", "Folk")
 
@@ -40,12 +40,15 @@ def built():
     return SimilarityIndex().fit(embeddings, ids, genres), embeddings, ids, genres
 
 
+ALGORITHMS = [("ball_tree", 2), ("ball_tree", 40), ("brute", 40)]
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 @pytest.mark.parametrize("genre", [None, "Jazz"])
-@pytest.mark.parametrize("leaf_size", [2, 40])
-def test_query_matches_brute_force(seed, genre, leaf_size):
+@pytest.mark.parametrize(("algorithm", "leaf_size"), ALGORITHMS)
+def test_query_matches_brute_force(seed, genre, algorithm, leaf_size):
     embeddings, ids, genres = catalog(seed)
-    index = SimilarityIndex(leaf_size=leaf_size).fit(embeddings, ids, genres)
+    index = SimilarityIndex(leaf_size=leaf_size, algorithm=algorithm).fit(embeddings, ids, genres)
     rng = np.random.default_rng(100 + seed)
     for _ in range(5):
         vector = rng.normal(size=embeddings.shape[1])
@@ -57,9 +60,10 @@ def test_query_matches_brute_force(seed, genre, leaf_size):
 
 
 @pytest.mark.parametrize("seed", [0, 5])
-def test_query_track_matches_brute_force_without_itself(seed):
+@pytest.mark.parametrize("algorithm", ["ball_tree", "brute"])
+def test_query_track_matches_brute_force_without_itself(seed, algorithm):
     embeddings, ids, genres = catalog(seed)
-    index = SimilarityIndex().fit(embeddings, ids, genres)
+    index = SimilarityIndex(algorithm=algorithm).fit(embeddings, ids, genres)
     for track_id in ids[:10]:
         vector = embeddings[ids == track_id][0]
         got = index.query_track(int(track_id), k=5, genre="Rock")
@@ -70,8 +74,11 @@ def test_query_track_matches_brute_force_without_itself(seed):
         np.testing.assert_allclose([c for _, c in got], want_cos, atol=1e-6)
 
 
-def test_scores_are_cosine_similarity():
-    index = SimilarityIndex().fit(np.array([[1.0, 0], [0, 2.0], [-3.0, 0], [1.0, 1.0]]), np.arange(4))
+@pytest.mark.parametrize("algorithm", ["ball_tree", "brute"])
+def test_scores_are_cosine_similarity(algorithm):
+    index = SimilarityIndex(algorithm=algorithm).fit(
+        np.array([[1.0, 0], [0, 2.0], [-3.0, 0], [1.0, 1.0]]), np.arange(4)
+    )
     got = dict(index.query(np.array([5.0, 0.0]), k=4))
     assert got[0] == pytest.approx(1.0)
     assert got[1] == pytest.approx(0.0, abs=1e-9)
@@ -80,14 +87,15 @@ def test_scores_are_cosine_similarity():
     assert list(got) == [0, 3, 1, 2]
 
 
-def test_query_track_skips_itself_and_exact_duplicates():
+@pytest.mark.parametrize("algorithm", ["ball_tree", "brute"])
+def test_query_track_skips_itself_and_exact_duplicates(algorithm):
     rng = np.random.default_rng(3)
     embeddings = rng.normal(size=(50, 8))
     # Tracks 100, 101 and 102 are the same song (102 louder: same direction).
     embeddings[1] = embeddings[0]
     embeddings[2] = embeddings[0] * 4.0
     ids = np.arange(100, 150)
-    index = SimilarityIndex().fit(embeddings, ids, np.array(["a"] * 25 + ["b"] * 25))
+    index = SimilarityIndex(algorithm=algorithm).fit(embeddings, ids, np.array(["a"] * 25 + ["b"] * 25))
     got = index.query_track(100, k=10)
     returned = [t for t, _ in got]
     assert len(got) == 10
@@ -99,13 +107,14 @@ def test_query_track_skips_itself_and_exact_duplicates():
     assert index.query_track(100, k=1)[0][0] == 103
 
 
-def test_query_track_widens_past_many_duplicates():
+@pytest.mark.parametrize("algorithm", ["ball_tree", "brute"])
+def test_query_track_widens_past_many_duplicates(algorithm):
     # More exact copies than the first fetch covers: the search must widen to still give k.
     rng = np.random.default_rng(8)
     embeddings = rng.normal(size=(120, 6))
     embeddings[1:40] = embeddings[0] * rng.uniform(0.5, 2.0, size=(39, 1))
     ids = np.arange(120)
-    index = SimilarityIndex(leaf_size=4).fit(embeddings, ids, np.array(["a", "b"] * 60))
+    index = SimilarityIndex(leaf_size=4, algorithm=algorithm).fit(embeddings, ids, np.array(["a", "b"] * 60))
     got = index.query_track(0, k=5)
     want = brute_force(embeddings, ids, np.array(["a", "b"] * 60), embeddings[0], k=5, exclude=range(40))[0]
     assert [t for t, _ in got] == want
@@ -194,7 +203,7 @@ def test_fit_rejects_bad_input(embeddings, ids, match):
 
 def test_fit_stores_unit_float32_and_no_work_in_init():
     index = SimilarityIndex(leaf_size=7)
-    assert vars(index) == {"leaf_size": 7}
+    assert vars(index) == {"leaf_size": 7, "algorithm": "auto"}
     embeddings, ids, genres = catalog(4, n=20)
     index.fit(embeddings, ids, genres)
     assert index.embeddings_.dtype == np.float32
@@ -252,3 +261,66 @@ def test_add_makes_track_findable(built):
     np.testing.assert_allclose([c for _, c in by_track], [c for _, c in by_vector], atol=1e-6)
     with pytest.raises(UserInputError, match="already"):
         index.add(new, 99_999, "Folk")
+
+
+@pytest.mark.parametrize(
+    ("d", "expected"), [(BALL_TREE_MAX_DIM, "ball_tree"), (BALL_TREE_MAX_DIM + 1, "brute")]
+)
+def test_auto_picks_the_method_by_dimension(d, expected):
+    embeddings, ids, genres = catalog(6, n=40, d=d)
+    index = SimilarityIndex().fit(embeddings, ids, genres)
+    assert index.algorithm_ == expected
+
+
+def test_unknown_algorithm():
+    embeddings, ids, genres = catalog(6, n=10)
+    with pytest.raises(ValueError, match="algorithm"):
+        SimilarityIndex(algorithm="kd").fit(embeddings, ids, genres)
+
+
+def exact_cosine(stored, ids, genres, vector, *, k, genre=None, exclude=(), unit=False):
+    """``brute_force`` on already-unit float64 rows, without normalising them (nor a ``unit`` query) again."""
+    cos = stored @ (vector if unit else vector / np.linalg.norm(vector))
+    keep = ~np.isin(ids, list(exclude)) & (cos < 1 - 1e-6 if len(exclude) else True)
+    if genre is not None:
+        keep &= genres == genre
+    rows = np.flatnonzero(keep)
+    order = rows[np.argsort(-cos[rows], kind="stable")][:k]
+    return ids[order].tolist(), cos[order]
+
+
+@pytest.mark.parametrize("d", [8, 64, 256])
+def test_brute_and_ball_tree_give_the_same_answers(d):
+    # Clustered vectors with many near-ties: the float32 pass must not lose a float64 winner.
+    rng = np.random.default_rng(d)
+    centres = rng.normal(size=(4, d))
+    embeddings = centres[rng.integers(0, 4, size=2000)] + 1e-3 * rng.normal(size=(2000, d))
+    embeddings[10:20] = embeddings[9]  # exact ties
+    ids = rng.permutation(5000)[:2000].astype(np.int64)
+    genres = rng.choice(GENRES, size=2000)
+    tree = SimilarityIndex(algorithm="ball_tree").fit(embeddings, ids, genres)
+    brute = SimilarityIndex(algorithm="brute").fit(embeddings, ids, genres)
+    # Near-ties closer than float32 rounding: the reference is float64 cosine on the stored vectors.
+    stored = brute.embeddings_.astype(np.float64)
+    for i in range(20):
+        vector = embeddings[i * 37] + 1e-4 * rng.normal(size=d)
+        for genre in (None, "Folk"):
+            want_ids, want_cos = exact_cosine(stored, ids, genres, vector, k=25, genre=genre)
+            got = brute.query(vector, k=25, genre=genre)
+            from_tree = tree.query(vector, k=25, genre=genre)
+            assert [t for t, _ in got] == want_ids
+            np.testing.assert_allclose([c for _, c in got], want_cos, atol=1e-12)
+            # The tree ranks by Euclidean distance, which equals cosine order only up to the
+            # float32 rounding of the stored norms (~1e-7): near-ties closer than that may swap.
+            np.testing.assert_allclose([c for _, c in from_tree], want_cos, atol=1e-6)
+            gap = np.diff(exact_cosine(stored, ids, genres, vector, k=26, genre=genre)[1])[-1]
+            assert {t for t, _ in from_tree} == set(want_ids) or -gap < 1e-6
+        track_id = int(ids[i * 37])
+        want = exact_cosine(stored, ids, genres, stored[i * 37], k=10, exclude=[track_id], unit=True)[0]
+        assert [t for t, _ in brute.query_track(track_id, k=10)] == want
+
+
+def test_algorithm_survives_save_and_load(tmp_path):
+    embeddings, ids, genres = catalog(7, n=50)
+    SimilarityIndex(algorithm="brute").fit(embeddings, ids, genres).save(tmp_path / "i.npz")
+    assert SimilarityIndex.load(tmp_path / "i.npz").algorithm_ == "brute"

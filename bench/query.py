@@ -183,10 +183,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--home", type=Path, default=None, help="a built catalog: also time an uploaded clip")
     parser.add_argument("--clips", type=int, default=10, help="timed uploads (after one warm-up)")
+    parser.add_argument("--upload-only", action="store_true", help="with --home: skip the index figures")
     args = parser.parse_args(argv)
 
     # ---- index: build and query latency of each algorithm ---------------------------
-    for data in args.data:
+    for data in [] if args.upload_only else args.data:
         for dim in args.dims:
             figures = bench_index(
                 n=args.n,

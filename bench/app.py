@@ -1,13 +1,16 @@
 """App responsiveness: start-up with a built catalog, warm interactions, and the map at 100 000 songs.
 
-    python bench/app.py [--home DIR] [--repeat N] [--points N] [--browser]
+    python bench/app.py [--home DIR] [--repeat N] [--points N] [--browser] [--skip-apptest]
+
+For FMA-full scale, make a 106 574-track catalog first with ``bench/fake_catalog.py``.
 
 Without ``--home`` a tiny demo catalog (24 songs, 2 epochs) is built in a temporary
 folder first. Prints:
 
 - server start: ``streamlit run app.py`` until its health check answers; with
-  ``--browser`` also the time until headless Chromium shows the Home page, and the
-  Explore and Song pages opened by URL;
+  ``--browser`` also the cold start (``streamlit run`` until headless Chromium shows the
+  Home page, target <= 8 s), the Explore, Search and Song pages opened by URL, and the
+  server's resident memory after each page (target <= 2 GB);
 - first render of the app in AppTest (a fresh process: imports included);
 - warm interactions in one AppTest session (median of ``--repeat``): a search, opening a
   song (spectrogram, genre bars, similar songs with their reasons), changing how many
@@ -42,6 +45,33 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",
 ]  # fmt: skip
+
+
+COLD_START_TARGET_S = 8.0
+RSS_TARGET_MB = 2048
+SEARCH_TARGET_MS = 100.0
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """Resident and peak resident memory (MB) of process ``pid`` and its children, from /proc."""
+    now = peak = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.is_file():
+        pids += [int(c) for c in children.read_text().split()]
+    for p in pids:
+        status = dict(
+            row.split(":", 1) for row in Path(f"/proc/{p}/status").read_text().splitlines() if ":" in row
+        )
+        now += int(status["VmRSS"].split()[0]) / 1024
+        peak += int(status["VmHWM"].split()[0]) / 1024
+    return now, peak
+
+
+def rss_line(label: str, pid: int) -> None:
+    now, peak = rss_mb(pid)
+    verdict = "ok" if peak <= RSS_TARGET_MB else "MISSES"
+    print(f"  {label:<46} {now:6.0f} MB RSS, peak {peak:.0f} MB (target <= {RSS_TARGET_MB} MB: {verdict})")
 
 
 def line(label: str, seconds: float | None, extra: str = "") -> None:
@@ -221,12 +251,41 @@ def catalog_calls(home: Path, repeat: int) -> None:
     catalog.similar_with_reasons(ids[0], k=10)  # compiles the beat tracker
     print(f"the same through Catalog directly (median of {repeat}):")
     line("search (typo-tolerant)", statistics.median(timed(lambda: catalog.search(title[:-1], k=20), repeat)))
+    search_latencies(catalog, ids)
     line("similar, k=10", statistics.median(timed(lambda: catalog.similar(ids[1], k=10), repeat)))
     line(
         "similar with reasons, k=10 (11 beat trackings)",
         statistics.median(timed(lambda: catalog.similar_with_reasons(ids[2], k=10), repeat)),
     )
     line("map frame", statistics.median(timed(catalog.map_frame, repeat)))
+
+
+def search_latencies(catalog, ids: list[int], n: int = 60) -> None:
+    """p50/p95 of ``Catalog.search`` over varied queries: titles, artists, prefixes, typos, no match."""
+    rng = np.random.default_rng(0)
+    rows = catalog.store.tracks(track_ids=rng.choice(ids, size=n // 4, replace=False).tolist())
+    queries = []
+    for r in rows.itertuples():
+        typo = r.title[:2] + r.title[3:] if len(r.title) > 4 else r.title
+        queries += [r.title, r.artist, r.title.split()[0][:3], typo]
+    queries += ["zzzz qqqq", "midnight", "the"]
+    catalog.search(queries[0], k=50)  # first call: schema check
+    times = np.array(timed_each(lambda q: catalog.search(q, k=50), queries)) * 1000
+    p50, p95, worst = np.percentile(times, [50, 95, 100])
+    verdict = "ok" if p95 <= SEARCH_TARGET_MS else "MISSES"
+    print(
+        f"  {f'search, {len(queries)} queries, k=50':<46} p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {worst:.0f} ms "
+        f"(target p95 <= {SEARCH_TARGET_MS:.0f} ms: {verdict})"
+    )
+
+
+def timed_each(fn, items) -> list[float]:
+    out = []
+    for item in items:
+        start = time.perf_counter()
+        fn(item)
+        out.append(time.perf_counter() - start)
+    return out
 
 
 # ---- the map at scale ------------------------------------------------------------------------------
@@ -290,6 +349,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--points", type=int, default=100_000)
     ap.add_argument("--browser", action="store_true", help="also measure in headless Chromium")
+    ap.add_argument(
+        "--skip-apptest", action="store_true", help="skip the AppTest figures (slow at 100k songs)"
+    )
     args = ap.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     tmp = None
@@ -305,20 +367,37 @@ def main() -> None:
     p, b = browser() if args.browser else (None, None)
     if args.browser and b is None:
         print("(no chromium or playwright: browser figures skipped)")
+    track = first_track(home)
     proc, url, up = start_server(home)
     try:
         print("start-up:")
         line("streamlit run → health check answers", up)
+        rss_line("server memory, started", proc.pid)
         if b is not None:
-            line("Home page in Chromium (cold session)", page_load(b, url))
+            home_page = page_load(b, url)
+            verdict = "ok" if up + home_page <= COLD_START_TARGET_S else "MISSES"
+            line("Home page in Chromium (cold session)", home_page)
+            line(
+                "cold start: streamlit run → Home page shown",
+                up + home_page,
+                f"(target <= {COLD_START_TARGET_S:.0f} s: {verdict})",
+            )
+            rss_line("server memory after Home", proc.pid)
             line("Home page again (warm server)", page_load(b, url))
             line("Explore (map) page", page_load(b, f"{url}/explore"))
-            line("Song page by URL", page_load(b, f"{url}/song?track={first_track(home)}"))
+            rss_line("server memory after Explore", proc.pid)
+            line("Search page", page_load(b, f"{url}/search"))
+            rss_line("server memory after Search", proc.pid)
+            line("Song page by URL", page_load(b, f"{url}/song?track={track}"))
+            rss_line("server memory after Song", proc.pid)
+            line("Explore (map) page again", page_load(b, f"{url}/explore"))
+            rss_line("server memory after Explore again", proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-    line("app.py first render in AppTest (fresh process)", apptest_first_render(home))
-    apptest_interactions(home, args.repeat)
+    if not args.skip_apptest:
+        line("app.py first render in AppTest (fresh process)", apptest_first_render(home))
+        apptest_interactions(home, args.repeat)
     catalog_calls(home, args.repeat)
     big_map(args.points, b)
     if b is not None:

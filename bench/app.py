@@ -347,7 +347,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--home", type=Path, help="a built catalog (default: build a tiny demo one)")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--points", type=int, default=100_000)
+    ap.add_argument("--points", type=int, default=106_574)
     ap.add_argument("--browser", action="store_true", help="also measure in headless Chromium")
     ap.add_argument(
         "--skip-apptest", action="store_true", help="skip the AppTest figures (slow at 100k songs)"

@@ -163,11 +163,10 @@ def bench_fma_small(*, epochs: int, config: AudioConfig) -> None:
     setup = total - epoch_times.sum()
     slices = len(train_ids) * 4
     steady = epoch_times[1:] if len(epoch_times) > 1 else epoch_times
+    print(f"training: {model.epochs_run_} epochs in {total:.0f} s (after the last epoch: {setup:.0f} s)")
     print(
-        f"training: {model.epochs_run_} epochs in {total:.0f} s (stacking, validation slices and set-up {setup:.0f} s)"
-    )
-    print(
-        f"time per epoch: first {epoch_times[0]:.0f} s (tracing), then mean {steady.mean():.0f} s "
+        f"time per epoch: first {epoch_times[0]:.0f} s (with stacking, validation slices and tracing), "
+        f"then mean {steady.mean():.0f} s "
         f"= {slices / steady.mean():.0f} slices/s (target >= 500)"
     )
     stopped_early = model.epochs_run_ < epochs

@@ -7,7 +7,9 @@ Embeddings are L2-normalised, so Euclidean order on them is cosine order:
 Two exact search methods give the same answers (tests check both against brute force):
 
 - ``"ball_tree"``: a scikit-learn Ball-tree; scores come back from its distances as
-  ``1 - d²/2``. It prunes well only when the embeddings are low-dimensional.
+  ``1 - d²/2``. It prunes well only when the embeddings are low-dimensional. (It ranks
+  by Euclidean distance, so two songs whose cosines differ by less than the float32
+  rounding of the stored norms, ~1e-7, may come back swapped.)
 - ``"brute"``: one float32 matrix-vector product over the candidates, ``argpartition``
   for the best few, then those within the float32 rounding bound of the cut are
   re-scored in float64 and sorted. The bound makes it exact: no song whose float64
@@ -16,9 +18,9 @@ Two exact search methods give the same answers (tests check both against brute f
 ``algorithm="auto"`` (the default) picks the Ball-tree only for embeddings of at most
 ``BALL_TREE_MAX_DIM`` dimensions, where it was measured faster. For the CNN's 256-d
 embeddings a Ball-tree cannot prune (distances concentrate in high dimension): at
-FMA-full scale (106 574 songs) it took a p95 of 56-98 ms per query against 10-20 ms for
-the matrix product, and its float64 copies of the catalog cost four times the memory
-(see ``bench/query.py`` and ``bench/README.md``).
+FMA-full scale (106 574 random unit vectors, 2 cores) it took a p95 of 97 ms per k=10
+query against 3.8 ms for the matrix product, and its float64 copies of the catalog
+cost four times the memory (see ``bench/query.py`` and ``bench/README.md``).
 
 Each genre gets its own structure (a tree, or a contiguous copy of its rows), so
 genre-filtered queries are exact (no over-fetch-and-hope) and as fast as the rest.

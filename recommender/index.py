@@ -15,12 +15,15 @@ Two exact search methods give the same answers (tests check both against brute f
   re-scored in float64 and sorted. The bound makes it exact: no song whose float64
   cosine belongs in the top ``k`` can fall below the float32 cut.
 
-``algorithm="auto"`` (the default) picks the Ball-tree only for embeddings of at most
-``BALL_TREE_MAX_DIM`` dimensions, where it was measured faster. For the CNN's 256-d
-embeddings a Ball-tree cannot prune (distances concentrate in high dimension): at
-FMA-full scale (106 574 random unit vectors, 2 cores) it took a p95 of 97 ms per k=10
-query against 3.8 ms for the matrix product, and its float64 copies of the catalog
-cost four times the memory (see ``bench/query.py`` and ``bench/README.md``).
+``algorithm="auto"`` (the default) uses the Ball-tree for catalogs of up to
+``BALL_TREE_MAX_TRACKS`` songs (the demo, a class's folder, fma_small: a k=10 query
+stays under 8 ms at 20 000 × 256-d on 2 cores) and for embeddings of at most
+``BALL_TREE_MAX_DIM`` dimensions at any size. Above that it switches to the matrix
+product, with the same answers: for the CNN's 256-d embeddings a Ball-tree cannot prune
+(distances concentrate in high dimension), and at FMA-full scale (106 574 random unit
+vectors, 2 cores) it took a p95 of 97 ms per k=10 query against 3.8 ms for the matrix
+product, and its float64 copies of the catalog cost four times the memory (see
+``bench/query.py`` and ``bench/README.md``).
 
 Each genre gets its own structure (a tree, or a contiguous copy of its rows), so
 genre-filtered queries are exact (no over-fetch-and-hope) and as fast as the rest.
@@ -45,7 +48,9 @@ DUPLICATE_COSINE = 1.0 - 1e-6
 
 ALGORITHMS = ("auto", "ball_tree", "brute")
 BALL_TREE_MAX_DIM = 4
-"""``algorithm="auto"`` uses a Ball-tree up to this many dimensions, the matrix product above."""
+"""``algorithm="auto"`` uses a Ball-tree at any catalog size up to this many dimensions."""
+BALL_TREE_MAX_TRACKS = 20_000
+"""``algorithm="auto"`` uses a Ball-tree for catalogs of up to this many songs, the matrix product above."""
 
 _MARGIN = 8  # extra neighbours fetched per round, so a few filtered-out ids rarely need a second round
 _FORMAT_VERSION = 1
@@ -112,7 +117,7 @@ class SimilarityIndex:
         self.track_ids_ = track_ids
         self.genres_ = genres
         self.rows_ = dict(zip(track_ids.tolist(), range(n), strict=True))
-        self.algorithm_ = self._resolve_algorithm(self.embeddings_.shape[1])
+        self.algorithm_ = self._resolve_algorithm(*self.embeddings_.shape)
         self.searchers_ = {None: (self._searcher(self.embeddings_), None)}
         if genres is not None:
             for genre in np.unique(genres):
@@ -120,10 +125,10 @@ class SimilarityIndex:
                 self.searchers_[str(genre)] = (self._searcher(self.embeddings_[rows]), rows)
         return self
 
-    def _resolve_algorithm(self, dim: int) -> str:
+    def _resolve_algorithm(self, n: int, dim: int) -> str:
         if self.algorithm != "auto":
             return self.algorithm
-        return "ball_tree" if dim <= BALL_TREE_MAX_DIM else "brute"
+        return "ball_tree" if n <= BALL_TREE_MAX_TRACKS or dim <= BALL_TREE_MAX_DIM else "brute"
 
     def _searcher(self, unit: np.ndarray) -> BallTree | np.ndarray:
         """The search structure over float32 unit rows ``(m, d)``."""

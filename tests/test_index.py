@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from recommender.errors import ModelError, NotBuiltError, UserInputError
-from recommender.index import BALL_TREE_MAX_DIM, SimilarityIndex
+from recommender.index import BALL_TREE_MAX_DIM, BALL_TREE_MAX_TRACKS, SimilarityIndex
 
 GENRES = ("Rock", "Jazz", "Folk")
 
@@ -264,10 +264,16 @@ def test_add_makes_track_findable(built):
 
 
 @pytest.mark.parametrize(
-    ("d", "expected"), [(BALL_TREE_MAX_DIM, "ball_tree"), (BALL_TREE_MAX_DIM + 1, "brute")]
+    ("n", "d", "expected"),
+    [
+        (40, 256, "ball_tree"),
+        (BALL_TREE_MAX_TRACKS, 8, "ball_tree"),
+        (BALL_TREE_MAX_TRACKS + 1, 8, "brute"),
+        (BALL_TREE_MAX_TRACKS + 1, BALL_TREE_MAX_DIM, "ball_tree"),
+    ],
 )
-def test_auto_picks_the_method_by_dimension(d, expected):
-    embeddings, ids, genres = catalog(6, n=40, d=d)
+def test_auto_picks_the_method_by_catalog_size_and_dimension(n, d, expected):
+    embeddings, ids, genres = catalog(6, n=n, d=d)
     index = SimilarityIndex().fit(embeddings, ids, genres)
     assert index.algorithm_ == expected
 

@@ -167,7 +167,11 @@ class Catalog:
         from recommender.model import GenreModel
 
         m = self._require_model()
-        return GenreModel.load(Path(m["path"]), config=self.config, genres=m["genres"])
+        # The copy in this home first: a home folder that was moved or copied still works.
+        path = self.paths.models_dir / f"{m['name']}.keras"
+        return GenreModel.load(
+            path if path.is_file() else Path(m["path"]), config=self.config, genres=m["genres"]
+        )
 
     def analyse(self, path: str | Path) -> ClipAnalysis:
         """Listen to an audio file with the catalog's model (the same feature path as the catalog)."""

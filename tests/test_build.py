@@ -57,3 +57,14 @@ def test_uploads_never_become_training_labels(own_home, tmp_path, monkeypatch):
         for t in Catalog.open(own_home).search(k=None).to_dict("records")
         if t["split"] in ("training", "validation") and t["track_id"] != upload_id
     )
+
+
+def test_a_moved_home_still_listens_with_its_own_model(built_home, tmp_path):
+    moved = tmp_path / "moved"
+    shutil.copytree(built_home, moved)
+    info = json.loads((moved / "build.json").read_text())
+    info["model"]["path"] = str(tmp_path / "gone" / "model.keras")  # where the home used to be
+    (moved / "build.json").write_text(json.dumps(info))
+    clip = write_audio(tmp_path / "clip.wav", tone(5, freq=300, seed=2), 22_050)
+    analysis = Catalog.open(moved).analyse(clip)
+    assert set(analysis.genre_probabilities) == set(info["model"]["genres"])

@@ -41,11 +41,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]  # fmt: skip
-
+# The browser test's launch flags and its wait for a finished script run: one definition for both.
+from tests.test_browser import CHROMIUM_ARGS, wait_idle  # noqa: E402
 
 COLD_START_TARGET_S = 8.0
 RSS_TARGET_MB = 2048
@@ -137,27 +134,12 @@ def browser():
     return p, p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
 
 
-def wait_app_idle(page, settle_s: float = 0.5) -> None:
-    page.wait_for_selector('[data-testid="stMain"] h1', timeout=120_000)
-    quiet = None
-    while True:
-        state = page.evaluate("document.querySelector('[data-testid=stApp]')?.dataset.testScriptState")
-        now = time.perf_counter()
-        if state != "notRunning":
-            quiet = None
-        elif quiet is None:
-            quiet = now
-        elif now - quiet >= settle_s:
-            return
-        time.sleep(0.05)
-
-
 def page_load(b, url: str, settle_s: float = 0.5) -> float:
     """Seconds until the page's script run is over (minus the quiet period used to detect it)."""
     page = b.new_page(viewport={"width": 1280, "height": 900})
     start = time.perf_counter()
     page.goto(url)
-    wait_app_idle(page, settle_s)
+    wait_idle(page, settle_s=settle_s, poll_s=0.05)
     elapsed = time.perf_counter() - start - settle_s
     page.close()
     return elapsed

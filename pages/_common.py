@@ -195,6 +195,22 @@ def after_upload() -> None:
     _summary.clear()
 
 
+# ---- user text -------------------------------------------------------------------------------------
+_MARKDOWN_SPECIAL = re.compile(r"""([!-/:-@\[-`{-~])""")  # every ASCII punctuation character
+
+
+def md(text: object) -> str:
+    """User text (a title, an artist, a genre, a profile or file name) made inert for Markdown.
+
+    Streamlit renders Markdown in titles, captions, messages and widget labels: links,
+    images, emphasis, LaTeX and colour directives. Every ASCII punctuation character is
+    backslash-escaped, which CommonMark shows as the character itself, so user text is
+    always shown exactly as typed (whitespace runs folded) and never becomes markup. No
+    page passes user text with ``unsafe_allow_html``.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
 # ---- errors and messages ------------------------------------------------------------------------
 @contextmanager
 def user_errors() -> Iterator[None]:
@@ -202,11 +218,13 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except RecommenderError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(md(error), icon=":material/error:")
 
 
 def flash(message: str) -> None:
-    """Show ``message`` once, on the next run (it survives st.rerun and page switches)."""
+    """Show ``message`` (Markdown: pass user text through ``md``) once, on the next run.
+
+    It survives st.rerun and page switches."""
     st.session_state.flash = message
 
 
@@ -274,7 +292,7 @@ def sidebar(cat: Catalog | None) -> None:
                 st.text_input("Name", key="sidebar_new_user", max_chars=40, placeholder="e.g. alex")
                 st.button("Create profile", key="sidebar_create_user", on_click=_create_profile)
                 if st.session_state.sidebar_profile_error:
-                    st.error(st.session_state.sidebar_profile_error)
+                    st.error(md(st.session_state.sidebar_profile_error))
         st.divider()
         catalog_status(cat)
 
@@ -284,12 +302,12 @@ def catalog_status(cat: Catalog | None) -> None:
         st.caption(":material/info: No catalog built yet.")
         return
     info = summary(cat)
-    st.caption(f"**{info['source_label']}** · {info['tracks']:,} songs · {len(info['genres'])} genres")
+    st.caption(f"**{md(info['source_label'])}** · {info['tracks']:,} songs · {len(info['genres'])} genres")
     model = info.get("model")
     if model:
         acc = model.get("test_accuracy")
         acc_text = f" · test accuracy {acc:.0%}" if isinstance(acc, float) else ""
-        st.caption(f"Model `{model['name']}` ({model['arch']}){acc_text}")
+        st.caption(f"Model {md(model['name'])} ({md(model['arch'])}){acc_text}")
     else:
         st.caption("No model yet.")
 
@@ -341,7 +359,7 @@ def selected_rows(event) -> list[int]:
 def audio(cat: Catalog, track_id: int, *, autoplay: bool = False) -> None:
     path = Path(cat.audio_path(track_id))
     if not path.is_file():
-        st.warning(f"The audio file of this song is missing ({path.name}).")
+        st.warning(f"The audio file of this song is missing ({md(path.name)}).")
         return
     st.audio(str(path), format=MIME.get(path.suffix.lower(), "audio/mpeg"), autoplay=autoplay)
 
@@ -361,8 +379,9 @@ def play(cat: Catalog, track_id: int, *, via: str) -> None:
 
 
 def genre_label(genre: str, palette: dict[str, str]) -> str:
+    """Markdown: a dot in the genre's colour, then the genre's name (escaped: genres come from tags)."""
     color = palette.get(genre, plots.OTHER_COLOR)
-    return f'<span style="color:{color}">&#9679;</span> {genre}'
+    return f':color[●]{{foreground="{color}"}} {md(genre)}'
 
 
 def song_list(
@@ -391,9 +410,9 @@ def song_list(
     for i, row in enumerate(frame.to_dict(orient="records")):
         tid = int(row["track_id"])
         cols = st.columns(widths, vertical_alignment="center")
-        note = f"  \n:gray[{notes[i]}]" if notes is not None and notes[i] else ""
-        cols[0].markdown(f"**{row['title']}** · {row['artist']}{note}")
-        cols[1].markdown(genre_label(str(row["genre"]), palette), unsafe_allow_html=True)
+        note = f"  \n:gray[{md(notes[i])}]" if notes is not None and notes[i] else ""
+        cols[0].markdown(f"**{md(row['title'])}** · {md(row['artist'])}{note}")
+        cols[1].markdown(genre_label(str(row["genre"]), palette))
         score = row.get("score")
         if score is not None and not pd.isna(score):
             cols[2].markdown(f"`{score:.2f}`")

@@ -24,12 +24,12 @@ with _common.user_errors():
     )
     if cold:
         st.info(
-            f"Welcome, {user}! There is no listening history for this profile yet, so here is a varied pick "
+            f"Welcome, {_common.md(user)}! There is no listening history for this profile yet, so here is a varied pick "
             "across genres. Play, like or add songs to a playlist and this page will follow your taste.",
             icon=":material/waving_hand:",
         )
     else:
-        st.subheader(f"For {user}")
+        st.subheader(f"For {_common.md(user)}")
     _common.song_list(
         cat, recs, key="for_you_list", via="for you", notes=recs["reason"].fillna("").tolist(),
         score_caption="Score: how typical of its genre the song is (cosine to the genre's average)."

@@ -74,7 +74,7 @@ with right:
     st.page_link("pages/model.py", label="How well the model hears genres", icon=":material/model_training:")
     if model:
         st.caption(
-            f"Model `{model['name']}`: {model['arch']} CNN, {model['embedding_dim']}-d song embeddings. "
+            f"Model {_common.md(model['name'])}: {_common.md(model['arch'])} CNN, {model['embedding_dim']}-d song embeddings. "
             f"Built {info.get('built_at') or '—'}."
         )
     if info.get("skipped"):

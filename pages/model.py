@@ -99,5 +99,5 @@ with load_tab:
                 cat.import_model({f.name: f.getvalue() for f in files}) if files else cat.model_path(choice)
             )
             run_build(cat.rebuild_options(model=path, no_train=True))
-            _common.flash(f"The catalog now uses model {path.stem}.")
+            _common.flash(f"The catalog now uses model {_common.md(path.stem)}.")
             st.rerun()

@@ -33,7 +33,7 @@ with top[1].popover("New playlist", icon=":material/add:", use_container_width=T
     if st.button("Create", key="playlists_create", type="primary"):
         with _common.user_errors():
             store.create_playlist(user, new_name)
-            _common.flash(f"Created playlist “{new_name.strip()}”.")
+            _common.flash(f"Created playlist “{_common.md(new_name)}”.")
             st.session_state.playlists_pending = new_name.strip()
             st.rerun()
 name = st.session_state.playlists_selected
@@ -43,7 +43,7 @@ else:
     with _common.user_errors():
         songs = store.playlist(user, name)
         head = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
-        head[0].subheader(f"{name} · {len(songs)} songs")
+        head[0].subheader(f"{_common.md(name)} · {len(songs)} songs")
         if head[1].button(
             "Play", icon=":material/play_arrow:", key="playlists_play", disabled=not len(songs)
         ):
@@ -56,10 +56,12 @@ else:
                 st.session_state.playlists_pending = renamed.strip()
                 st.rerun()
         with head[3].popover("Delete", icon=":material/delete:"):
-            st.write(f"Delete “{name}” and its {len(songs)} songs list? The songs stay in the catalog.")
+            st.markdown(
+                f"Delete “{_common.md(name)}” and its {len(songs)} songs list? The songs stay in the catalog."
+            )
             if st.button("Delete playlist", key="playlists_delete", type="primary"):
                 store.delete_playlist(user, name)
-                _common.flash(f"Deleted playlist “{name}”.")
+                _common.flash(f"Deleted playlist “{_common.md(name)}”.")
                 st.rerun()
 
         queue = st.session_state.playlists_queue
@@ -67,7 +69,8 @@ else:
             position = queue[1]
             current = songs.iloc[position]
             st.markdown(
-                f"Now playing {position + 1}/{len(songs)}: **{current['title']}** · {current['artist']}"
+                f"Now playing {position + 1}/{len(songs)}: **{_common.md(current['title'])}** · "
+                f"{_common.md(current['artist'])}"
             )
             _common.audio(cat, int(current["track_id"]), autoplay=True)
             nav = st.columns([1, 1, 6])
@@ -146,5 +149,5 @@ with _common.user_errors():
             if st.button("Save as a playlist", key="playlists_save_path", type="primary"):
                 cat.save_playlist(user, new, path["track_id"].tolist())
                 st.session_state.playlists_pending = new.strip()
-                _common.flash(f"Saved “{new.strip()}” with {len(path)} songs.")
+                _common.flash(f"Saved “{_common.md(new)}” with {len(path)} songs.")
                 st.rerun()

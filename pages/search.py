@@ -32,7 +32,7 @@ with _common.user_errors():
     if not len(results):
         st.warning("No song matches. Try fewer words, another spelling, or all genres.")
         st.stop()
-    st.caption(f"{len(results)} songs" + (f" matching “{query.strip()}”" if query.strip() else ""))
+    st.caption(f"{len(results)} songs" + (f" matching “{_common.md(query)}”" if query.strip() else ""))
     columns = [c for c in ("title", "artist", "album", "genre", "track_id") if c in results]
     event = st.dataframe(
         results[columns],

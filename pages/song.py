@@ -41,12 +41,11 @@ with _common.user_errors():
     st.query_params["track"] = st.session_state.song_link = str(track_id)
     user = _common.current_user()
     _common.show_flash()
-    st.title(f":material/music_note: {track['title']}")
+    st.title(f":material/music_note: {_common.md(track['title'])}")
     palette = _common.colors(cat)
     st.markdown(
-        f"**{track['artist']}** · {track.get('album') or '—'} · "
-        + _common.genre_label(str(track["genre"]), palette),
-        unsafe_allow_html=True,
+        f"**{_common.md(track['artist'])}** · {_common.md(track.get('album') or '—')} · "
+        + _common.genre_label(str(track["genre"]), palette)
     )
 
     actions = st.container(horizontal=True, vertical_alignment="center")
@@ -75,7 +74,7 @@ with _common.user_errors():
                         if name not in names:
                             cat.store.create_playlist(user, name)
                         cat.store.add_to_playlist(user, name, track_id)
-                        _common.flash(f"Added “{track['title']}” to {name}.")
+                        _common.flash(f"Added “{_common.md(track['title'])}” to {_common.md(name)}.")
                         st.rerun()
     else:
         actions.caption("Pick a profile in the sidebar to like songs, keep playlists and a history.")

@@ -34,7 +34,8 @@ with _common.user_errors():
     palette = _common.colors(cat)
     top_genre, top_p = next(iter(clip.genre_probabilities.items()))
     st.success(
-        f"**{uploaded.name}** sounds most like **{top_genre}** ({top_p:.0%}).", icon=":material/hearing:"
+        f"**{_common.md(uploaded.name)}** sounds most like **{_common.md(top_genre)}** ({top_p:.0%}).",
+        icon=":material/hearing:",
     )
 
     left, right = st.columns([3, 2])
@@ -74,5 +75,5 @@ with _common.user_errors():
     if add:
         track_id = cat.add_upload(data, filename=uploaded.name, title=title, artist=artist, genre=genre)
         _common.after_upload()
-        _common.flash(f"“{title}” is in the catalog now (track {track_id}).")
+        _common.flash(f"“{_common.md(title)}” is in the catalog now.")
         _common.open_song(track_id, via="upload")

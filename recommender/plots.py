@@ -8,6 +8,7 @@ catalog's sorted genre list to a fixed palette, and every figure takes that mapp
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -52,6 +53,19 @@ def _colorscale(name: str) -> list[list]:
 
     colors = plotly.colors.convert_colors_to_same_type(getattr(plotly.colors.sequential, name), "rgb")[0]
     return [[i / (len(colors) - 1), c] for i, c in enumerate(colors)]
+
+
+def label(text: object) -> str:
+    """User text made inert for plotly, whose labels, legends and hovers render a subset of HTML.
+
+    ``<`` and ``&`` become entities (plotly shows them as the characters), so a title such as
+    ``<a href=…>`` is shown as typed and never becomes a link or markup.
+    """
+    return html.escape(str(text), quote=False)
+
+
+def _labels(values: Iterable[object]) -> list[str]:
+    return [label(v) for v in values]
 
 
 def _color(colors: Mapping[str, str] | None, genre: str) -> str:
@@ -103,12 +117,13 @@ def map_figure(
                 x=part["x"].to_numpy(np.float32),
                 y=part["y"].to_numpy(np.float32),
                 mode="markers",
-                name=f"{genre} ({len(part)})",
+                name=f"{label(genre)} ({len(part)})",
                 legendgroup=str(genre),
+                meta=label(genre),
                 marker={"size": size, "color": _color(colors, str(genre)), "opacity": 0.8},
                 customdata=part["track_id"].to_numpy(np.int64),
-                text=(part["title"].astype(str) + " — " + part["artist"].astype(str)).to_numpy(),
-                hovertemplate=f"<b>%{{text}}</b><br>{genre}<extra></extra>",
+                text=_labels(part["title"].astype(str) + " — " + part["artist"].astype(str)),
+                hovertemplate="<b>%{text}</b><br>%{meta}<extra></extra>",
             )
         )
     if highlight is not None and len(highlight):
@@ -125,7 +140,7 @@ def map_figure(
                     "line": {"width": 1, "color": "white"},
                 },
                 line={"color": HIGHLIGHT_COLOR, "width": 2},
-                text=highlight["label"].astype(str).to_numpy(),
+                text=_labels(highlight["label"].astype(str)),
                 textposition="top center",
                 hoverinfo="text",
             )
@@ -205,7 +220,7 @@ def genre_probability_figure(
     fig = go.Figure(
         go.Bar(
             x=values * 100,
-            y=genres,
+            y=_labels(genres),
             orientation="h",
             marker={"color": [_color(colors, g) for g in genres]},
             text=[f"{p:.0%}" for p in values],
@@ -227,7 +242,7 @@ def genre_counts_figure(counts: Mapping[str, int], *, colors: Mapping[str, str] 
     fig = go.Figure(
         go.Bar(
             x=[n for _, n in ranked],
-            y=genres,
+            y=_labels(genres),
             orientation="h",
             marker={"color": [_color(colors, g) for g in genres]},
             text=[f"{n:,}" for _, n in ranked],
@@ -287,8 +302,8 @@ def confusion_figure(
     fig = go.Figure(
         go.Heatmap(
             z=share,
-            x=list(genres),
-            y=list(genres),
+            x=_labels(genres),
+            y=_labels(genres),
             text=counts.astype(int),
             texttemplate="%{text}",
             colorscale=_colorscale("Blues"),
@@ -313,7 +328,7 @@ def per_genre_accuracy_figure(
     acc = np.array([per_genre[g]["accuracy"] for g in genres], dtype=float)
     fig = go.Figure(
         go.Bar(
-            x=genres,
+            x=_labels(genres),
             y=acc * 100,
             marker={"color": [_color(colors, g) for g in genres]},
             text=[f"{a:.0%} of {per_genre[g]['n']}" for g, a in zip(genres, acc, strict=True)],
@@ -337,7 +352,7 @@ def retrieval_figure(retrieval: Mapping[str, Mapping[str, float]]) -> go.Figure:
     colors = [PALETTE[0], PALETTE[5], OTHER_COLOR] + [PALETTE[3]] * len(methods)
     fig = go.Figure(
         go.Bar(
-            x=[RETRIEVAL_LABELS.get(m, m) for m in methods],
+            x=[RETRIEVAL_LABELS.get(m, label(m)) for m in methods],
             y=values,
             marker={"color": colors[: len(methods)]},
             text=[f"{v:.2f}" for v in values],

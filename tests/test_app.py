@@ -14,8 +14,10 @@ real map point.
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -92,6 +94,14 @@ def goto(at: AppTest, page: str) -> AppTest:
     return at
 
 
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def unescaped(markdown: str) -> str:
+    """Markdown source as the user reads it: backslash escapes of punctuation resolved."""
+    return _ESCAPED.sub(r"\1", markdown)
+
+
 def shown(at: AppTest) -> str:
     """All the text a user reads in the main area."""
     parts = []
@@ -107,11 +117,11 @@ def shown(at: AppTest) -> str:
         "error",
     ):
         parts += [str(e.value) for e in getattr(at.main, kind)]
-    return "\n".join(parts)
+    return unescaped("\n".join(parts))
 
 
 def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    return [unescaped(e.value) for e in at.error]
 
 
 def open_song(at: AppTest, track_id: int) -> AppTest:
@@ -151,7 +161,7 @@ def test_every_page_runs_without_exception_or_error(app_home):
 
 def test_sidebar_shows_the_catalog_and_model(app_home, catalog):
     at = start()
-    sidebar = "\n".join(c.value for c in at.sidebar.caption)
+    sidebar = unescaped("\n".join(c.value for c in at.sidebar.caption))
     assert "Demo catalog (synthesised audio)" in sidebar
     assert f"{len(catalog.tracks())} songs" in sidebar
     assert catalog.model_info["name"] in sidebar
@@ -176,7 +186,7 @@ def test_home_says_what_the_catalog_is(app_home, catalog):
     assert metrics["Model test accuracy"] == f"{info['model']['test_accuracy']:.1%}"
     assert "synthesised audio" in shown(at)
     bars = charts(at)[0]["data"][0]
-    assert sorted(bars["y"]) == sorted(info["genres"])
+    assert sorted(map(html.unescape, bars["y"])) == sorted(info["genres"])
 
 
 def test_without_a_catalog_home_offers_the_build_and_pages_say_so(tmp_path, monkeypatch):
@@ -215,7 +225,7 @@ def test_search_forgives_a_typo_and_opens_the_chosen_song(app_home, catalog):
     at.session_state["search_table"] = {"selection": {"rows": [0], "columns": []}}
     at.run()
     assert not at.exception
-    assert title in at.title[0].value  # the Song page
+    assert title in unescaped(at.title[0].value)  # the Song page
 
 
 def test_search_filters_by_genre_and_sorts(app_home, catalog):
@@ -245,7 +255,7 @@ def test_selecting_a_map_point_opens_its_song(app_home, catalog):
         }
     }
     at.run()
-    assert catalog.track(track_id)["title"] in at.title[0].value
+    assert catalog.track(track_id)["title"] in unescaped(at.title[0].value)
 
 
 def test_the_genre_filter_thins_the_map(app_home, catalog):
@@ -261,12 +271,12 @@ def test_song_page_shows_spectrogram_genres_and_similar_songs_with_reasons(app_h
     at = start(user="song-viewer")
     at = open_song(at, 3)
     track = catalog.track(3)
-    assert track["title"] in at.title[0].value
+    assert track["title"] in unescaped(at.title[0].value)
     spectrogram, genres = charts(at)[:2]
     assert spectrogram["data"][0]["type"] == "heatmap"
     assert spectrogram["layout"]["xaxis"]["title"]["text"] == "time (s)"
     assert spectrogram["layout"]["yaxis"]["title"]["text"] == "mel frequency (Hz)"
-    assert set(genres["data"][0]["y"]) == set(catalog.genres())
+    assert set(map(html.unescape, genres["data"][0]["y"])) == set(catalog.genres())
     similar = catalog.similar(3, k=10)
     text = shown(at)
     for title in similar["title"]:
@@ -279,7 +289,7 @@ def test_play_records_a_play_that_history_shows(app_home, catalog):
     at = start(user=user, page="search")
     at.session_state["search_table"] = {"selection": {"rows": [0], "columns": []}}
     at.run()
-    title = at.title[0].value
+    title = unescaped(at.title[0].value)
     goto(at, "song")
     at.button(key="song_play").click().run()
     assert at.get("audio"), "the player appears once Play is pressed"
@@ -341,7 +351,7 @@ def test_upload_analyses_a_clip_and_adds_it_to_the_catalog(own_home):
     assert "sounds most like" in at.success[0].value
     spectrogram, genres, the_map = charts(at)[:3]
     assert spectrogram["data"][0]["type"] == "heatmap"
-    assert set(genres["data"][0]["y"]) == set(catalog.genres())
+    assert set(map(html.unescape, genres["data"][0]["y"])) == set(catalog.genres())
     assert the_map["data"][-1]["text"] == ["your clip"]
     # The song the clip was cut from is among the most similar, each with its reason.
     assert catalog.track(6)["title"] in shown(at)
@@ -351,7 +361,7 @@ def test_upload_analyses_a_clip_and_adds_it_to_the_catalog(own_home):
     at.text_input(key="upload_artist").input("Me")
     next(b for b in at.form_submit_button if b.label == "Add to the catalog").click().run()
     assert not at.exception, at.exception
-    assert "My Clip" in at.title[0].value  # the new song's page
+    assert "My Clip" in unescaped(at.title[0].value)  # the new song's page
 
     reopened = Catalog.open(own_home)
     added = reopened.search("My Clip", k=1).iloc[0]
@@ -535,3 +545,76 @@ def test_train_a_new_model_then_go_back_to_the_saved_one(own_home):
     assert not at.exception and errors(at) == []
     assert Catalog.open(own_home).model_info["name"] == before
     assert f"now uses model {before}" in shown(at)
+
+
+# ---- user text is never markup --------------------------------------------------------------------
+HOSTILE = (
+    '<div style="position:fixed;top:0;left:0;width:100vw;height:100vh;background:red;z-index:99999">'
+    'FAKE <a href="http://127.0.0.1:9/phish">click</a></div>'
+)
+HOSTILE_MD = "[click](http://127.0.0.1:9/phish) ![x](http://127.0.0.1:9/x.png) $x^2$ :red[red] **bold**"
+
+
+def _elements(node):
+    """Every element below an AppTest node (main, sidebar), depth first."""
+    children = getattr(node, "children", None)
+    if children is None:
+        yield node
+        return
+    for child in children.values():
+        yield from _elements(child)
+
+
+def _rendered(body: str) -> str:
+    """A Markdown body as HTML, rendered the way a CommonMark renderer with raw HTML allowed would."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).render(body)
+
+
+def test_user_text_never_becomes_markup_on_any_page(own_home):
+    """Titles, artists, albums, profile, playlist and file names full of HTML and Markdown are shown as
+    typed on every page: no element allows HTML, no Markdown body renders to a tag from user text."""
+    catalog = Catalog.open(own_home)
+    y, sr = sf.read(catalog.audio_path(3), dtype="float32")
+    track_id = catalog.add_upload(
+        wav_bytes(y[: sr * 8], sr), filename="clip.wav", title=HOSTILE_MD, artist=HOSTILE,
+        album=HOSTILE, genre=catalog.genres()[0],
+    )  # fmt: skip
+    user = "<b>x</b> [me](http://e.x)"
+    playlist = '<img src=x onerror="alert(1)">'
+    catalog.store.create_user(user)
+    catalog.store.create_playlist(user, playlist, [track_id, 3])
+    catalog.store.record_play(user, track_id, source="search")
+
+    at = start(page="home")
+    at.session_state["user"] = user
+    at.session_state["track_id"] = track_id
+    at.query_params["track"] = str(track_id)
+    checked = 0
+    for page in PAGES:
+        goto(at, page)
+        if page == "search":
+            at.text_input(key="search_query").input("click").run()
+        if page == "upload":
+            at.file_uploader(key="upload_file").upload(f"{HOSTILE[:40]}.wav", wav_bytes(y[: sr * 6], sr),
+                                                       "audio/wav").run()  # fmt: skip
+        for element in [*_elements(at.main), *_elements(at.sidebar)]:
+            proto = getattr(element, "proto", None)
+            if proto is None:
+                continue
+            assert not getattr(proto, "allow_html", False), f"{page}: an element renders raw HTML"
+            body = getattr(proto, "body", "")
+            if body:
+                checked += 1
+                html = _rendered(body)
+                for tag in ("<div", "<a ", "<img", "<b>", "<strong>bold"):
+                    assert tag not in html, f"{page}: {body!r} renders {tag}"
+                assert "$x^2$" not in body and ":red[red]" not in body, f"{page}: {body!r}"
+        for figure in charts(at):
+            text = json.dumps(figure)
+            assert "<a href" not in text and "<div" not in text and "<img" not in text, page
+    assert checked > 50
+    # And the user still reads the text as typed.
+    goto(at, "song")
+    assert HOSTILE_MD in shown(at) and HOSTILE in shown(at)

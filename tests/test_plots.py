@@ -47,7 +47,23 @@ def test_map_has_one_webgl_trace_per_genre_with_track_ids(rng):
     assert rock.marker.color == colors["Rock"]
     assert rock.name == "Rock (10)"
     assert rock.text[0] == "Song 0 — Artist 0"
-    assert "Rock" in rock.hovertemplate
+    assert rock.meta == "Rock" and "%{meta}" in rock.hovertemplate
+
+
+def test_user_text_in_figures_is_shown_as_typed_never_as_markup(rng):
+    """Plotly renders a subset of HTML (<a href>, <b>, <br>) in labels: user text is escaped."""
+    frame = map_frame(6, ["<b>Rock</b>", 'Folk <a href="http://x">&'], rng)
+    frame.loc[0, "title"] = '<a href="http://127.0.0.1:9/phish">click</a>'
+    fig = plots.map_figure(frame, highlight=pd.DataFrame({"x": [0.0], "y": [0.0], "label": ["<i>me</i>"]}))
+    text = fig.to_json()
+    assert "<a href" not in text and "<b>Rock" not in text and "<i>me" not in text
+    assert '&lt;a href="http://127.0.0.1:9/phish"&gt;click&lt;/a&gt; — Artist 0' in fig.data[0].text
+    assert {t.meta for t in fig.data[:2]} == {
+        "&lt;b&gt;Rock&lt;/b&gt;",
+        'Folk &lt;a href="http://x"&gt;&amp;',
+    }
+    bars = plots.genre_probability_figure({"<b>x</b>": 0.7, "y": 0.3})
+    assert list(bars.data[0].y) == ["y", "&lt;b&gt;x&lt;/b&gt;"]
 
 
 def test_map_highlight_is_drawn_on_top(rng):

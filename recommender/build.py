@@ -144,6 +144,7 @@ def build(
 ) -> BuildResult:
     """Run the whole build into ``home``. Returns the tracks kept, what was skipped and why, and build info."""
     progress = progress or SilentProgress()
+    started = datetime.now(UTC)
     paths = Paths.at(home).ensure()
     config = options.config
     tracks, report = load_source(options, paths, progress)
@@ -162,14 +163,12 @@ def build(
         raise UserInputError("no usable audio: every track was skipped (see the reasons above)")
     _report_skipped(skipped, progress)
 
-    from recommender.store import Store
-
-    Store(paths.database).write_tracks(kept)
     info = {
+        "build_id": f"{options.source}-{started.strftime('%Y%m%d-%H%M%S-%f')}",
         "source": options.source,
         "source_label": SOURCE_LABELS[options.source],
         "synthesised": options.source == "demo",
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "started_at": started.isoformat(timespec="seconds"),
         "tracks": len(kept),
         "genres": _genre_counts(kept),
         "skipped": skipped,
@@ -181,15 +180,38 @@ def build(
     if options.no_train and options.model is None:
         progress.note("--no-train without --model: built the catalog and its features only")
     else:
-        info["model"] = _model_stages(options, kept, cache, paths, progress)
-    atomic_write_text(paths.build_info, json.dumps(info, indent=2, ensure_ascii=False))
+        info["model"] = _model_stages(
+            options, kept, cache, paths, paths.build_dir(info["build_id"]), progress
+        )
+    info["built_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    commit(paths, kept, info)
     return BuildResult(tracks=kept, skipped=skipped, info=info)
 
 
+def commit(paths: Paths, tracks: list[Track], info: dict) -> None:
+    """Make a finished build the catalog, at one point.
+
+    Until here the build only wrote files of its own (features, its model, its folder
+    below ``catalog/``). The database transaction that replaces the track list also
+    stores ``info``: that is the switch. ``build.json`` follows it, and a catalog opened
+    in between (a build killed at that very moment) finds the committed build in the
+    database and repairs ``build.json`` (``Catalog.open``).
+    """
+    from recommender.store import Store
+
+    Store(paths.database).write_tracks(tracks, build=info)
+    atomic_write_text(paths.build_info, json.dumps(info, indent=2, ensure_ascii=False))
+
+
 def _model_stages(
-    options: BuildOptions, tracks: list[Track], cache: FeatureCache, paths: Paths, progress: Progress
+    options: BuildOptions,
+    tracks: list[Track],
+    cache: FeatureCache,
+    paths: Paths,
+    out: Path,
+    progress: Progress,
 ) -> dict:
-    """Train or load the CNN, embed every track, then map, index and evaluate. Returns the model's info."""
+    """Train or load the CNN, embed every track, then map, index and evaluate into ``out``. Returns the model's info."""
     from recommender import model as cnn
     from recommender.index import SimilarityIndex
     from recommender.projection import umap_coordinates
@@ -217,10 +239,11 @@ def _model_stages(
     progress.stage("map")
     coords = umap_coordinates(embeddings, seed=options.seed)
     progress.stage("index")
+    out.mkdir(parents=True, exist_ok=True)
     index = SimilarityIndex().fit(embeddings, ids, track_genres)
-    index.save(paths.catalog_dir / f"index-{name}.npz")
+    index.save(out / "index.npz")
     atomic_write(
-        paths.catalog_dir / f"catalog-{name}.npz",
+        out / "map.npz",
         lambda tmp: _savez(
             tmp, track_ids=ids, coords=coords, proba=proba.astype(np.float32), genres=np.array(genres)
         ),
@@ -229,7 +252,7 @@ def _model_stages(
     progress.stage("evaluation")
     splits = np.array([t.split for t in tracks])
     metrics = _evaluate(ids, track_genres, splits, proba, embeddings, genres, cache)
-    atomic_write_text(paths.catalog_dir / f"metrics-{name}.json", json.dumps(metrics, indent=2))
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
     return {
         "name": name,
         "arch": model.arch_,

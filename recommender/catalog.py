@@ -54,7 +54,32 @@ class Catalog:
                 f"no catalog in {paths.home}: build one first, "
                 "e.g. `python -m recommender build --source demo`"
             )
-        return cls(paths, json.loads(paths.build_info.read_text(encoding="utf-8")))
+        info = json.loads(paths.build_info.read_text(encoding="utf-8"))
+        catalog = cls(paths, info)
+        committed = catalog.store.committed_build() if paths.database.is_file() else None
+        if committed is not None and committed.get("build_id") != info.get("build_id"):
+            # A build was switched in by its database transaction but stopped before build.json followed.
+            from recommender.features import atomic_write_text
+
+            atomic_write_text(paths.build_info, json.dumps(committed, indent=2, ensure_ascii=False))
+            catalog = cls(paths, committed)
+        return catalog
+
+    def artifact(self, kind: str) -> Path:
+        """The current build's ``"index"`` (.npz), ``"map"`` (.npz) or ``"metrics"`` (.json) file."""
+        build_id = self.info_.get("build_id")
+        if build_id is None:  # built before builds had folders of their own
+            name = self._require_model()["name"]
+            old = {
+                "index": f"index-{name}.npz",
+                "map": f"catalog-{name}.npz",
+                "metrics": f"metrics-{name}.json",
+            }
+            return self.paths.catalog_dir / old[kind]
+        return (
+            self.paths.build_dir(build_id)
+            / {"index": "index.npz", "map": "map.npz", "metrics": "metrics.json"}[kind]
+        )
 
     # ---- what is here -------------------------------------------------------------
     @property
@@ -120,7 +145,7 @@ class Catalog:
         from recommender.index import SimilarityIndex
 
         name = self._require_model()["name"]
-        path = self.paths.catalog_dir / f"index-{name}.npz"
+        path = self.artifact("index")
         if not path.is_file():
             raise NotBuiltError(f"the similarity index of model {name} is missing; rebuild the catalog")
         return SimilarityIndex.load(path)
@@ -128,7 +153,7 @@ class Catalog:
     @cached_property
     def _arrays(self) -> dict[str, np.ndarray]:
         name = self._require_model()["name"]
-        path = self.paths.catalog_dir / f"catalog-{name}.npz"
+        path = self.artifact("map")
         if not path.is_file():
             raise NotBuiltError(f"the map of model {name} is missing; rebuild the catalog")
         with np.load(path, allow_pickle=False) as data:
@@ -151,7 +176,7 @@ class Catalog:
 
     def metrics(self) -> dict:
         name = self._require_model()["name"]
-        path = self.paths.catalog_dir / f"metrics-{name}.json"
+        path = self.artifact("metrics")
         if not path.is_file():
             raise NotBuiltError(f"no evaluation stored for model {name}; rebuild the catalog")
         return json.loads(path.read_text(encoding="utf-8"))
@@ -291,9 +316,7 @@ class Catalog:
             atomic_write(target, lambda tmp: tmp.write_bytes(data))
             self.features.put(track_id, clip.mel)
             old_arrays = self._arrays
-            name = self.model_info["name"]
-            index_path = self.paths.catalog_dir / f"index-{name}.npz"
-            arrays_path = self.paths.catalog_dir / f"catalog-{name}.npz"
+            index_path, arrays_path = self.artifact("index"), self.artifact("map")
             proba = np.array([clip.genre_probabilities[g] for g in old_arrays["genres"].tolist()], np.float32)
             arrays = {
                 "track_ids": np.append(old_arrays["track_ids"], np.int64(track_id)),

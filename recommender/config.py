@@ -98,6 +98,14 @@ class Paths:
         """Embeddings, index, map coordinates and metrics of the current build."""
         return self.home / "catalog"
 
+    def build_dir(self, build_id: str) -> Path:
+        """One build's index (``index.npz``), map and genre arrays (``map.npz``) and ``metrics.json``.
+
+        Every build writes a folder of its own, so a build that is interrupted never touches
+        the files of the catalog in use.
+        """
+        return self.catalog_dir / build_id
+
     @property
     def database(self) -> Path:
         return self.home / "musicrec.duckdb"

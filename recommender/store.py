@@ -38,6 +38,7 @@ Positions in a playlist are 1-based. Times are stored as naive UTC timestamps; a
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import time
@@ -256,6 +257,12 @@ def _track_id(track_id: object) -> int:
     return value
 
 
+def _set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute(
+        "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
+    )
+
+
 def _is_lock_error(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) and "could not set lock" in str(exc).lower()
 
@@ -380,12 +387,14 @@ class Store:
         return result
 
     # ------------------------------------------------------------------ catalog
-    def write_tracks(self, tracks: list[Track]) -> None:
+    def write_tracks(self, tracks: list[Track], *, build: dict | None = None) -> None:
         """Make ``tracks`` the catalog, in one transaction.
 
         Existing tracks are updated in place, new ones added; tracks that are no longer in
         the catalog are deleted, or hidden (``in_catalog = false``) while user data refers
-        to them. Plays, likes and playlists of the tracks that remain are kept.
+        to them. Plays, likes and playlists of the tracks that remain are kept. ``build``
+        (the build's description, ``build.json``) is stored in the same transaction: this
+        transaction is the moment a new build becomes the catalog (see ``committed_build``).
         """
         frame = _tracks_frame(tracks)
         dup = frame["track_id"][frame["track_id"].duplicated()]
@@ -408,8 +417,15 @@ class Store:
                 con.unregister("incoming")
             _rebuild_search(con)
             self._touch_catalog(con)
+            if build is not None:
+                _set_meta(con, "build", json.dumps(build, ensure_ascii=False))
 
         self._run(work)
+
+    def committed_build(self) -> dict | None:
+        """The description of the build whose tracks are the catalog (None: none was committed here)."""
+        row = self._run(lambda con: con.execute("SELECT value FROM meta WHERE key = 'build'").fetchone())
+        return None if row is None else json.loads(row[0])
 
     def add_track(self, track: Track) -> None:
         """Add one track (e.g. an uploaded clip) to the catalog; replaces a track with the same id."""
@@ -437,10 +453,7 @@ class Store:
 
     @staticmethod
     def _touch_catalog(con: duckdb.DuckDBPyConnection) -> None:
-        con.execute(
-            "INSERT INTO meta VALUES ('catalog_updated_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [_utcnow().isoformat()],
-        )
+        _set_meta(con, "catalog_updated_at", _utcnow().isoformat())
 
     def tracks(self, track_ids: Iterable[int] | None = None) -> pd.DataFrame:
         """In-catalog tracks (or those of ``track_ids``, hidden ones included), ordered by id.

@@ -2,13 +2,20 @@
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from recommender.build import BuildOptions, build
 from recommender.catalog import Catalog
-from recommender.errors import ModelError
+from recommender.errors import ModelError, UserInputError
 from tests.fixtures import tone, write_audio
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -68,3 +75,62 @@ def test_a_moved_home_still_listens_with_its_own_model(built_home, tmp_path):
     clip = write_audio(tmp_path / "clip.wav", tone(5, freq=300, seed=2), 22_050)
     analysis = Catalog.open(moved).analyse(clip)
     assert set(analysis.genre_probabilities) == set(info["model"]["genres"])
+
+
+def _catalog_as_seen(home) -> dict:
+    """What a user sees: info, the searchable track ids, and a similar-songs answer for each."""
+    catalog = Catalog.open(home)
+    ids = sorted(int(t) for t in catalog.search(k=None)["track_id"])
+    return {
+        "info": catalog.summary() | {"home": None},
+        "ids": ids,
+        "model": catalog.model_info["name"],
+        "similar": {t: catalog.similar(t, k=3)["track_id"].tolist() for t in ids},
+    }
+
+
+def test_a_rebuild_killed_before_its_switch_leaves_the_previous_catalog_whole(own_home):
+    """SIGKILL of a bigger rebuild during training: info, search and similar still agree on the old build."""
+    before = _catalog_as_seen(own_home)
+    code = (
+        "from recommender.build import BuildOptions, build, TqdmProgress\n"
+        f"build(BuildOptions(source='demo', tracks=32, epochs=200, workers=1), home={str(own_home)!r},"
+        " progress=TqdmProgress())\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        for line in iter(proc.stderr.readline, ""):  # tqdm redraws a stage's bar on its own line
+            if "training" in line:
+                break
+        time.sleep(1.0)  # into the first epochs
+        assert proc.poll() is None, "the rebuild ended before it could be killed"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    after = _catalog_as_seen(own_home)
+    assert after == before
+    assert after["ids"] == list(range(1, 25))
+    with pytest.raises(UserInputError, match="no track with id 30"):
+        Catalog.open(own_home).store.record_play("someone", 30, source="cli")
+
+
+def test_the_database_switch_is_the_commit_and_build_json_follows_it(own_home, monkeypatch):
+    """Killed between the database transaction and build.json: the next open serves the new build whole."""
+    import recommender.build as build_module
+
+    real = build_module.atomic_write_text
+
+    def die_on_build_json(path, text):
+        if path.name == "build.json":
+            raise KeyboardInterrupt("killed right after the switch")
+        real(path, text)
+
+    monkeypatch.setattr(build_module, "atomic_write_text", die_on_build_json)
+    model = own_home / "models" / f"{Catalog.open(own_home).model_info['name']}.keras"
+    with pytest.raises(KeyboardInterrupt):
+        build(BuildOptions(source="demo", tracks=28, model=model, no_train=True, workers=1), home=own_home)
+    monkeypatch.undo()
+    seen = _catalog_as_seen(own_home)
+    assert seen["info"]["tracks"] == len(seen["ids"]) == 28
+    assert all(len(similar) == 3 for similar in seen["similar"].values())
+    assert json.loads((own_home / "build.json").read_text())["tracks"] == 28  # repaired on open

@@ -1,0 +1,435 @@
+"""The pretrained backbone: musicnn's MSD and MTT taggers, ported to Keras 3.
+
+musicnn (Pons & Serra, ISMIR 2019 LBD; ISC licence) ships two TensorFlow-1 checkpoints
+trained on real music: ``MSD_musicnn`` (Million Song Dataset, 50 tags) and
+``MTT_musicnn`` (MagnaTagATune, 50 tags). Its own code needs legacy Keras and turns off
+eager execution for the whole process, so it is never imported: the PyPI package is
+installed with ``--no-deps`` only for its checkpoint files, which are read with
+``tf.compat.v1.train.NewCheckpointReader`` into a Keras 3 re-implementation of the graph.
+
+The data's path, exactly as musicnn's ``extractor.py`` computes it:
+
+1. ``musicnn_mel``: mono 16 kHz → power mel spectrogram (librosa defaults, n_fft 512,
+   hop 256, 96 bands) → ``log10(1 + 10000·x)`` in float32 → ``(n_frames, 96)``.
+   musicnn 0.1.0 casts to float16 before the log, where ``10000·x`` overflows to inf as
+   soon as a band's power exceeds 6.55; the models then give silently wrong tags.
+2. ``patches``: non-overlapping 187-frame (3 s) patches ``(n_patches, 187, 96)``.
+3. ``build_musicnn``: per patch, a musically motivated front-end (timbral 7×38 and 7×67
+   and temporal 128/64/32×1 convolutions, each followed by batch norm and a max over
+   frequency), a dense 1-D convolutional mid-end with residuals, max + mean pooling over
+   time, then a 200-unit dense layer (its batch-normed output is the *penultimate*
+   embedding) and 50 sigmoid tags.
+4. ``Backbone``: patches of many songs share batches; a song's embedding and tags are the
+   means over its patches (musicnn's tagger also averages its taggram over time).
+
+``tests/test_backbone.py`` checks the port against outputs of the original graph.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from recommender.config import AudioConfig
+from recommender.errors import ModelError, UserInputError
+from recommender.model import _keras
+
+if TYPE_CHECKING:
+    import keras
+
+BACKBONES = ("musicnn-msd", "musicnn-mtt")
+
+# Copied from musicnn 0.1.0's configuration.py, spelled as musicnn spells them.
+MSD_LABELS = (
+    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
+    "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul",
+    "indie rock", "Mellow", "electronica", "80s", "folk", "90s", "chill", "instrumental", "punk", "oldies",
+    "blues", "hard rock", "ambient", "acoustic", "experimental", "female vocalist", "guitar", "Hip-Hop",
+    "70s", "party", "country", "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal",
+    "Progressive rock", "60s", "rnb", "indie pop", "sad", "House", "happy",
+)  # fmt: skip
+MTT_LABELS = (
+    "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast", "piano",
+    "ambient", "beat", "violin", "vocal", "synth", "female", "indian", "opera", "male", "singing",
+    "vocals", "no vocals", "harpsichord", "loud", "quiet", "flute", "woman", "male vocal", "no vocal",
+    "pop", "soft", "sitar", "solo", "man", "classic", "choir", "voice", "new age", "dance", "male voice",
+    "female vocal", "beats", "harp", "cello", "no voice", "weird", "country", "metal", "female voice",
+    "choral",
+)  # fmt: skip
+TAGS = {"musicnn-msd": MSD_LABELS, "musicnn-mtt": MTT_LABELS}
+"""Tag names of each backbone, in the order of its outputs."""
+
+PACKAGE = "musicnn"
+CHECKPOINTS = {"musicnn-msd": "MSD_musicnn", "musicnn-mtt": "MTT_musicnn"}
+"""Checkpoint folder of each backbone inside the installed ``musicnn`` package."""
+
+PENULTIMATE_DIM = 200
+
+# Forward-pass settings of Backbone; bench/backbone.py measures the alternatives.
+DEFAULT_BATCH_SIZE = 64
+DEFAULT_JIT_COMPILE = False
+
+
+@dataclass(frozen=True)
+class BackboneConfig:
+    """musicnn's preprocessing. Frozen and fixed by the pretrained weights: never change it.
+
+    Saved next to anything computed from it (``to_dict``/``key``) and checked on load
+    (``mismatch``), like ``recommender.config.AudioConfig``, whose methods it shares.
+    """
+
+    sample_rate: int = 16_000
+    clip_seconds: float = 30.0
+    min_seconds: float = 3.0
+    n_mels: int = 96
+    n_fft: int = 512
+    hop_length: int = 256
+    fmin: float = 0.0
+    fmax: float = 8_000.0  # librosa's default, sample_rate / 2
+    log_c: float = 10_000.0  # log10(1 + log_c · power), musicnn's "logC"
+    patch_frames: int = 187  # librosa.time_to_frames(3 s) + 1, as musicnn computes it
+
+    # The same generic implementations as AudioConfig (they only read the dataclass fields).
+    clip_samples = AudioConfig.clip_samples
+    min_samples = AudioConfig.min_samples
+    clip_frames = AudioConfig.clip_frames
+    to_dict = AudioConfig.to_dict
+    from_dict = AudioConfig.__dict__["from_dict"]
+    key = AudioConfig.key
+    mismatch = AudioConfig.mismatch
+
+
+MUSICNN = BackboneConfig()
+
+
+# --------------------------------------------------------------------------- preprocessing
+
+
+def musicnn_mel(y: np.ndarray) -> np.ndarray:
+    """musicnn's log-mel of a mono 16 kHz signal ``(n_samples,)`` → float32 ``(n_frames, 96)``.
+
+    ``n_frames = 1 + n_samples // 256`` (librosa's centred frames). Computed as musicnn's
+    ``batch_data`` does, except that the log is taken in float32 instead of float16.
+    """
+    import librosa
+
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1:
+        raise ValueError(f"Expected a mono signal (n_samples,), got shape {y.shape}.")
+    power = librosa.feature.melspectrogram(
+        y=y,
+        sr=MUSICNN.sample_rate,
+        n_fft=MUSICNN.n_fft,
+        hop_length=MUSICNN.hop_length,
+        n_mels=MUSICNN.n_mels,
+        fmin=MUSICNN.fmin,
+        fmax=MUSICNN.fmax,
+    ).T
+    return np.log10(np.float32(MUSICNN.log_c) * power + np.float32(1.0)).astype(np.float32, copy=False)
+
+
+def patches(
+    mel: np.ndarray, *, patch_frames: int = 187, hop: int = 187, max_patches: int | None = None
+) -> np.ndarray:
+    """Patches of a log-mel ``(n_frames, n_mels)`` → float32 ``(n_patches, patch_frames, n_mels)``.
+
+    musicnn's batching: patches start every ``hop`` frames from frame 0, frames after the
+    last full patch are dropped. A mel shorter than one patch is repeat-padded (tiled
+    from its start) to one patch, as musicnn was trained (``pad_short: repeat-pad``):
+    silence would be a sound the models never heard. ``max_patches`` keeps that many
+    patches spread evenly over the song (the centre patch of each of ``max_patches``
+    equal stretches).
+    """
+    mel = np.asarray(mel, dtype=np.float32)
+    if mel.ndim != 2 or mel.shape[0] == 0:
+        raise ValueError(f"Expected a log-mel (n_frames, n_mels) with frames, got shape {mel.shape}.")
+    if patch_frames < 1 or hop < 1 or (max_patches is not None and max_patches < 1):
+        raise ValueError(
+            f"patch_frames, hop and max_patches must be >= 1, got {patch_frames}, {hop}, {max_patches}."
+        )
+    if len(mel) < patch_frames:
+        mel = np.resize(mel, (patch_frames, mel.shape[1]))  # np.resize repeats the rows in order
+    starts = np.arange(0, len(mel) - patch_frames + 1, hop)
+    if max_patches is not None and max_patches < len(starts):
+        starts = starts[(np.arange(max_patches) * 2 + 1) * len(starts) // (2 * max_patches)]
+    return np.stack([mel[s : s + patch_frames] for s in starts])
+
+
+# --------------------------------------------------------------------------- the network
+
+# Keras layer → TF1 variable scope in musicnn's checkpoints (tf.compat.v1.layers numbers
+# the layers of each kind in the order models.py creates them).
+_SCOPES = {
+    "input_bn": "batch_normalization",
+    "timbral_7x38": "conv2d",
+    "timbral_7x38_bn": "batch_normalization_1",
+    "timbral_7x67": "conv2d_1",
+    "timbral_7x67_bn": "batch_normalization_2",
+    "temporal_128": "conv2d_2",
+    "temporal_128_bn": "batch_normalization_3",
+    "temporal_64": "conv2d_3",
+    "temporal_64_bn": "batch_normalization_4",
+    "temporal_32": "conv2d_4",
+    "temporal_32_bn": "batch_normalization_5",
+    "midend_1": "conv2d_5",
+    "midend_1_bn": "batch_normalization_6",
+    "midend_2": "conv2d_6",
+    "midend_2_bn": "batch_normalization_7",
+    "midend_3": "conv2d_7",
+    "midend_3_bn": "batch_normalization_8",
+    "pool_bn": "batch_normalization_9",
+    "dense": "dense",
+    "penultimate": "batch_normalization_10",
+    "logits": "dense_1",
+}
+_BN_EPSILON = 1e-3  # tf.compat.v1.layers.batch_normalization's default (as Keras 3's)
+
+
+def build_musicnn(n_tags: int = 50, *, patch_frames: int = 187, n_mels: int = 96) -> keras.Model:
+    """musicnn's architecture (untrained): ``(batch, patch_frames, n_mels)`` → two outputs.
+
+    ``{"penultimate": (batch, 200), "tags": (batch, n_tags)}``: the batch-normed ReLU
+    output of the 200-unit dense layer (musicnn's ``penultimate`` feature) and the
+    sigmoid tag probabilities. Dropout layers are kept (inactive at inference).
+    """
+    keras = _keras()
+    layers = keras.layers
+    inputs = keras.Input((patch_frames, n_mels), name="mel")
+    x = layers.Reshape((patch_frames, n_mels, 1), name="image")(inputs)
+    x = _bn("input_bn")(x)
+
+    # Front-end. Timbral: 'same' in time only (musicnn pads 3 frames), 'valid' in frequency.
+    padded = layers.ZeroPadding2D(((3, 3), (0, 0)), name="pad_time")(x)
+    front = [
+        _conv_bn_freq_max(padded, 204, (7, int(0.4 * n_mels)), "valid", f"timbral_7x{int(0.4 * n_mels)}"),
+        _conv_bn_freq_max(padded, 204, (7, int(0.7 * n_mels)), "valid", f"timbral_7x{int(0.7 * n_mels)}"),
+    ]
+    front += [_conv_bn_freq_max(x, 51, (k, 1), "same", f"temporal_{k}") for k in (128, 64, 32)]
+    front = layers.Concatenate(name="frontend")(front)  # (batch, time, 561)
+
+    # Mid-end: 7-frame convolutions over all channels; the 2nd and 3rd add their input.
+    mid1 = _bn("midend_1_bn")(layers.Conv1D(64, 7, padding="same", activation="relu", name="midend_1")(front))
+    mid2 = _bn("midend_2_bn")(layers.Conv1D(64, 7, padding="same", activation="relu", name="midend_2")(mid1))
+    mid2 = layers.Add(name="midend_2_res")([mid2, mid1])
+    mid3 = _bn("midend_3_bn")(layers.Conv1D(64, 7, padding="same", activation="relu", name="midend_3")(mid2))
+    mid3 = layers.Add(name="midend_3_res")([mid3, mid2])
+    features = layers.Concatenate(name="midend")([front, mid1, mid2, mid3])  # (batch, time, 753)
+
+    # Back-end. musicnn concatenates max and mean on a trailing axis, then flattens:
+    # the dense layer sees them interleaved, [max_0, mean_0, max_1, mean_1, ...].
+    n_features = 561 + 3 * 64
+    pooled = [
+        layers.Reshape((n_features, 1), name=f"{kind}_time_col")(pool(name=f"{kind}_time")(features))
+        for kind, pool in (("max", layers.GlobalMaxPooling1D), ("mean", layers.GlobalAveragePooling1D))
+    ]
+    x = layers.Flatten(name="interleave")(layers.Concatenate(name="max_mean")(pooled))
+    x = layers.Dropout(0.5, name="pool_dropout")(_bn("pool_bn")(x))
+    penultimate = _bn("penultimate")(layers.Dense(PENULTIMATE_DIM, activation="relu", name="dense")(x))
+    x = layers.Dropout(0.5, name="penultimate_dropout")(penultimate)
+    logits = layers.Dense(n_tags, name="logits")(x)
+    tags = layers.Activation("sigmoid", name="tags")(logits)
+    return keras.Model(inputs, {"penultimate": penultimate, "tags": tags}, name="musicnn")
+
+
+def _bn(name: str):
+    return _keras().layers.BatchNormalization(epsilon=_BN_EPSILON, name=name)
+
+
+def _conv_bn_freq_max(x, filters: int, kernel: tuple[int, int], padding: str, name: str):
+    """Conv2D + ReLU, batch norm, then max over all frequency positions: → ``(batch, time, filters)``."""
+    layers = _keras().layers
+    x = layers.Conv2D(filters, kernel, padding=padding, activation="relu", name=name)(x)
+    x = _bn(f"{name}_bn")(x)
+    x = layers.MaxPooling2D((1, x.shape[2]), name=f"{name}_freq_max")(x)
+    return layers.Reshape((x.shape[1], filters), name=f"{name}_squeeze")(x)
+
+
+# --------------------------------------------------------------------------- the weights
+
+
+def checkpoint_dir(name: str) -> Path:
+    """The folder of ``name``'s TF1 checkpoint inside the installed musicnn package."""
+    if name not in CHECKPOINTS:
+        raise UserInputError(f"Unknown backbone {name!r}; choose one of: {', '.join(BACKBONES)}.")
+    spec = importlib.util.find_spec(PACKAGE)  # finds the package without importing it
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        path = Path(folder) / CHECKPOINTS[name]
+        if (path / ".index").is_file():
+            return path
+    problem = f"is incomplete ({folders[0]} has no {CHECKPOINTS[name]}/)" if folders else "is not installed"
+    raise ModelError(
+        f"The pretrained backbone {name!r} needs musicnn's weights, but the Python package "
+        f"'{PACKAGE}==0.1.0' {problem}; install it with the README's set-up line "
+        "(pip install --no-deps -r requirements-nodeps.txt)."
+    )
+
+
+def load_musicnn(name: str) -> keras.Model:
+    """A new ``build_musicnn`` model for ``name`` (one of ``BACKBONES``) with musicnn's trained weights."""
+    import tensorflow as tf
+
+    reader = tf.compat.v1.train.NewCheckpointReader(str(checkpoint_dir(name)) + "/")
+    model = build_musicnn(len(TAGS[name]))
+    for layer_name, scope in _SCOPES.items():
+        _set_from_checkpoint(model.get_layer(layer_name), reader, scope)
+    # Everything trained must have a place in the port (the rest are Adam's slots).
+    trained = {k for k in reader.get_variable_to_shape_map() if "/Adam" not in k and not k.endswith("_power")}
+    unused = sorted(trained - {f"{scope}/{key}" for scope in _SCOPES.values() for key in _variables(scope)})
+    if unused:
+        raise ModelError(f"musicnn's checkpoint for {name!r} has variables the port does not use: {unused}.")
+    return model
+
+
+def _variables(scope: str) -> tuple[str, ...]:
+    """Variable names of a TF1 layer, in the order of the Keras layer's weights."""
+    if scope.startswith("batch_normalization"):
+        return ("gamma", "beta", "moving_mean", "moving_variance")
+    return ("kernel", "bias")
+
+
+def _set_from_checkpoint(layer, reader, scope: str) -> None:
+    values = [reader.get_tensor(f"{scope}/{key}") for key in _variables(scope)]
+    expected = [tuple(w.shape) for w in layer.weights]
+    if values[0].ndim == 4 and len(expected[0]) == 3:
+        values[0] = values[0][:, :, 0, :]  # the mid-end's Conv2D (7, C, 1, 64) is a Conv1D (7, C, 64)
+    if [v.shape for v in values] != expected:
+        raise ModelError(f"musicnn's {scope} has shapes {[v.shape for v in values]}, expected {expected}.")
+    layer.set_weights(values)
+
+
+@functools.cache
+def _shared_model(name: str) -> keras.Model:
+    """One loaded model per backbone and process."""
+    return load_musicnn(name)
+
+
+@functools.cache
+def _forward(name: str, jit_compile: bool):
+    """The shared model's forward pass as a compiled function: ``(batch, 187, 96)`` → (penultimate, tags)."""
+    import tensorflow as tf
+
+    model = _shared_model(name)
+
+    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    def forward(x):
+        out = model(x, training=False)
+        return out["penultimate"], out["tags"]
+
+    return forward
+
+
+# --------------------------------------------------------------------------- songs
+
+
+@dataclass(frozen=True)
+class BackboneOutput:
+    """What the backbone hears in each song; row ``i`` is the ``i``-th song given."""
+
+    penultimate: dict[str, np.ndarray]
+    """Backbone name → ``(n_songs, 200)`` float32, the mean of the song's patch penultimates."""
+    tags: dict[str, np.ndarray]
+    """Backbone name → ``(n_songs, 50)`` float32, mean tag probabilities (names in ``TAGS[name]``)."""
+    n_patches: np.ndarray
+    """``(n_songs,)`` int, patches heard per song."""
+
+
+class Backbone:
+    """The frozen pretrained backbones as a transformer: songs' log-mels → embeddings and tags.
+
+    Parameters are kept as given (no work in ``__init__``); models are loaded on first use,
+    once per process. ``names``: any of ``BACKBONES``. ``max_patches``: patches per song,
+    spread evenly (10 covers a 30-s clip). ``batch_size`` patches per forward pass, taken
+    from consecutive songs; ``jit_compile`` runs the forward pass through XLA.
+    """
+
+    def __init__(
+        self,
+        names: Sequence[str] = BACKBONES,
+        *,
+        max_patches: int | None = 10,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        jit_compile: bool = DEFAULT_JIT_COMPILE,
+    ):
+        self.names = names
+        self.max_patches = max_patches
+        self.batch_size = batch_size
+        self.jit_compile = jit_compile
+
+    def transform(self, mels: Iterable[np.ndarray]) -> BackboneOutput:
+        """Each song's log-mel ``(n_frames, 96)`` from ``musicnn_mel`` → a ``BackboneOutput``.
+
+        ``mels`` may be a generator: only one batch of patches is held at a time.
+        """
+        names = list(self.names)
+        for name in names:
+            checkpoint_dir(name)  # fail before any work on a bad name or a missing package
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}.")
+        forwards = {name: _forward(name, bool(self.jit_compile)) for name in names}
+        outputs: dict[str, list] = {name: [] for name in names}
+        owners: list[np.ndarray] = []
+        batches = _patch_batches(
+            mels, max_patches=self.max_patches, batch_size=self.batch_size, pad=bool(self.jit_compile)
+        )
+        for x, who in batches:
+            owners.append(who)
+            for name, forward in forwards.items():
+                p, t = forward(x)
+                outputs[name].append((p.numpy()[: len(who)], t.numpy()[: len(who)]))
+        return _song_means(outputs, owners)
+
+
+def _patch_batches(
+    mels: Iterable[np.ndarray], *, max_patches: int | None, batch_size: int, pad: bool
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Batches ``(batch_size, 187, 96)`` of consecutive songs' patches, and the song index of each.
+
+    The last batch may be shorter; with ``pad`` it is zero-padded to a power of two
+    (under XLA every batch shape compiles once), and only its first ``len(who)`` rows are real.
+    """
+    pending: list[np.ndarray] = []
+    owners: list[np.ndarray] = []
+    for i, mel in enumerate(mels):
+        if np.shape(mel)[-1:] != (MUSICNN.n_mels,):
+            raise ModelError(
+                f"Song {i}: expected musicnn's log-mel (n_frames, {MUSICNN.n_mels}), got shape "
+                f"{np.shape(mel)}; compute it with recommender.backbone.musicnn_mel."
+            )
+        p = patches(mel, patch_frames=MUSICNN.patch_frames, max_patches=max_patches)
+        pending.append(p)
+        owners.append(np.full(len(p), i))
+        while sum(map(len, pending)) >= batch_size:
+            x, who = np.concatenate(pending), np.concatenate(owners)
+            yield x[:batch_size], who[:batch_size]
+            pending, owners = [x[batch_size:]], [who[batch_size:]]
+    if sum(map(len, pending)):
+        x, who = np.concatenate(pending), np.concatenate(owners)
+        yield (_pad_batch(x, batch_size=batch_size) if pad else x), who
+
+
+def _pad_batch(x: np.ndarray, *, batch_size: int) -> np.ndarray:
+    """``x`` with zero rows appended up to the next power of two (at most ``batch_size``)."""
+    size = min(batch_size, 1 << (len(x) - 1).bit_length())
+    return np.concatenate([x, np.zeros((size - len(x), *x.shape[1:]), x.dtype)])
+
+
+def _song_means(outputs: dict[str, list], owners: list[np.ndarray]) -> BackboneOutput:
+    """Per-patch (penultimate, tags) batches of each backbone → per-song means."""
+    who = np.concatenate(owners) if owners else np.zeros(0, dtype=int)
+    n_songs = int(who[-1]) + 1 if len(who) else 0  # every song gives at least one patch, in order
+    counts = np.bincount(who, minlength=n_songs)
+    means: dict[str, dict[str, np.ndarray]] = {"penultimate": {}, "tags": {}}
+    for name, batches in outputs.items():
+        for kind, k, dim in (("penultimate", 0, PENULTIMATE_DIM), ("tags", 1, len(TAGS[name]))):
+            sums = np.zeros((n_songs, dim))
+            if batches:
+                np.add.at(sums, who, np.concatenate([b[k] for b in batches]))
+            means[kind][name] = (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
+    return BackboneOutput(penultimate=means["penultimate"], tags=means["tags"], n_patches=counts)

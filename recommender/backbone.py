@@ -433,3 +433,103 @@ def _song_means(outputs: dict[str, list], owners: list[np.ndarray]) -> BackboneO
                 np.add.at(sums, who, np.concatenate([b[k] for b in batches]))
             means[kind][name] = (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
     return BackboneOutput(penultimate=means["penultimate"], tags=means["tags"], n_patches=counts)
+
+
+# --------------------------------------------------------------------------- sound features
+
+SOUND_PARTS = {"penultimate": PENULTIMATE_DIM, "max_pool": 753, "mean_pool": 753, "tags": None}
+"""What the backbone keeps of a song, per model: each a mean over the song's patches.
+
+``penultimate``: the 200-d embedding layer; ``max_pool``/``mean_pool``: the mid-end's
+753 features pooled over time by max and by mean (the layer the dense back-end reads);
+``tags``: the tag probabilities (``len(TAGS[name])``).
+"""
+
+
+def sound_layout(names: Sequence[str] = BACKBONES) -> list[tuple[str, str, int]]:
+    """The blocks of a sound-feature vector, in order: ``(backbone name, part, size)``."""
+    return [
+        (name, part, len(TAGS[name]) if size is None else size)
+        for name in names
+        for part, size in SOUND_PARTS.items()
+    ]
+
+
+@functools.cache
+def _sound_forward(name: str):
+    """The shared model as a function ``(batch, 187, 96)`` → its ``SOUND_PARTS`` per patch, in order."""
+    keras = _keras()  # imports TensorFlow quietly
+    import tensorflow as tf
+
+    model = _shared_model(name)
+    outputs = [
+        model.get_layer("penultimate").output,
+        model.get_layer("max_time").output,
+        model.get_layer("mean_time").output,
+        model.get_layer("tags").output,
+    ]
+    multi = keras.Model(model.inputs, outputs, name=f"{model.name}_sound")
+
+    @tf.function(input_signature=[tf.TensorSpec((None, MUSICNN.patch_frames, MUSICNN.n_mels), tf.float32)])
+    def forward(x):
+        return multi(x, training=False)
+
+    return forward
+
+
+def sound_features(
+    mels: Iterable[np.ndarray],
+    *,
+    names: Sequence[str] = BACKBONES,
+    max_patches: int | None = 10,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> np.ndarray:
+    """Each song's sound features: ``(n_songs, sum of sound_layout(names) sizes)`` float32.
+
+    ``mels`` are ``musicnn_mel`` log-mels ``(n_frames, 96)``; patches of consecutive songs
+    share batches, and every block is the mean over the song's patches.
+    """
+    names = list(names)
+    for name in names:
+        checkpoint_dir(name)
+    forwards = [_sound_forward(name) for name in names]
+    per_patch: list[np.ndarray] = []
+    owners: list[np.ndarray] = []
+    for x, who in _patch_batches(mels, max_patches=max_patches, batch_size=batch_size, pad=False):
+        parts = [part.numpy() for forward in forwards for part in forward(x)]
+        per_patch.append(np.concatenate(parts, axis=1))
+        owners.append(who)
+    width = sum(size for _, _, size in sound_layout(names))
+    if not owners:
+        return np.zeros((0, width), np.float32)
+    who = np.concatenate(owners)
+    sums = np.zeros((int(who[-1]) + 1, width))
+    np.add.at(sums, who, np.concatenate(per_patch))
+    return (sums / np.bincount(who)[:, None]).astype(np.float32)
+
+
+def tag_names(names: Sequence[str] = BACKBONES) -> list[str]:
+    """The tags of ``names`` as one vocabulary: lower-case, each name once, in first-seen order."""
+    seen: dict[str, None] = {}
+    for name in names:
+        for tag in TAGS[name]:
+            seen.setdefault(tag.lower())
+    return list(seen)
+
+
+def tag_probabilities(features: np.ndarray, names: Sequence[str] = BACKBONES) -> np.ndarray:
+    """Tag probabilities ``(n, len(tag_names(names)))`` of sound features ``(n, width)``.
+
+    A tag both models know (rock, guitar, …) takes the larger of their probabilities.
+    """
+    features = np.atleast_2d(np.asarray(features, dtype=np.float32))
+    vocabulary = {tag: i for i, tag in enumerate(tag_names(names))}
+    out = np.zeros((len(features), len(vocabulary)), np.float32)
+    start = 0
+    for name, part, size in sound_layout(names):
+        if part == "tags":
+            for j, tag in enumerate(TAGS[name]):
+                column = vocabulary[tag.lower()]
+                out[:, column] = np.maximum(out[:, column], features[:, start + j])
+        start += size
+    return out

@@ -1,0 +1,446 @@
+"""The head: what musicrec learns on top of the frozen pretrained backbone.
+
+The backbone (``recommender.backbone``) hears each song as a sound-feature vector: per
+musicnn model, the mean over the song's 3-s patches of its 200-d penultimate layer, of
+its mid-end features max- and mean-pooled over time (753 + 753) and of its tags. The
+head turns that vector into the song's embedding and, when the catalog has genre
+labels, its genre probabilities. Everything it learns is linear, fitted on the
+training split only:
+
+1. **Standardise** each feature over the training songs and scale each block (one
+   layer of one model) to unit length, so that every layer weighs the same.
+2. **Backbone embedding**: PCA of that vector (up to ``components`` dimensions). With
+   no labels (a flat folder, one genre) this *is* the embedding: the build needs no
+   training at all.
+3. **With labels**: linear discriminant analysis (scikit-learn, Ledoit-Wolf shrinkage,
+   so it needs no tuning and copes with more features than songs) projects the vector
+   onto the directions that separate the genres; the embedding is the backbone
+   embedding and that projection side by side, each of unit length. The same LDA gives
+   the genre probabilities.
+4. **Measure and choose**: on the validation split, genre precision@10 of the
+   embedding with and without the LDA part; the head's part is kept only where it
+   measures at least as well.
+
+``bench/real_audio.py`` measured the choices on real recordings (album-P@10, query
+tracks unseen by the catalog): penultimate layers alone 0.60, with the pooled mid-end
+0.59 (no training); + a linear head 0.66 (penultimate only) and 0.70 (all blocks),
+where logistic regression and LDA were within 0.02 of each other and LDA needs no
+tuning. See ``bench/README.md``.
+
+The fitted head is saved as a small Keras model (``.keras``: standardisation, PCA and
+LDA as layers, safe to load) with a ``.json`` description, like the from-scratch CNNs,
+so the app's Model page saves, lists and loads both kinds the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from recommender.backbone import BACKBONES, MUSICNN, BackboneConfig, sound_layout
+from recommender.errors import ModelError, UserInputError
+
+ARCH = "musicnn"
+EMBEDDING_LAYER = "embedding"
+DEFAULT_COMPONENTS = 128
+MIN_SONGS_PER_GENRE = 2  # LDA needs a spread within each genre
+VALIDATION_K = 10
+
+
+def _keras():
+    from recommender.model import _keras as quiet_keras
+
+    keras = quiet_keras()
+    _register_layers(keras)
+    return keras
+
+
+_LAYERS: dict[str, type] = {}
+
+
+def _register_layers(keras) -> None:
+    """Define (once) the one custom layer the saved heads use; Keras loads it in safe mode."""
+    if _LAYERS:
+        return
+
+    @keras.saving.register_keras_serializable(package="musicrec")
+    class BlockStandardize(keras.layers.Layer):
+        """``(x - mean) / scale`` per feature, then each block of ``blocks`` sizes scaled to unit length."""
+
+        def __init__(self, blocks: Sequence[int], **kwargs):
+            super().__init__(**kwargs)
+            self.blocks = [int(b) for b in blocks]
+
+        def build(self, input_shape):
+            width = sum(self.blocks)
+            self.mean = self.add_weight(shape=(width,), initializer="zeros", trainable=False, name="mean")
+            self.scale = self.add_weight(shape=(width,), initializer="ones", trainable=False, name="scale")
+
+        def call(self, x):
+            ops = keras.ops
+            z = (x - self.mean) / self.scale
+            bounds = np.cumsum(self.blocks)[:-1].tolist()
+            parts = ops.split(z, bounds, axis=-1) if bounds else [z]
+            return ops.concatenate(
+                [p / ops.maximum(ops.norm(p, axis=-1, keepdims=True), 1e-12) for p in parts], axis=-1
+            )
+
+        def get_config(self):
+            return super().get_config() | {"blocks": self.blocks}
+
+    _LAYERS["BlockStandardize"] = BlockStandardize
+
+
+def embedding_blocks(names: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+    """Columns of the sound features the embedding reads (every block but the tags) and their block sizes."""
+    columns, sizes, start = [], [], 0
+    for _, part, size in sound_layout(names):
+        if part != "tags":
+            columns.append(np.arange(start, start + size))
+            sizes.append(size)
+        start += size
+    return np.concatenate(columns), sizes
+
+
+class BackboneModel:
+    """Song embeddings (and genre probabilities) from the backbone's sound features.
+
+    Hyperparameters (no work here): ``genres`` (the catalog's genre names, sorted; empty
+    or one genre: no classifier), ``backbones`` (musicnn models whose features are used),
+    ``components`` (PCA dimensions at most), ``head`` (``"auto"``: LDA when there are
+    labels, kept where it measures better; ``"lda"``: always; ``"none"``: backbone
+    only), ``seed``.
+
+    Learned (``fit``): ``model_`` (Keras), ``genres_`` (empty without a classifier),
+    ``uses_head_``, ``embedding_dim_``, ``validation_`` (genre precision@10 on the
+    validation split with and without the head, when there is one), ``arch_`` =
+    ``"musicnn"``, ``history_`` (empty: nothing is trained by epochs).
+    """
+
+    def __init__(
+        self,
+        *,
+        genres: Sequence[str] = (),
+        backbones: Sequence[str] = BACKBONES,
+        components: int = DEFAULT_COMPONENTS,
+        head: str = "auto",
+        seed: int = 0,
+        config: BackboneConfig = MUSICNN,
+    ):
+        self.genres = genres
+        self.backbones = backbones
+        self.components = components
+        self.head = head
+        self.seed = seed
+        self.config = config
+
+    # ---- learning
+    def fit(
+        self,
+        features: np.ndarray,
+        genres: Sequence[str] | None = None,
+        *,
+        val_features: np.ndarray | None = None,
+        val_genres: Sequence[str] | None = None,
+    ) -> BackboneModel:
+        """Learn from the training songs' sound features ``(n, width)`` and their genres (None: no labels)."""
+        from sklearn.decomposition import PCA
+
+        if self.head not in ("auto", "lda", "none"):
+            raise UserInputError(f"unknown head {self.head!r}; choose auto, lda or none")
+        columns, blocks = embedding_blocks(self.backbones)
+        x = self._check_features(features)[:, columns].astype(np.float64)
+        if len(x) < 1:
+            raise ModelError("the backbone model needs at least one song to learn from")
+        mean = x.mean(axis=0)
+        scale = np.maximum(x.std(axis=0), 1e-6 * max(float(np.abs(x).max()), 1.0))
+        standard = _block_unit((x - mean) / scale, blocks)
+
+        n_components = min(int(self.components), len(x) - 1, standard.shape[1])
+        pca = PCA(n_components, random_state=self.seed).fit(standard) if n_components >= 2 else None
+
+        classes = self._classes(genres)
+        lda = fit_lda(standard, np.asarray(genres), classes) if classes and self.head != "none" else None
+        self.model_ = _head_network(
+            _keras(), blocks=blocks, mean=mean, scale=scale, pca=pca, lda=lda, classes=classes, use_lda=True
+        )
+        self.genres_ = list(classes) if lda is not None else []
+        self.uses_head_ = lda is not None
+        self.validation_ = None
+        if lda is not None and val_features is not None and val_genres is not None and len(val_genres):
+            self.validation_ = self._validate(features, genres, val_features, val_genres)
+            if self.head == "auto" and self.validation_["with_head"] < self.validation_["backbone_only"]:
+                self.model_ = _head_network(
+                    _keras(), blocks=blocks, mean=mean, scale=scale, pca=pca, lda=lda, classes=classes,
+                    use_lda=False,
+                )  # fmt: skip
+                self.uses_head_ = False
+        self._set_fitted()
+        return self
+
+    def _classes(self, genres: Sequence[str] | None) -> list[str]:
+        """The genres to classify, or [] when the labels cannot train a classifier."""
+        declared = sorted(set(self.genres))
+        if genres is None or len(declared) < 2:
+            return []
+        counts = {g: 0 for g in declared}
+        for g in genres:
+            if g not in counts:
+                raise ModelError(f"the training split has genre {g!r}, which is not in {declared}")
+            counts[g] += 1
+        trainable = [g for g, n in counts.items() if n >= MIN_SONGS_PER_GENRE]
+        if len(trainable) < len(declared):
+            few = [g for g, n in counts.items() if n < MIN_SONGS_PER_GENRE]
+            raise ModelError(
+                f"genres {few} have fewer than {MIN_SONGS_PER_GENRE} training songs; add songs or merge genres"
+            )
+        return declared
+
+    def _validate(self, features, genres, val_features, val_genres) -> dict:
+        """Genre precision@10 of the validation songs among the training songs, with and without the head."""
+        with_head, _ = self._run(self.model_, np.concatenate([features, val_features]))
+        backbone_dim = with_head.shape[1] - (len(self.genres_ or self._classes(genres)) - 1)
+        without = with_head[:, :backbone_dim]
+        labels = np.array(list(genres) + list(val_genres))
+        queries = np.arange(len(features), len(labels))
+        return {
+            "with_head": _precision_at_k(with_head, labels, queries, len(features)),
+            "backbone_only": _precision_at_k(without, labels, queries, len(features)),
+            "n": len(queries),
+        }
+
+    def _set_fitted(self) -> None:
+        self.arch_ = ARCH
+        self.embedding_dim_ = int(self.model_.get_layer(EMBEDDING_LAYER).output.shape[-1])
+        self.history_: list[dict] = []
+        self.epochs_run_ = 0
+        self.versions_ = _versions()
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise ModelError("the backbone model is not fitted: build the catalog or load a saved model first")
+
+    def _check_features(self, features: np.ndarray) -> np.ndarray:
+        features = np.atleast_2d(np.asarray(features, dtype=np.float32))
+        width = sum(size for *_, size in sound_layout(self.backbones))
+        if features.shape[1] != width:
+            raise ModelError(
+                f"sound features have {features.shape[1]} values, the backbones {list(self.backbones)} "
+                f"give {width}; compute the features again"
+            )
+        return features
+
+    # ---- inference
+    def embed_and_predict_many(self, features: np.ndarray, *, batch_size: int = 1024):
+        """Embeddings ``(n, embedding_dim)`` (unit rows) and genre probabilities ``(n, len(genres_))``."""
+        self._check_fitted()
+        return self._run(self.model_, self._check_features(features), batch_size=batch_size)
+
+    def _run(self, model, features: np.ndarray, *, batch_size: int = 1024):
+        columns, _ = embedding_blocks(self.backbones)
+        x = np.asarray(features, dtype=np.float32)[:, columns]
+        embeddings, probabilities = [], []
+        for start in range(0, len(x), batch_size):
+            out = model.predict_on_batch(x[start : start + batch_size])
+            out = out if isinstance(out, list | tuple) else [out]
+            embeddings.append(np.asarray(out[0]))
+            if len(out) > 1:
+                probabilities.append(np.asarray(out[1]))
+        n_genres = len(getattr(self, "genres_", []))
+        emb = np.concatenate(embeddings) if embeddings else np.zeros((0, self.embedding_dim_))
+        proba = np.concatenate(probabilities) if probabilities else np.zeros((len(x), n_genres))
+        emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        return emb.astype(np.float32), proba.astype(np.float32)
+
+    # ---- persistence
+    def save(self, models_dir: Path, name: str) -> Path:
+        """Write ``<name>.keras`` and ``<name>.json`` (backbones, their config, genres, choices)."""
+        from recommender.model import _write_atomically
+
+        self._check_fitted()
+        if not name or Path(name).name != name or name.startswith("."):
+            raise UserInputError(f"Invalid model name {name!r}: use a plain file name without folders.")
+        models_dir = Path(models_dir)
+        models_dir.mkdir(parents=True, exist_ok=True)
+        target = models_dir / f"{name}.keras"
+        _write_atomically(target, lambda tmp: self.model_.save(tmp))
+        _write_atomically(
+            models_dir / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(self._sidecar(), indent=2))
+        )
+        return target
+
+    def _sidecar(self) -> dict:
+        return {
+            "arch": ARCH,
+            "backbones": list(self.backbones),
+            "backbone_config": self.config.to_dict(),
+            "genres": self.genres_,
+            "head": "lda" if self.uses_head_ else "none",
+            "classifier": bool(self.genres_),
+            "embedding_dim": self.embedding_dim_,
+            "components": self.components,
+            "validation": self.validation_,
+            "metrics": getattr(self, "metrics_", None),
+            "versions": self.versions_,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def load(cls, path: Path, *, meta: dict, genres: Sequence[str] | None = None) -> BackboneModel:
+        """A head saved by ``save`` (``meta``: its .json), refused for another backbone config or genres."""
+        saved = BackboneConfig.from_dict(meta.get("backbone_config", {}))
+        differences = MUSICNN.mismatch(saved)
+        if differences:
+            raise ModelError(
+                f"Model {Path(path).name} was made for other backbone settings: {'; '.join(differences)}"
+            )
+        backbones = list(meta.get("backbones", BACKBONES))
+        unknown = sorted(set(backbones) - set(BACKBONES))
+        if unknown:
+            raise ModelError(f"Model {Path(path).name} uses unknown backbones {unknown}")
+        saved_genres = list(meta.get("genres", []))
+        if genres is not None and saved_genres and sorted(genres) != saved_genres:
+            raise ModelError(
+                f"Model {Path(path).name} was trained on genres {saved_genres}, "
+                f"but the catalog has {sorted(genres)}; train a head on this catalog."
+            )
+        keras = _keras()
+        try:
+            model = keras.saving.load_model(path, compile=False, safe_mode=True)
+            model.get_layer(EMBEDDING_LAYER)
+        except Exception as error:  # Keras raises many types for a damaged or foreign file
+            raise ModelError(f"Cannot load model {path}: {error}. Build the catalog again.") from None
+        obj = cls(genres=saved_genres, backbones=backbones, components=meta.get("components", DEFAULT_COMPONENTS),
+                  head="lda" if meta.get("head") == "lda" else "none", seed=meta.get("seed", 0))  # fmt: skip
+        obj.model_ = model
+        obj.genres_ = saved_genres if len(model.outputs) > 1 else []
+        obj.uses_head_ = meta.get("head") == "lda"
+        obj.validation_ = meta.get("validation")
+        obj._set_fitted()
+        obj.versions_ = meta.get("versions", {})
+        if meta.get("metrics") is not None:
+            obj.metrics_ = meta["metrics"]
+        return obj
+
+
+def _block_unit(x: np.ndarray, blocks: Sequence[int]) -> np.ndarray:
+    """Each block of columns of ``x`` ``(n, sum(blocks))`` scaled to unit length (as ``BlockStandardize``)."""
+    out = np.empty_like(x)
+    start = 0
+    for size in blocks:
+        part = x[:, start : start + size]
+        out[:, start : start + size] = part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
+        start += size
+    return out
+
+
+@dataclass(frozen=True)
+class Discriminant:
+    """A fitted linear discriminant: ``scalings`` ``(d, g - 1)``, ``centre`` ``(d,)``, ``coef`` ``(g, d)``,
+    ``intercept`` ``(g,)``, and the Ledoit-Wolf ``shrinkage`` it used."""
+
+    scalings: np.ndarray
+    centre: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+    shrinkage: float
+
+
+def fit_lda(x: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> Discriminant:
+    """Shrinkage LDA of ``x`` ``(n, d)`` with ``labels`` ``(n,)`` over ``classes``.
+
+    The model of scikit-learn's ``LinearDiscriminantAnalysis(solver="eigen")`` with a
+    Ledoit-Wolf shrinkage of the pooled within-class covariance ``Sw`` (for the same
+    shrinkage its probabilities are equal, tested), solved in the ``g``-dimensional
+    space the class means span: one Cholesky factorisation of ``Sw`` and a ``g × g``
+    eigenproblem instead of scikit-learn's generalised ``d × d`` one, which took 30–40 s
+    at the backbone's 3 012 features on two cores (this takes about a second).
+    Directions are ``Sw``-orthonormal, largest between-class variance first.
+    """
+    from scipy import linalg
+    from sklearn.covariance import ledoit_wolf_shrinkage
+
+    x = np.asarray(x, dtype=np.float64)
+    n, d = x.shape
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.array([index[str(label)] for label in labels])
+    counts = np.bincount(y, minlength=len(classes))
+    priors = counts / n
+    means = np.stack([x[y == i].mean(axis=0) for i in range(len(classes))])
+    within = x - means[y]
+    shrinkage = float(ledoit_wolf_shrinkage(within, assume_centered=True))
+    scatter = within.T @ within / n
+    sw = (1.0 - shrinkage) * scatter
+    sw[np.diag_indices(d)] += shrinkage * np.trace(scatter) / d
+    factor = linalg.cho_factor(sw)
+    coef = linalg.cho_solve(factor, means.T).T
+    intercept = -0.5 * np.sum(means * coef, axis=1) + np.log(priors)
+    centre = priors @ means
+    between = np.sqrt(priors)[:, None] * (means - centre)  # Sb = betweenᵀ between
+    solved = linalg.cho_solve(factor, between.T)  # Sw⁻¹ betweenᵀ, (d, g)
+    values, vectors = linalg.eigh(between @ solved)
+    top = np.argsort(values)[::-1][: len(classes) - 1]
+    scalings = solved @ vectors[:, top] / np.sqrt(np.maximum(values[top], 1e-300))
+    return Discriminant(scalings, centre, coef, intercept, shrinkage)
+
+
+def _head_network(keras, *, blocks, mean, scale, pca, lda, classes, use_lda: bool):
+    """The fitted head as a Keras model: sound features (embedding columns) → [embedding, genre probabilities]."""
+    layers = keras.layers
+    width = sum(blocks)
+    inputs = keras.Input((width,), name="sound")
+    standardize = _LAYERS["BlockStandardize"](blocks, name="standardise")
+    x = standardize(inputs)
+    standardize.set_weights([mean.astype(np.float32), scale.astype(np.float32)])
+    if pca is not None:
+        dense = layers.Dense(pca.n_components_, name="pca")
+        backbone = dense(x)
+        dense.set_weights([pca.components_.T.astype(np.float32), (-pca.mean_ @ pca.components_.T).astype(np.float32)])
+        backbone = layers.UnitNormalization(name="pca_unit")(backbone)
+    else:
+        backbone = x
+    outputs = []
+    if lda is not None and use_lda:
+        dims = len(classes) - 1
+        dense = layers.Dense(dims, name="lda")
+        projected = dense(x)
+        # The training songs' mean projects to the origin.
+        dense.set_weights([lda.scalings.astype(np.float32), (-lda.centre @ lda.scalings).astype(np.float32)])
+        projected = layers.UnitNormalization(name="lda_unit")(projected)
+        outputs.append(layers.Concatenate(name=EMBEDDING_LAYER)([backbone, projected]))
+    else:
+        outputs.append(layers.Identity(name=EMBEDDING_LAYER)(backbone))
+    if lda is not None:
+        coef, intercept = lda.coef, lda.intercept
+        dense = layers.Dense(len(classes), activation="softmax", name="genre")
+        outputs.append(dense(x))
+        dense.set_weights([coef.T.astype(np.float32), intercept.astype(np.float32)])
+    return keras.Model(inputs, outputs, name="musicnn_head")
+
+
+def _precision_at_k(vectors: np.ndarray, labels: np.ndarray, queries: np.ndarray, n_base: int) -> float:
+    """Mean share of each query's ``VALIDATION_K`` nearest base rows (the first ``n_base``) with its label."""
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    similarity = unit[queries] @ unit[:n_base].T
+    k = min(VALIDATION_K, n_base)
+    nearest = np.argsort(-similarity, axis=1)[:, :k]
+    return float(np.mean(labels[:n_base][nearest] == labels[queries][:, None]))
+
+
+def _versions() -> dict[str, str]:
+    from recommender.model import _versions as model_versions
+
+    found = model_versions()
+    with contextlib.suppress(Exception):
+        from importlib import metadata
+
+        found["musicnn"] = metadata.version("musicnn")
+        found["scikit-learn"] = metadata.version("scikit-learn")
+    return found

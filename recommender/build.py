@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from recommender.config import DEFAULT_AUDIO, AudioConfig, Paths
 from recommender.errors import ModelError, UserInputError
-from recommender.features import FeatureCache, atomic_write, atomic_write_text, extract
+from recommender.features import FeatureCache, atomic_write, atomic_write_text, extract, remove_stale_temps
 from recommender.sources.base import SourceReport, Track
 
 SOURCES = ("demo", "fma", "folder")
@@ -145,6 +145,7 @@ def build(
     """Run the whole build into ``home``. Returns the tracks kept, what was skipped and why, and build info."""
     progress = progress or SilentProgress()
     paths = Paths.at(home).ensure()
+    _remove_stale_temps(paths)
     config = options.config
     tracks, report = load_source(options, paths, progress)
     tracks += _kept_uploads(paths, {t.track_id for t in tracks})
@@ -295,6 +296,18 @@ def _kept_uploads(paths: Paths, taken: set[int]) -> list[Track]:
                 )
             )  # fmt: skip
     return kept
+
+
+def _remove_stale_temps(paths: Paths) -> None:
+    """Temporary files that killed builds or uploads left in the home; a live writer's are kept.
+
+    The feature cache's own folders are cleaned by ``features.extract``.
+    """
+    from recommender.catalog import UPLOADS_DIR
+
+    for folder in (paths.home, paths.catalog_dir, paths.models_dir, paths.audio_dir / UPLOADS_DIR):
+        if folder.is_dir():
+            remove_stale_temps(folder)
 
 
 def _mels(cache: FeatureCache, ids: np.ndarray, progress: Progress):

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import re
+import secrets
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -27,18 +28,80 @@ from recommender.config import DEFAULT_AUDIO, AudioConfig
 from recommender.errors import AudioError, NotBuiltError
 from recommender.sources.base import Track
 
+TEMP_SUFFIX = ".tmp"
+# ".<name>.<pid>.<random>.tmp", optionally followed by the final name's suffix (Keras insists on ".keras").
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp(?:\.[A-Za-z0-9]+)?$")
+_OLD_TEMP_NAME = re.compile(r"^\.tmp-(?P<pid>\d+)-.+$")  # model.py's temporaries before this helper
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
+
+def temp_path(path: Path, *, suffix: str = "") -> Path:
+    """A new temporary name beside ``path``: ``.<name>.<pid>.<random>.tmp<suffix>``.
+
+    Every temporary file of a home is named this way, so that a later build can tell
+    the leftovers of a killed writer (its pid is gone) from files still being written.
+    """
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}{suffix}")
+
+
+def atomic_write(path: Path, write: Callable[[Path], None], *, suffix: str = "") -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
+
+    ``tmp`` is named by ``temp_path`` (``suffix`` appended) and exists, empty, when
+    ``write`` is called; it is removed if anything fails.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    while True:
+        tmp = temp_path(path, suffix=suffix)
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            break
+        except FileExistsError:  # 32 random bits: practically never
+            continue
     try:
-        write(Path(tmp))
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def is_stale_temp(name: str) -> bool:
+    """True for the name of a temporary file whose writer is gone (see ``temp_path``).
+
+    A temporary named with a pid is stale once no process has that pid; ``.tmp`` files
+    named without one (by older versions) are always stale. Other names are not temporaries.
+    """
+    match = _TEMP_NAME.match(name) or _OLD_TEMP_NAME.match(name)
+    if match:
+        return not _pid_alive(int(match["pid"]))
+    return name.endswith(TEMP_SUFFIX)
+
+
+def remove_stale_temps(folder: Path, pattern: str = "*") -> int:
+    """Delete the stale temporary files among ``folder.glob(pattern)``; returns how many.
+
+    Temporaries of live writers (another build, the app adding a clip) are kept.
+    """
+    removed = 0
+    for entry in Path(folder).glob(pattern):
+        if is_stale_temp(entry.name) and entry.is_file():
+            entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    except (OverflowError, ValueError, OSError):
+        return False
+    return True
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -159,8 +222,8 @@ def extract(
 
 def _remove_stale_temps(root: Path) -> None:
     """Delete temporary files a killed build left behind (they never carry a valid name)."""
-    for tmp in root.glob("*/.*.tmp"):
-        tmp.unlink(missing_ok=True)
+    remove_stale_temps(root, "*/.*")
+    remove_stale_temps(root, ".*")
 
 
 def _run(tasks: list, workers: int) -> Iterable[tuple[int, str | None]]:

@@ -33,7 +33,6 @@ structures are rebuilt on load, which takes a fraction of a second for a catalog
 
 from __future__ import annotations
 
-import os
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -223,24 +222,25 @@ class SimilarityIndex:
     def save(self, path: Path) -> None:
         """Write embeddings, ids and genres to ``path`` (``.npz``, no pickle), atomically."""
         self._check_built()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        from recommender.features import atomic_write
+
         has_genres = self.genres_ is not None
         genres = self.genres_ if has_genres else np.zeros(0, dtype="<U1")
-        # A file object stops np.savez from appending ".npz" to the temporary name.
-        with open(tmp, "wb") as f:
-            np.savez(
-                f,
-                embeddings=self.embeddings_,
-                track_ids=self.track_ids_,
-                genres=np.asarray(genres, dtype=str),
-                has_genres=np.array(has_genres),
-                leaf_size=np.array(self.leaf_size, dtype=np.int64),
-                algorithm=np.array(self.algorithm),
-                format_version=np.array(_FORMAT_VERSION, dtype=np.int64),
-            )
-        os.replace(tmp, path)
+        arrays = {
+            "embeddings": self.embeddings_,
+            "track_ids": self.track_ids_,
+            "genres": np.asarray(genres, dtype=str),
+            "has_genres": np.array(has_genres),
+            "leaf_size": np.array(self.leaf_size, dtype=np.int64),
+            "algorithm": np.array(self.algorithm),
+            "format_version": np.array(_FORMAT_VERSION, dtype=np.int64),
+        }
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:  # a file object stops np.savez from appending ".npz"
+                np.savez(f, **arrays)
+
+        atomic_write(Path(path), write)
 
     @classmethod
     def load(cls, path: Path) -> SimilarityIndex:

@@ -678,14 +678,10 @@ def _encode(labels: Sequence[str], genres: list[str], *, ids: Sequence, split: s
 
 
 def _write_atomically(path: Path, write: Callable[[Path], Any]) -> None:
-    # Same folder (so the rename is atomic) and same suffix (Keras insists on ".keras").
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    """``features.atomic_write``, the home's one temporary naming, keeping the suffix (Keras insists on ".keras")."""
+    from recommender.features import atomic_write
+
+    atomic_write(path, write, suffix=path.suffix)
 
 
 def _load_keras(path: Path):

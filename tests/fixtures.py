@@ -256,3 +256,15 @@ def _write_fma_audio(audio_dir: Path, tid: int, r: dict) -> None:
             path.write_bytes(path.read_bytes()[:600])
     else:
         raise ValueError(f"unknown audio kind {kind!r}: ok, missing, empty, truncated or text")
+
+
+# --- processes --------------------------------------------------------------------------
+
+
+def dead_pid() -> int:
+    """The pid of a process that has just exited (a stale temporary file's writer)."""
+    import subprocess
+
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid

@@ -1,6 +1,7 @@
 """recommender/build.py: rebuilding a catalog, with an existing model and with user uploads."""
 
 import json
+import os
 import shutil
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from recommender.build import BuildOptions, build
 from recommender.catalog import Catalog
 from recommender.errors import ModelError
-from tests.fixtures import tone, write_audio
+from tests.fixtures import dead_pid, tone, write_audio
 
 
 @pytest.fixture
@@ -68,3 +69,29 @@ def test_a_moved_home_still_listens_with_its_own_model(built_home, tmp_path):
     clip = write_audio(tmp_path / "clip.wav", tone(5, freq=300, seed=2), 22_050)
     analysis = Catalog.open(moved).analyse(clip)
     assert set(analysis.genre_probabilities) == set(info["model"]["genres"])
+
+
+def _temporaries(home) -> set[str]:
+    return {str(p.relative_to(home)) for p in home.rglob("*") if ".tmp" in p.name}
+
+
+def test_a_build_removes_stale_temporaries_and_leaves_none_of_its_own(own_home):
+    """A killed build's temporaries (any former naming) go at the next build; a live writer's stay."""
+    catalog = Catalog.open(own_home)
+    dead, live = dead_pid(), os.getppid()
+    stale = [
+        f"models/.tmp-{dead}-old.keras",
+        f"models/.old.keras.{dead}.0a1b2c3d.tmp.keras",
+        "catalog/index-old.npz.tmp",
+        "catalog/.catalog-old.npz.k2j_x9ab.tmp",
+        f"catalog/.metrics-old.json.{dead}.0a1b2c3d.tmp",
+        f".build.json.{dead}.0a1b2c3d.tmp",
+        f"audio/uploads/.123.wav.{dead}.0a1b2c3d.tmp",
+    ]
+    kept = [f"catalog/.index-new.npz.{live}.0a1b2c3d.tmp", f".build.json.{live}.0a1b2c3d.tmp"]
+    for name in stale + kept:
+        (own_home / name).parent.mkdir(parents=True, exist_ok=True)
+        (own_home / name).write_bytes(b"left behind")
+    model = catalog.paths.models_dir / f"{catalog.model_info['name']}.keras"
+    build(BuildOptions(source="demo", tracks=24, model=model, no_train=True, workers=1), home=own_home)
+    assert _temporaries(own_home) == set(kept)

@@ -47,13 +47,15 @@ def atomic_write(path: Path, write: Callable[[Path], None], *, suffix: str = "")
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
 
     ``tmp`` is named by ``temp_path`` (``suffix`` appended) and exists, empty, when
-    ``write`` is called; it is removed if anything fails.
+    ``write`` is called; it is removed if anything fails. The file gets the mode any new
+    file of the process gets (0o666 less the umask, as DuckDB's and Keras's files do), so
+    a home shared by a team or a cluster is readable as its umask says.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         tmp = temp_path(path, suffix=suffix)
         try:
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # minus the umask
             break
         except FileExistsError:  # 32 random bits: practically never
             continue

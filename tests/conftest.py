@@ -32,3 +32,11 @@ def built_home(tmp_path_factory):
     path = tmp_path_factory.mktemp("built") / "home"
     build(BuildOptions(source="demo", tracks=24, epochs=2, seed=0, workers=2), home=path)
     return path
+
+
+@pytest.fixture(params=[0o022, 0o002], ids=["umask022", "umask002"])
+def umask(request):
+    """Run the test under this process umask (a personal home, then one shared by a group)."""
+    previous = os.umask(request.param)
+    yield request.param
+    os.umask(previous)

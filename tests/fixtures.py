@@ -268,3 +268,10 @@ def dead_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
     return proc.pid
+
+
+def mode_of(path) -> int:
+    """Permission bits of a file (``0o644`` …)."""
+    import os
+
+    return os.stat(path).st_mode & 0o777

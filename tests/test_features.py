@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from recommender.config import AudioConfig
-from recommender.features import FeatureCache, atomic_write, extract, is_stale_temp
+from recommender.features import FeatureCache, atomic_write, atomic_write_text, extract, is_stale_temp
 from recommender.sources.base import Track
-from tests.fixtures import dead_pid, tone, write_audio
+from tests.fixtures import dead_pid, mode_of, tone, write_audio
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,6 +56,14 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
         atomic_write(target, fail)
     assert not target.exists()
     assert list(target.parent.iterdir()) == []
+
+
+def test_files_get_the_process_umask_mode(tmp_path, rng, umask):
+    cache = FeatureCache(tmp_path / "features")
+    cache.put(7, rng.uniform(-80, 0, (128, 50)).astype(np.float32))
+    atomic_write_text(tmp_path / "build.json", "{}")
+    for path in (cache.path(7), cache.dir / "config.json", tmp_path / "build.json"):
+        assert mode_of(path) == 0o666 & ~umask, path.name
 
 
 def test_extract_reports_bad_files_and_resumes(tmp_path):

@@ -7,6 +7,7 @@ import pytest
 
 from recommender.errors import ModelError, NotBuiltError, UserInputError
 from recommender.index import BALL_TREE_MAX_DIM, BALL_TREE_MAX_TRACKS, SimilarityIndex
+from tests.fixtures import mode_of
 
 GENRES = ("Rock", "Jazz", "Folk")
 
@@ -229,6 +230,11 @@ def test_save_load_round_trip_without_pickle(built, tmp_path):
         assert loaded.query(vector, k=8, genre="Folk") == index.query(vector, k=8, genre="Folk")
     assert loaded.query_track(int(ids[5]), k=8) == index.query_track(int(ids[5]), k=8)
     np.testing.assert_array_equal(loaded.genres_, genres)
+
+
+def test_saved_index_gets_the_process_umask_mode(built, tmp_path, umask):
+    built[0].save(tmp_path / "index.npz")
+    assert mode_of(tmp_path / "index.npz") == 0o666 & ~umask
 
 
 def test_save_load_without_genres(tmp_path):

@@ -21,7 +21,14 @@ from tqdm import tqdm
 
 from recommender.config import DEFAULT_AUDIO, AudioConfig, Paths
 from recommender.errors import ModelError, UserInputError
-from recommender.features import FeatureCache, atomic_write, atomic_write_text, extract, remove_stale_temps
+from recommender.features import (
+    FeatureCache,
+    atomic_write,
+    atomic_write_text,
+    check_writable,
+    extract,
+    remove_stale_temps,
+)
 from recommender.sources.base import SourceReport, Track
 
 SOURCES = ("demo", "fma", "folder")
@@ -144,7 +151,9 @@ def build(
 ) -> BuildResult:
     """Run the whole build into ``home``. Returns the tracks kept, what was skipped and why, and build info."""
     progress = progress or SilentProgress()
-    paths = Paths.at(home).ensure()
+    paths = Paths.at(home)
+    _check_writable(paths, options)
+    paths.ensure()
     _remove_stale_temps(paths)
     config = options.config
     tracks, report = load_source(options, paths, progress)
@@ -296,6 +305,19 @@ def _kept_uploads(paths: Paths, taken: set[int]) -> list[Track]:
                 )
             )  # fmt: skip
     return kept
+
+
+def _check_writable(paths: Paths, options: BuildOptions) -> None:
+    """Every folder the build writes into can be written, or a ``WriteError`` naming it, before any work.
+
+    A folder that becomes unwritable during the build is caught where each file is saved
+    (``features.atomic_write``); the previous catalog stays as it was either way.
+    """
+    folders = [paths.home, paths.features_dir, paths.models_dir, paths.catalog_dir]
+    if options.source == "demo":
+        folders.append(paths.audio_dir)  # the synthesised songs
+    for folder in folders:
+        check_writable(folder)
 
 
 def _remove_stale_temps(paths: Paths) -> None:

@@ -7,6 +7,7 @@ clip must be listened to). The command line and the app both talk to this class.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.config import AudioConfig, Paths
-from recommender.errors import AudioError, ModelError, NotBuiltError, UserInputError
+from recommender.errors import AudioError, ModelError, NotBuiltError, RecommenderError, UserInputError
 
 RESULT_COLUMNS = ["track_id", "title", "artist", "genre", "score"]
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif")
@@ -268,7 +269,7 @@ class Catalog:
         leaves nothing a user can see. The id is derived from the content: the same clip
         twice is refused.
         """
-        from recommender.features import atomic_write
+        from recommender.features import atomic_write, check_writable
         from recommender.sources.base import Track
 
         title, artist = " ".join(title.split()), " ".join(artist.split()) or "Unknown artist"
@@ -288,6 +289,8 @@ class Catalog:
 
         with self._write_lock:
             target = self.paths.audio_dir / UPLOADS_DIR / f"{track_id}{suffix}"
+            for folder in (target.parent, self.features.dir, self.paths.catalog_dir):
+                check_writable(folder)  # before anything is written: a clear message naming the folder
             atomic_write(target, lambda tmp: tmp.write_bytes(data))
             self.features.put(track_id, clip.mel)
             old_arrays = self._arrays
@@ -315,17 +318,24 @@ class Catalog:
                 index.genres_,
             )  # fit() replaces, never mutates these
             index.add(clip.embedding, track_id, genre)
+            saved = []  # the files replaced so far: only those are put back
             try:
                 index.save(index_path)
+                saved.append(index_path)
                 atomic_write(arrays_path, lambda tmp: _savez(tmp, **arrays))
+                saved.append(arrays_path)
                 self.__dict__["_arrays"] = arrays
                 self.store.add_track(track)  # the commit
             except BaseException:
                 # Put the catalog back as it was; the saved audio and features are harmless leftovers.
                 index.fit(*before)
-                index.save(index_path)
-                atomic_write(arrays_path, lambda tmp: _savez(tmp, **old_arrays))
                 self.__dict__["_arrays"] = old_arrays
+                # Best effort: a file left extended only indexes a song without a track row, never shown.
+                with contextlib.suppress(RecommenderError):
+                    if index_path in saved:
+                        index.save(index_path)
+                    if arrays_path in saved:
+                        atomic_write(arrays_path, lambda tmp: _savez(tmp, **old_arrays))
                 raise
             self.revision += 1
         return track_id

@@ -27,3 +27,7 @@ class NotBuiltError(RecommenderError):
 
 class UserInputError(RecommenderError):
     """A bad name, id or option given by the user."""
+
+
+class WriteError(RecommenderError):
+    """A file of the home cannot be written: a folder not writable, a read-only disk, a full disk."""

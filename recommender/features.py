@@ -9,6 +9,8 @@ half-written file under a valid name, and the next build computes only what is m
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import multiprocessing as mp
 import os
@@ -25,7 +27,7 @@ from tqdm import tqdm
 
 from recommender.audio import mel_for_file
 from recommender.config import DEFAULT_AUDIO, AudioConfig
-from recommender.errors import AudioError, NotBuiltError
+from recommender.errors import AudioError, NotBuiltError, WriteError
 from recommender.sources.base import Track
 
 TEMP_SUFFIX = ".tmp"
@@ -49,22 +51,57 @@ def atomic_write(path: Path, write: Callable[[Path], None], *, suffix: str = "")
     ``tmp`` is named by ``temp_path`` (``suffix`` appended) and exists, empty, when
     ``write`` is called; it is removed if anything fails. The file gets the mode any new
     file of the process gets (0o666 less the umask, as DuckDB's and Keras's files do), so
-    a home shared by a team or a cluster is readable as its umask says.
+    a home shared by a team or a cluster is readable as its umask says. An ``OSError``
+    (a folder not writable, a full disk) becomes a ``WriteError`` naming the file's folder.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _create_temp(path, suffix=suffix)
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException as error:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise write_error(path.parent, error, what=path.name) from error
+        raise
+
+
+def _create_temp(path: Path, *, suffix: str) -> Path:
     while True:
         tmp = temp_path(path, suffix=suffix)
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # minus the umask
-            break
+            return tmp
         except FileExistsError:  # 32 random bits: practically never
             continue
+
+
+def check_writable(folder: Path) -> None:
+    """Create ``folder`` if needed and make sure a file can be created in it; else ``WriteError``.
+
+    Tried, not asked (``os.access``): a read-only mount, an ACL or a full disk all show.
+    """
+    folder = Path(folder)
     try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        folder.mkdir(parents=True, exist_ok=True)
+        _create_temp(folder / "write-check", suffix="").unlink()
+    except OSError as error:
+        raise write_error(folder, error) from error
+
+
+def write_error(folder: Path, error: OSError, *, what: str | None = None) -> WriteError:
+    """A one-line ``WriteError`` naming ``folder`` (and the file ``what``) and what to do about it."""
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = "permission denied" if error.errno != errno.EROFS else "read-only file system"
+        advice = "make the folder writable for this user, or use another home folder"
+    else:
+        why = (error.strerror or str(error)).lower()
+        advice = "free some space" if error.errno == errno.ENOSPC else "check the folder"
+    target = f"{what} in {folder}" if what else f"to {folder}"
+    return WriteError(f"cannot write {target} ({why}); {advice}")
 
 
 def is_stale_temp(name: str) -> bool:
@@ -87,8 +124,9 @@ def remove_stale_temps(folder: Path, pattern: str = "*") -> int:
     removed = 0
     for entry in Path(folder).glob(pattern):
         if is_stale_temp(entry.name) and entry.is_file():
-            entry.unlink(missing_ok=True)
-            removed += 1
+            with contextlib.suppress(OSError):  # a folder we may not write: the build says so later
+                entry.unlink()
+                removed += 1
     return removed
 
 

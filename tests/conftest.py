@@ -40,3 +40,20 @@ def umask(request):
     previous = os.umask(request.param)
     yield request.param
     os.umask(previous)
+
+
+@pytest.fixture
+def shared_folder():
+    """A fresh folder that every user can reach (pytest's own tmp_path is private to its user)."""
+    import shutil
+    import stat
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp(prefix="musicrec-test-"))
+    path.chmod(0o777)
+    yield path
+    for folder in [path, *path.rglob("*")]:  # let the cleanup into folders made unwritable
+        if folder.is_dir() and not folder.is_symlink():
+            folder.chmod(folder.stat().st_mode | stat.S_IRWXU)
+    shutil.rmtree(path, ignore_errors=True)

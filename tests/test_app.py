@@ -14,9 +14,11 @@ real map point.
 from __future__ import annotations
 
 import base64
+import errno
 import html
 import io
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -372,6 +374,34 @@ def test_upload_analyses_a_clip_and_adds_it_to_the_catalog(own_home):
     assert saved.parent == own_home / "audio" / "uploads" and saved.name == f"{track_id}.wav"
     assert 6 in reopened.similar(track_id, k=3)["track_id"].tolist()
     assert track_id in reopened.similar(6, k=3)["track_id"].tolist()
+
+
+def test_adding_a_clip_to_a_catalog_folder_that_refuses_writes_is_a_message(own_home, monkeypatch):
+    """``catalog/`` not writable (simulated: root writes anywhere): one message, the catalog as it was."""
+    catalog = Catalog.open(own_home)
+    y, sr = sf.read(catalog.audio_path(6), dtype="float32")
+    index_before = (own_home / "catalog" / f"index-{catalog.model_info['name']}.npz").read_bytes()
+    at = start(user="uploader", page="upload")
+    at.file_uploader(key="upload_file").upload("clip.wav", wav_bytes(y[: sr * 8], sr), "audio/wav").run()
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if Path(dst).parent.name == "catalog":
+            raise PermissionError(errno.EACCES, "Permission denied", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    at.text_input(key="upload_title").input("Refused")
+    next(b for b in at.form_submit_button if b.label == "Add to the catalog").click().run()
+    assert not at.exception
+    assert any(
+        f"in {own_home / 'catalog'} (permission denied); make the folder writable" in e for e in errors(at)
+    )
+    monkeypatch.undo()
+    reopened = Catalog.open(own_home)
+    assert len(reopened.map_frame()) == 24 and reopened.search("Refused", k=5).empty
+    assert (own_home / "catalog" / f"index-{catalog.model_info['name']}.npz").read_bytes() == index_before
+    assert len(reopened.index) == 24
 
 
 BAD_UPLOADS = [

@@ -1,5 +1,6 @@
 """recommender/features.py: the resumable, parallel feature cache."""
 
+import errno
 import os
 import re
 import signal
@@ -12,9 +13,25 @@ import numpy as np
 import pytest
 
 from recommender.config import AudioConfig
-from recommender.features import FeatureCache, atomic_write, atomic_write_text, extract, is_stale_temp
+from recommender.errors import WriteError
+from recommender.features import (
+    FeatureCache,
+    atomic_write,
+    atomic_write_text,
+    check_writable,
+    extract,
+    is_stale_temp,
+)
 from recommender.sources.base import Track
-from tests.fixtures import dead_pid, mode_of, tone, write_audio
+from tests.fixtures import (
+    as_another_user,
+    dead_pid,
+    give_to_another_user,
+    mode_of,
+    take_from_another_user,
+    tone,
+    write_audio,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,6 +81,33 @@ def test_files_get_the_process_umask_mode(tmp_path, rng, umask):
     atomic_write_text(tmp_path / "build.json", "{}")
     for path in (cache.path(7), cache.dir / "config.json", tmp_path / "build.json"):
         assert mode_of(path) == 0o666 & ~umask, path.name
+
+
+def test_a_failed_write_names_the_folder_and_leaves_nothing(tmp_path, monkeypatch):
+    def refuse(src, dst):
+        raise PermissionError(errno.EACCES, "Permission denied", str(dst))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(WriteError) as error:
+        atomic_write_text(tmp_path / "catalog" / "metrics.json", "{}")
+    assert str(error.value) == (
+        f"cannot write metrics.json in {tmp_path / 'catalog'} (permission denied); "
+        "make the folder writable for this user, or use another home folder"
+    )
+    assert list((tmp_path / "catalog").iterdir()) == []
+
+
+def test_a_folder_another_user_cannot_write_is_named(shared_folder):
+    locked = shared_folder / "catalog"
+    locked.mkdir()
+    take_from_another_user(locked)
+    with pytest.raises(WriteError, match=f"cannot write to {locked} \\(permission denied\\)"):
+        as_another_user(check_writable, locked)
+    with pytest.raises(WriteError, match=f"cannot write x.npy in {locked} \\(permission denied\\)"):
+        as_another_user(atomic_write, locked / "x.npy", lambda tmp: tmp.write_bytes(b"x"))
+    give_to_another_user(locked)
+    as_another_user(check_writable, locked / "new")
+    assert (locked / "new").is_dir() and list((locked / "new").iterdir()) == []
 
 
 def test_extract_reports_bad_files_and_resumes(tmp_path):

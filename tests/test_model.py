@@ -11,7 +11,7 @@ import pytest
 
 from recommender import model as cnn
 from recommender.config import AudioConfig
-from recommender.errors import ModelError, UserInputError
+from recommender.errors import ModelError, UserInputError, WriteError
 from recommender.model import ARCHS, HISTORY_COLUMNS, GenreModel, build_model, song_slices, train
 
 CONFIG = AudioConfig()
@@ -312,7 +312,7 @@ def test_interrupted_write_leaves_nothing_under_the_final_name(tmp_path):
         tmp.write_text("half")
         raise OSError("disk full")
 
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WriteError, match="disk full"):
         cnn._write_atomically(target, crash)
     assert list(tmp_path.iterdir()) == []
 

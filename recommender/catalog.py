@@ -403,9 +403,12 @@ class Catalog:
         """Save an uploaded ``.keras`` model and its ``.json`` description into this home's models.
 
         Both files are checked first: the description must name this catalog's genres and
-        audio settings, or the model is refused before anything is written.
+        audio settings, and the model must load (Keras safe mode) with musicrec's embedding
+        layer, this catalog's input shape and genre count (``model.check_model_file``), or
+        it is refused before anything is kept.
         """
         from recommender.features import atomic_write
+        from recommender.model import check_model_file
 
         keras_files = [n for n in files if n.lower().endswith(".keras")]
         json_files = [n for n in files if n.lower().endswith(".json")]
@@ -427,8 +430,16 @@ class Catalog:
             n += 1
             name = f"{stem}-{n}"
         target = self.paths.models_dir / f"{name}.keras"
+
+        def write_checked(
+            tmp: Path,
+        ) -> None:  # checked under its temporary name: a refused model never appears
+            tmp.write_bytes(files[keras_files[0]])
+            check_model_file(tmp, config=self.config, genres=genres, name=keras_files[0])
+
+        atomic_write(target, write_checked, suffix=".keras")
+        # The description last: a .keras file without its .json is not offered among the saved models.
         atomic_write(target.with_suffix(".json"), lambda tmp: tmp.write_bytes(files[json_files[0]]))
-        atomic_write(target, lambda tmp: tmp.write_bytes(files[keras_files[0]]))
         return target
 
     def _results(self, hits: list[tuple[int, float]], *, reasons: list[str] | None = None) -> pd.DataFrame:

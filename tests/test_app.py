@@ -555,6 +555,22 @@ def test_a_model_for_other_genres_is_refused_with_a_message(app_home, catalog):
     assert catalog.saved_models() == [catalog.model_info["name"]]  # nothing was written
 
 
+def test_a_broken_model_upload_is_refused_and_not_offered_afterwards(app_home, catalog):
+    name = catalog.model_info["name"]
+    good = (catalog.paths.models_dir / f"{name}.keras").read_bytes()
+    meta = (catalog.paths.models_dir / f"{name}.json").read_bytes()
+    at = start(page="model")
+    at.file_uploader(key="model_upload").set_value(
+        [("cut.keras", good[:4000], "application/octet-stream"), ("cut.json", meta, "application/json")]
+    ).run()
+    at.button(key="model_use").click().run()
+    assert not at.exception
+    assert any("cut.keras is not a Keras model file" in e for e in errors(at))
+    goto(at, "model")
+    assert at.selectbox(key="model_saved").options == [name]
+    assert catalog.saved_models() == [name]
+
+
 @pytest.mark.slow
 def test_train_a_new_model_then_go_back_to_the_saved_one(own_home):
     before = Catalog.open(own_home).model_info["name"]

@@ -10,8 +10,10 @@ friends when they are installed). Every failure a user's file can cause raises
 from __future__ import annotations
 
 import codecs
+import errno
 import math
 import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -74,6 +76,39 @@ def _looks_like_text(path: Path) -> bool:
     return all(ch.isprintable() or ch in "\t\r\n" for ch in text)
 
 
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _readable_file_size(p: Path) -> int:
+    """The size of a regular file at ``p``, else ``AudioError`` saying what is there instead.
+
+    Checked before anything opens the file: opening a FIFO would wait for a writer.
+    """
+    try:
+        info = p.stat()
+    except FileNotFoundError:
+        raise AudioError(f"{_name(p)}: file not found") from None
+    except OSError as error:  # e.g. a folder on the way that this user may not enter
+        raise AudioError(f"{_name(p)}: cannot be read ({_reason(error)})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise AudioError(f"{_name(p)}: is a folder, not an audio file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((k for test, k in _KINDS if test(info.st_mode)), "a special file")
+        raise AudioError(f"{_name(p)}: is not a regular file ({kind})")
+    return info.st_size
+
+
+def _reason(error: OSError) -> str:
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return (error.strerror or str(error)).lower()
+
+
 def decode(
     path: str | os.PathLike, *, max_seconds: float = DEFAULT_AUDIO.clip_seconds
 ) -> tuple[np.ndarray, int]:
@@ -82,11 +117,14 @@ def decode(
     Raises ``AudioError`` if the file is missing, empty or not decodable audio.
     """
     p = Path(path)
-    if not p.is_file():
-        raise AudioError(f"{_name(p)}: file not found")
-    if p.stat().st_size == 0:
+    size = _readable_file_size(p)
+    if size == 0:
         raise AudioError(f"{_name(p)}: the file is empty (0 bytes)")
-    if _looks_like_text(p):
+    try:
+        text = _looks_like_text(p)
+    except OSError as error:
+        raise AudioError(f"{_name(p)}: cannot be read ({_reason(error)})") from None
+    if text:
         raise AudioError(f"{_name(p)}: not an audio file (it contains text)")
     try:
         data, sr = _read_soundfile(p, max_seconds=max_seconds)

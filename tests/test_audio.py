@@ -1,5 +1,7 @@
 """recommender/audio.py: decoding messy files into the clip and log-mel the model hears."""
 
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -7,7 +9,7 @@ import soundfile as sf
 from recommender.audio import load_clip, log_mel, mel_for_file, prepare, slice_mel
 from recommender.config import AudioConfig
 from recommender.errors import AudioError
-from tests.fixtures import tone, write_audio, write_mp3
+from tests.fixtures import as_another_user, give_to_another_user, tone, write_audio, write_mp3
 
 CFG = AudioConfig()
 
@@ -78,6 +80,23 @@ def test_truncated_mp3_is_rejected_not_crashing(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(AudioError, match="not found"):
         load_clip(tmp_path / "nope.wav")
+
+
+def test_a_folder_or_a_fifo_says_what_it_is(tmp_path):
+    (tmp_path / "songs.mp3").mkdir()
+    with pytest.raises(AudioError, match=r"^songs\.mp3: is a folder, not an audio file$"):
+        load_clip(tmp_path / "songs.mp3")
+    os.mkfifo(tmp_path / "pipe.wav")  # opening it would wait for a writer: never opened
+    with pytest.raises(AudioError, match=r"^pipe\.wav: is not a regular file \(a FIFO\)$"):
+        load_clip(tmp_path / "pipe.wav")
+
+
+def test_a_file_this_user_may_not_read_says_so(shared_folder):
+    path = write_audio(shared_folder / "locked.wav", tone(4), 22_050)
+    give_to_another_user(path)
+    path.chmod(0)
+    with pytest.raises(AudioError, match=r"^locked\.wav: cannot be read \(permission denied\)$"):
+        as_another_user(load_clip, path)
 
 
 def test_one_second_clip_is_too_short(tmp_path):

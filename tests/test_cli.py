@@ -97,6 +97,17 @@ def test_user_errors_are_one_line_and_non_zero(built_home, args, message):
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr
 
 
+def test_similar_file_that_is_a_folder_or_a_fifo_says_what_it_is(built_home, tmp_path):
+    os.mkfifo(tmp_path / "pipe.mp3")
+    expected = {
+        tmp_path: f"error: {tmp_path.name}: is a folder, not an audio file",
+        tmp_path / "pipe.mp3": "error: pipe.mp3: is not a regular file (a FIFO)",
+    }
+    for path, message in expected.items():
+        proc = cli("similar", "--file", path, home=built_home, check=False)
+        assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [message]
+
+
 def test_commands_before_any_build_say_what_to_do(tmp_path):
     proc = cli("info", "--json", home=tmp_path / "empty", check=False)
     assert proc.returncode == 1 and proc.stdout == ""

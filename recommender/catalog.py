@@ -184,9 +184,8 @@ class Catalog:
         return ClipAnalysis(mel=mel, embedding=embeddings[0], genre_probabilities=_ranked(probs))
 
     def similar_to_clip(self, clip: ClipAnalysis, *, k: int = 10, genre: str | None = None) -> pd.DataFrame:
-        hits = self.index.query(clip.embedding, k=k + 5, genre=genre)
         # An uploaded copy of a catalog song is not a recommendation for itself.
-        hits = [(tid, s) for tid, s in hits if s < 1.0 - 1e-6][:k]
+        hits = self.index.query(clip.embedding, k=k, genre=genre, exclude_copies_of=[clip.embedding])
         return self._results(hits)
 
     # ---- what a song sounds like ------------------------------------------------------------

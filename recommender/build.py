@@ -20,7 +20,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from recommender.config import DEFAULT_AUDIO, AudioConfig, Paths
-from recommender.errors import ModelError, UserInputError
+from recommender.errors import ModelError, NoUsableAudioError, UserInputError
 from recommender.features import (
     FeatureCache,
     atomic_write,
@@ -169,7 +169,12 @@ def build(
     ok = set(extracted.ok)
     kept = [t for t in tracks if t.track_id in ok]
     if not kept:
-        raise UserInputError("no usable audio: every track was skipped (see the reasons above)")
+        _report_skipped(skipped, progress, listed="")
+        first = next(iter(skipped.items()), None)
+        example = f" (the first: {Path(first[0]).name}: {_without_name(first)})" if first else ""
+        raise NoUsableAudioError(
+            f"no usable audio: every one of the {len(skipped)} files was skipped{example}", skipped
+        )
     _report_skipped(skipped, progress)
 
     from recommender.store import Store
@@ -357,12 +362,25 @@ def _evaluate(ids, track_genres, splits, proba, embeddings, genres, cache) -> di
     return evaluation_summary(test_report, val_report, retrieval)
 
 
-def _report_skipped(skipped: dict[str, str], progress: Progress, *, show: int = 10) -> None:
+def _report_skipped(
+    skipped: dict[str, str],
+    progress: Progress,
+    *,
+    show: int = 10,
+    listed: str = " (all listed in build.json)",
+) -> None:
     """A few skipped files with their reasons, then a count: FMA large skips tens of thousands."""
     for what, reason in list(skipped.items())[:show]:
         progress.note(f"skipped {what}: {reason}")
     if len(skipped) > show:
-        progress.note(f"… and {len(skipped) - show} more skipped files (all listed in build.json)")
+        progress.note(f"… and {len(skipped) - show} more skipped files{listed}")
+
+
+def _without_name(item: tuple[str, str]) -> str:
+    """A skip reason without the file name it may start with (``"a.mp3: too short"`` → ``"too short"``)."""
+    what, reason = item
+    prefix = f"{Path(what).name}: "
+    return reason[len(prefix) :] if reason.startswith(prefix) else reason
 
 
 def _savez(path: Path, **arrays: np.ndarray) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from recommender.errors import RecommenderError
+from recommender.errors import NoUsableAudioError, RecommenderError
 
 
 def _add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
@@ -159,6 +159,14 @@ def cmd_build(args) -> None:
     progress = TqdmProgress()
     try:
         result = build(options, home=args.home, progress=progress)
+    except NoUsableAudioError as error:  # the reasons went to stderr; --json gets them too
+        if args.json:
+            print(
+                json.dumps(
+                    {"tracks": 0, "skipped_files": error.skipped, "error": str(error)}, ensure_ascii=False
+                )
+            )
+        raise
     finally:
         progress.close()
     summary = Catalog.open(args.home).summary()

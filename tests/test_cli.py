@@ -163,3 +163,27 @@ def test_bad_sources_fail_with_a_clear_message(tmp_path):
     assert proc.returncode == 1 and "nowhere" in proc.stderr and "Traceback" not in proc.stderr
     proc = cli("build", "--source", "fma", "--audio", tmp_path, home=tmp_path / "h", check=False)
     assert proc.returncode == 1 and "--metadata" in proc.stderr
+
+
+def test_a_build_where_every_file_fails_gives_every_reason(tmp_path):
+    music = tmp_path / "music" / "Rock"
+    music.mkdir(parents=True)
+    (music / "page.mp3").write_text("<html>404</html>\n")
+    write_audio(music / "short.wav", tone(1.0), 22_050)
+    home = tmp_path / "home"
+    for json_flag in ((), ("--json",)):
+        proc = cli("build", "--source", "folder", "--audio", music.parent, *json_flag, home=home, check=False)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert "page.mp3: not an audio file (it contains text)" in proc.stderr
+        assert "short.wav: 1.0 s of audio is too short" in proc.stderr
+        last = proc.stderr.strip().splitlines()[-1]
+        assert last.startswith(
+            "error: no usable audio: every one of the 2 files was skipped (the first: page.mp3"
+        )
+    out = json.loads(proc.stdout)  # exactly one JSON object, with the reasons
+    assert out["tracks"] == 0 and out["error"] == last.removeprefix("error: ")
+    assert {Path(p).name: r for p, r in out["skipped_files"].items()} == {
+        "page.mp3": "page.mp3: not an audio file (it contains text)",
+        "short.wav": "short.wav: 1.0 s of audio is too short; at least 3 s are needed",
+    }
+    assert not (home / "build.json").exists()

@@ -28,14 +28,28 @@ def _add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
         p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {value}")
-    return value
+# Ranges of the numeric options: what makes sense, and what NumPy, Keras and DuckDB can take.
+MAX_K = 1_000_000  # results; a catalog of every FMA track has 106 574
+MAX_TRACKS = 100_000  # demo songs to synthesise
+MAX_SEED = 2**32 - 1  # NumPy, Keras and UMAP seeds
+MAX_EPOCHS = 10_000
+MAX_WORKERS = 1024
+MAX_STEPS = 1_000  # songs in a path
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, or a message saying the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high:,}, got {value}")
+        return value
+
+    return parse
 
 
 def _track_id(text: str) -> int:
@@ -54,16 +68,20 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="build a catalog: features, model, embeddings, map, index")
     _add_common(b, json_flag=True)
     b.add_argument("--source", choices=("demo", "fma", "folder"), default="demo")
-    b.add_argument("--tracks", type=_positive, default=None, help="demo: number of songs to synthesise")
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument(
+        "--tracks", type=_whole(1, MAX_TRACKS), default=None, help="demo: number of songs to synthesise"
+    )
+    b.add_argument("--seed", type=_whole(0, MAX_SEED), default=0)
     b.add_argument("--metadata", type=Path, help="fma: the fma_metadata folder (tracks.csv, genres.csv)")
     b.add_argument(
         "--audio", type=Path, help="fma: fma_small/medium/large folder; folder: any folder of audio"
     )
     b.add_argument("--subset", choices=("small", "medium", "large"), default="small")
-    b.add_argument("--epochs", type=_positive, default=30)
+    b.add_argument("--epochs", type=_whole(1, MAX_EPOCHS), default=30)
     b.add_argument("--arch", default="cnn1d", help="cnn1d (default, fast on CPUs) or seed-2d")
-    b.add_argument("--workers", type=_positive, default=None, help="feature processes (default: all cores)")
+    b.add_argument(
+        "--workers", type=_whole(1, MAX_WORKERS), default=None, help="feature processes (default: all cores)"
+    )
     b.add_argument("--model", type=Path, help="use this .keras model instead of training one")
     b.add_argument("--no-train", action="store_true", help="do not train (with --model: use it as it is)")
 
@@ -75,7 +93,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--query", default=None)
     s.add_argument("--genre", default=None)
     s.add_argument(
-        "-k", type=_positive, default=None, help="at most this many results (default 20; all without --query)"
+        "-k",
+        type=_whole(1, MAX_K),
+        default=None,
+        help="at most this many results (default 20; all without --query)",
     )
 
     e = sub.add_parser("evaluate", help="classifier accuracy and retrieval precision vs baselines")
@@ -86,7 +107,7 @@ def parser() -> argparse.ArgumentParser:
     what = sim.add_mutually_exclusive_group(required=True)
     what.add_argument("--track", type=_track_id)
     what.add_argument("--file", type=Path)
-    sim.add_argument("-k", type=_positive, default=10)
+    sim.add_argument("-k", type=_whole(1, MAX_K), default=10)
     sim.add_argument("--genre", default=None)
 
     for name, text in (("play", "record that a user played a track"), ("like", "like a track")):
@@ -105,12 +126,12 @@ def parser() -> argparse.ArgumentParser:
     h = sub.add_parser("history", help="a user's plays, newest first")
     _add_common(h, json_flag=True)
     h.add_argument("--user", required=True)
-    h.add_argument("-k", type=_positive, default=None)
+    h.add_argument("-k", type=_whole(1, MAX_K), default=None)
 
     r = sub.add_parser("recommend", help="songs for a user, from their plays, likes and playlists")
     _add_common(r, json_flag=True)
     r.add_argument("--user", required=True)
-    r.add_argument("-k", type=_positive, default=10)
+    r.add_argument("-k", type=_whole(1, MAX_K), default=10)
     r.add_argument("--genre", default=None)
     r.add_argument("--one-per-artist", action="store_true")
 
@@ -118,7 +139,7 @@ def parser() -> argparse.ArgumentParser:
     _add_common(pa, json_flag=True)
     pa.add_argument("--from", dest="from_id", type=_track_id, required=True)
     pa.add_argument("--to", dest="to_id", type=_track_id, required=True)
-    pa.add_argument("--steps", type=_positive, default=8)
+    pa.add_argument("--steps", type=_whole(2, MAX_STEPS), default=8)
     return root
 
 

@@ -38,6 +38,7 @@ Positions in a playlist are 1-based. Times are stored as naive UTC timestamps; a
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
 import random
 import time
@@ -69,6 +70,7 @@ MAX_PLAYLIST_NAME = 60
 _WORD_SPLIT = r"[\s\p{P}\p{S}]+"
 _FUZZY_WEIGHT = 0.7  # fuzzy (word-by-word) matches score below every literal match (>= 0.8)
 _TRACK_SELECT = ", ".join(f"t.{c}" for c in TRACK_COLUMNS)
+_MAX_LIMIT = 2**63 - 1  # DuckDB's BIGINT
 
 
 # ---------------------------------------------------------------------------- schema
@@ -254,6 +256,22 @@ def _track_id(track_id: object) -> int:
     if isinstance(track_id, float) and value != track_id:
         raise UserInputError(f"a track id must be a whole number, got {track_id!r}")
     return value
+
+
+def _limit(k: object) -> int | None:
+    """``k`` results at most, as a SQL ``LIMIT`` (None: all); ``UserInputError`` unless a whole number >= 1.
+
+    Any ``k`` beyond what DuckDB's BIGINT holds means "all": it is capped, never a conversion error.
+    """
+    if k is None:
+        return None
+    if isinstance(k, bool) or not isinstance(k, numbers.Real) or not k >= 1:  # NaN fails >= too
+        raise UserInputError(f"k must be a whole number of at least 1, got {k!r}")
+    if k >= _MAX_LIMIT:  # infinity too
+        return _MAX_LIMIT
+    if int(k) != k:
+        raise UserInputError(f"k must be a whole number of at least 1, got {k!r}")
+    return int(k)
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -491,13 +509,11 @@ class Store:
         ``0.7 ×`` the mean word similarity. No query: every track by id (score 1.0).
         ``genre`` (case-insensitive) keeps one genre; ``k=None`` returns every match.
         """
-        if k is not None and (int(k) != k or k < 1):
-            raise UserInputError(f"k must be a whole number of at least 1, got {k}")
+        limit = _limit(k)
         text = "" if query is None else unicodedata.normalize("NFC", str(query)).strip()
 
         def work(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             genre_name = None if genre is None else self._resolve_genre(con, genre)
-            limit = None if k is None else int(k)
             if not text:
                 return con.execute(
                     f"""SELECT {_TRACK_SELECT}, 1.0::DOUBLE AS score FROM tracks t
@@ -615,9 +631,7 @@ class Store:
 
     def history(self, user: str, *, k: int | None = None) -> pd.DataFrame:
         """Plays of ``user``, newest first: track_id, title, artist, genre, played_at, source."""
-        if k is not None and (int(k) != k or k < 1):
-            raise UserInputError(f"k must be a whole number of at least 1, got {k}")
-        limit = None if k is None else int(k)
+        limit = _limit(k)
         return self._user_read(
             user,
             lambda con, uid: con.execute(_HISTORY_SQL, [uid, limit]).df(),

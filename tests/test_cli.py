@@ -187,3 +187,28 @@ def test_a_build_where_every_file_fails_gives_every_reason(tmp_path):
         "short.wav": "short.wav: 1.0 s of audio is too short; at least 3 s are needed",
     }
     assert not (home / "build.json").exists()
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "allowed"),
+    [
+        (("search", "-k", HUGE), "-k", "from 1 to 1,000,000"),
+        (("history", "--user", "ann", "-k", HUGE), "-k", "from 1 to 1,000,000"),
+        (("similar", "--track", "1", "-k", "0"), "-k", "from 1 to 1,000,000"),
+        (("recommend", "--user", "ann", "-k", "-3"), "-k", "from 1 to 1,000,000"),
+        (("path", "--from", "1", "--to", "2", "--steps", "1"), "--steps", "from 2 to 1,000"),
+        (("build", "--tracks", HUGE), "--tracks", "from 1 to 100,000"),
+        (("build", "--seed", "-1"), "--seed", "from 0 to 4,294,967,295"),
+        (("build", "--seed", HUGE), "--seed", "from 0 to 4,294,967,295"),
+        (("build", "--epochs", "0"), "--epochs", "from 1 to 10,000"),
+        (("build", "--workers", HUGE), "--workers", "from 1 to 1,024"),
+        (("search", "-k", "ten"), "-k", "expected a whole number, got 'ten'"),
+    ],
+)
+def test_numeric_options_out_of_range_are_usage_errors(tmp_path, args, option, allowed):
+    proc = cli(*args, home=tmp_path / "none", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stdout == ""
+    assert f"error: argument {option}" in proc.stderr and allowed in proc.stderr

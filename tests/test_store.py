@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from recommender.errors import RecommenderError, UserInputError
@@ -161,6 +162,22 @@ def test_search_with_genre_filter_and_limits(store):
         store.search("halo", genre="Polka")
     with pytest.raises(UserInputError, match="k must be"):
         store.search("halo", k=0)
+
+
+@pytest.mark.parametrize("k", [10**20, 2**63, 2**63 - 1, float("inf"), 1e30, np.int64(2**62)])
+def test_a_limit_beyond_what_duckdb_holds_means_all(store, k):
+    assert len(store.search(None, k=k)) == 10
+    assert store.search("blue", k=k)["track_id"].tolist() == store.search("blue", k=None)["track_id"].tolist()
+    store.record_play("kim", 1)
+    assert len(store.history("kim", k=k)) == 1
+
+
+@pytest.mark.parametrize("k", [0, -(10**20), 2.5, float("nan"), "3", True])
+def test_a_limit_that_is_no_whole_number_is_refused(store, k):
+    with pytest.raises(UserInputError, match="k must be a whole number"):
+        store.search(None, k=k)
+    with pytest.raises(UserInputError, match="k must be a whole number"):
+        store.history("kim", k=k)
 
 
 def test_search_treats_sql_and_wildcards_as_text(store):

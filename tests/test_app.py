@@ -21,6 +21,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -176,6 +178,43 @@ def test_a_bad_profile_name_is_an_error_message_not_a_traceback(app_home):
     assert not at.exception
     assert at.sidebar.error and "name" in at.sidebar.error[0].value.lower()
     assert at.session_state["user"] is None
+
+
+@pytest.fixture
+def busy_database(own_home, monkeypatch):
+    """Another program holds the catalog's DuckDB file open (a real connection, in another process);
+    the store gives up after 0.3 s instead of 10."""
+    from recommender.store import Store
+
+    monkeypatch.setattr(Store.__init__, "__kwdefaults__", {"timeout": 0.3})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+         " time.sleep(600)", str(own_home / "musicrec.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield own_home
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_busy_database_is_a_message_on_every_page_not_a_traceback(busy_database):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.session_state["user"] = "ann"  # picked before the other program opened the database
+    for page in PAGES:
+        goto(at, page)  # no exception
+        sidebar = [unescaped(e.value) for e in at.sidebar.error]
+        assert len(sidebar) == 1 and sidebar[0].startswith("database is busy: "), page
+        assert "close other programs using it and try again" in sidebar[0]
+        assert at.session_state["user"] == "ann"  # still picked
+        in_page = [unescaped(e.value) for e in at.main.error]
+        if page in ("home", "search", "playlists", "history", "for_you"):  # their content is in the database
+            assert in_page and in_page[0].startswith("database is busy: "), page
+    goto(at, "model")  # what the database does not hold still shows
+    assert {m.label for m in at.metric} >= {"Test accuracy", "Validation accuracy"}
+    assert not at.main.error
 
 
 # ---- home -----------------------------------------------------------------------------------------

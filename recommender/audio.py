@@ -159,7 +159,8 @@ def prepare(
     seconds = len(y) / sr
     if seconds < config.min_seconds:
         raise AudioError(
-            f"{name}: {seconds:.1f} s of audio is too short; at least {config.min_seconds:g} s are needed"
+            f"{name}: {_below(seconds, config.min_seconds)} s of audio is too short; "
+            f"at least {config.min_seconds:g} s are needed"
         )
     # Crop at the native rate first: resampling 30 s is cheaper than resampling a whole song.
     keep = int(math.ceil(config.clip_seconds * sr))
@@ -174,6 +175,15 @@ def prepare(
     if len(y) < config.min_samples:  # rounding after resampling
         y = np.pad(y, (0, config.min_samples - len(y)))
     return y.astype(np.float32, copy=False)
+
+
+def _below(seconds: float, limit: float) -> str:
+    """``seconds`` with just enough decimals to read as less than ``limit`` (2.99 → "2.99", not "3.0")."""
+    for digits in range(1, 5):
+        text = f"{seconds:.{digits}f}"
+        if float(text) < limit:
+            return text
+    return f"{math.floor(seconds * 10_000) / 10_000:.4f}"
 
 
 def load_clip(path: str | os.PathLike, *, config: AudioConfig = DEFAULT_AUDIO) -> np.ndarray:

@@ -105,6 +105,16 @@ def test_one_second_clip_is_too_short(tmp_path):
         load_clip(path)
 
 
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(2.99, "2.99"), (2.96, "2.96"), (2.9999, "2.9999"), (1.0, "1.0")]
+)
+def test_a_clip_just_too_short_never_reads_as_long_enough(tmp_path, seconds, shown):
+    path = write_audio(tmp_path / "clip.wav", tone(seconds), 22_050)
+    with pytest.raises(AudioError) as error:
+        load_clip(path)
+    assert str(error.value) == f"clip.wav: {shown} s of audio is too short; at least 3 s are needed"
+
+
 def test_silent_clip_is_rejected(tmp_path):
     path = write_audio(tmp_path / "silence.wav", np.zeros(22_050 * 5, dtype=np.float32), 22_050)
     with pytest.raises(AudioError, match="silent"):

@@ -475,6 +475,19 @@ def safe_filename(filename: str) -> str:
     return stem + suffix
 
 
+def default_title(filename: str) -> str:
+    """The title offered for an uploaded clip: its file name as the user's browser gave it, less its audio suffix.
+
+    A browser sends only a file's own name, never its folders, so a "/" or "\\" in it is part
+    of the name: "</b>.wav" is titled "</b>" (shown as text, never markup). Whitespace runs
+    are folded; at most 80 characters.
+    """
+    name = " ".join(str(filename).split())
+    stem, dot, suffix = name.rpartition(".")
+    title = stem.strip() if dot and stem.strip() and f".{suffix.lower()}" in AUDIO_SUFFIXES else name
+    return title[:80]
+
+
 def upload_track_id(data: bytes) -> int:
     """A stable track id for an uploaded clip, from its content: below 2**53, above every demo/FMA id."""
     digest = int.from_bytes(hashlib.sha256(data).digest()[:8], "big")

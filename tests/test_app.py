@@ -443,6 +443,13 @@ def test_adding_a_clip_to_a_catalog_folder_that_refuses_writes_is_a_message(own_
     assert len(reopened.index) == 24
 
 
+def test_an_upload_named_like_markup_is_titled_as_typed(app_home):
+    at = start(page="upload")
+    at.file_uploader(key="upload_file").upload("</b>.wav", wav_bytes(tone(5.0)), "audio/wav").run()
+    assert not at.exception
+    assert at.text_input(key="upload_title").value == "</b>"
+
+
 BAD_UPLOADS = [
     ("song.mp3", b"<html><body>404 Not Found</body></html>\n", "not an audio file"),
     ("short.wav", wav_bytes(tone(1.0)), "too short"),

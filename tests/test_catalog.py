@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from recommender.catalog import Catalog
+from recommender.catalog import Catalog, default_title
 from recommender.errors import ModelError
 
 
@@ -76,3 +76,20 @@ def test_a_model_description_for_other_genres_is_refused_first(catalog):
     with pytest.raises(ModelError, match="Polka"):
         catalog.import_model({"x.keras": keras_bytes, "x.json": json.dumps(meta).encode()})
     assert catalog.saved_models() == [catalog.model_info["name"]]
+
+
+@pytest.mark.parametrize(
+    ("filename", "title"),
+    [
+        ("</b>.wav", "</b>"),
+        ("my  clip.WAV", "my clip"),
+        ("a/b.mp3", "a/b"),
+        ("C:\\music\\x.flac", "C:\\music\\x"),
+        ("live.2024.ogg", "live.2024"),
+        (".wav", ".wav"),
+        ("no suffix", "no suffix"),
+        ("x" * 100 + ".mp3", "x" * 80),
+    ],
+)
+def test_an_uploaded_clip_is_titled_by_its_whole_file_name(filename, title):
+    assert default_title(filename) == title

@@ -274,13 +274,18 @@ def _store(args):
     return Catalog.open(args.home)
 
 
+def _user(store, typed: str) -> str:
+    """The profile's name as stored ("Alice" for --user alice), else as typed, trimmed."""
+    return store.user_name(typed) or typed.strip()
+
+
 def cmd_play(args) -> None:
     catalog = _store(args)
     catalog.track(args.track)
     catalog.store.record_play(args.user, args.track, source="cli")
     _emit(
         args,
-        {"user": args.user.strip(), "track_id": args.track, "played": True},
+        {"user": _user(catalog.store, args.user), "track_id": args.track, "played": True},
         lambda o: f"{o['user']} played track {o['track_id']}",
     )
 
@@ -291,7 +296,7 @@ def cmd_like(args) -> None:
     catalog.store.like(args.user, args.track)
     _emit(
         args,
-        {"user": args.user.strip(), "track_id": args.track, "liked": True},
+        {"user": _user(catalog.store, args.user), "track_id": args.track, "liked": True},
         lambda o: f"{o['user']} likes track {o['track_id']}",
     )
 
@@ -313,6 +318,7 @@ def cmd_playlist(args) -> None:
         store.remove_from_playlist(user, name, args.track)
     elif act == "delete":
         store.delete_playlist(user, name)
+    user = _user(store, user)
     if act == "list":
         rows = results_json(store.playlists(user))
         _emit(args, {"user": user, "playlists": rows}, lambda o: _table(o["playlists"], ["name", "n_tracks"]))
@@ -333,10 +339,11 @@ def cmd_playlist(args) -> None:
 def cmd_history(args) -> None:
     from recommender.catalog import results_json
 
-    frame = _store(args).store.history(args.user, k=args.k)
+    store = _store(args).store
+    frame = store.history(args.user, k=args.k)
     cols = ["track_id", "title", "played_at", "source"]
     rows = results_json(frame[[c for c in cols + ["artist", "genre"] if c in frame]])
-    _emit(args, {"user": args.user, "results": rows}, lambda o: _table(o["results"], cols))
+    _emit(args, {"user": _user(store, args.user), "results": rows}, lambda o: _table(o["results"], cols))
 
 
 def cmd_recommend(args) -> None:

@@ -552,6 +552,16 @@ class Store:
         rows = self._run(lambda con: con.execute("SELECT name FROM users ORDER BY name_key").fetchall())
         return [r[0] for r in rows]
 
+    def user_name(self, name: str) -> str | None:
+        """The stored spelling of profile ``name`` (matched as every method matches it), or None if none."""
+        clean = _clean_name(name, what="profile", max_len=MAX_USER_NAME)
+        row = self._run(
+            lambda con: con.execute(
+                "SELECT name FROM users WHERE name_key = ?", [_name_key(clean)]
+            ).fetchone()
+        )
+        return None if row is None else row[0]
+
     def create_user(self, name: str) -> str:
         """Create the profile ``name`` if new; returns its stored name (an existing one keeps its spelling)."""
         clean = _clean_name(name, what="profile", max_len=MAX_USER_NAME)

@@ -212,3 +212,19 @@ def test_numeric_options_out_of_range_are_usage_errors(tmp_path, args, option, a
     proc = cli(*args, home=tmp_path / "none", check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stdout == ""
     assert f"error: argument {option}" in proc.stderr and allowed in proc.stderr
+
+
+def test_user_commands_print_the_profile_name_as_stored(built_home):
+    cli("playlist", "create", "--user", "Zoë Stored", "--name", "Mix", home=built_home)
+    typed = "  zoë STORED "
+    assert (
+        cli_json("playlist", "show", "--user", typed, "--name", "Mix", home=built_home)["user"]
+        == "Zoë Stored"
+    )
+    assert cli_json("playlist", "list", "--user", typed, home=built_home)["user"] == "Zoë Stored"
+    assert (
+        "of Zoë Stored: 0 songs"
+        in cli("playlist", "show", "--user", typed, "--name", "Mix", home=built_home).stdout
+    )
+    assert cli_json("play", "--user", typed, "--track", 1, home=built_home)["user"] == "Zoë Stored"
+    assert cli_json("history", "--user", typed, home=built_home)["user"] == "Zoë Stored"

@@ -274,6 +274,11 @@ def test_two_profiles_cannot_see_or_change_each_others_data(store):
 
 
 # ---------------------------------------------------------------------------- plays and likes
+def test_user_name_is_the_stored_spelling(store):
+    store.create_user("Zoë")
+    assert store.user_name("  zoË ") == "Zoë" and store.user_name("nobody") is None
+
+
 def test_history_is_newest_first_with_sources_and_limit(store):
     t0 = datetime(2024, 5, 1, 12, 0)
     store.record_play("ann", 1, at=t0)

@@ -3,7 +3,9 @@
 Every command takes ``--home DIR`` (default ``$MUSICREC_HOME``, else ``./artifacts``).
 Commands that print results take ``--json`` and then print exactly one JSON object on
 stdout; logs and progress go to stderr. Exit code 0 on success; on failure a one-line
-message on stderr and exit code 1 (2 for bad command-line usage).
+message on stderr and exit code 1 (2 for bad command-line usage). When the program
+reading the output stops early (``… | head -1``), the command ends quietly with 141, the
+status of a process ended by SIGPIPE.
 """
 
 from __future__ import annotations
@@ -397,6 +399,19 @@ def _recommendation_results(catalog, triples) -> dict:
     return {"results": results_json(pd.DataFrame(rows)) if rows else []}
 
 
+def _reader_gone() -> int:
+    """The program reading our output closed it (``… | head -1``): stop quietly, as Unix tools do.
+
+    Output still buffered would fail again when Python flushes it at exit, so stdout is
+    pointed at /dev/null first. The status is a SIGPIPE death's (128 + 13), which shells
+    treat as such; no message: the reader asked for no more.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + 13
+
+
 COMMANDS: dict[str, Callable] = {
     "build": cmd_build,
     "info": cmd_info,
@@ -417,6 +432,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+    except BrokenPipeError:
+        return _reader_gone()
     except RecommenderError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -228,3 +228,15 @@ def test_user_commands_print_the_profile_name_as_stored(built_home):
     )
     assert cli_json("play", "--user", typed, "--track", 1, home=built_home)["user"] == "Zoë Stored"
     assert cli_json("history", "--user", typed, home=built_home)["user"] == "Zoë Stored"
+
+
+@pytest.mark.parametrize("args", [("evaluate",), ("search", "--json")])
+def test_a_reader_that_stops_early_ends_the_command_quietly(built_home, args):
+    """``… | head -1``: here the reader has gone before anything is written."""
+    cmd = [sys.executable, "-m", "recommender", *args, "--home", str(built_home)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141  # as if killed by SIGPIPE, like other Unix tools
+    assert stderr == ""

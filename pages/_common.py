@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,8 @@ from recommender.config import Paths
 from recommender.describe import SoundTraits
 from recommender.errors import RecommenderError
 from recommender.store import PLAY_SOURCES
+
+T = TypeVar("T")
 
 HOME_PAGE = "pages/home.py"
 SONG_PAGE = "pages/song.py"
@@ -221,6 +224,16 @@ def user_errors() -> Iterator[None]:
         st.error(md(error), icon=":material/error:")
 
 
+def read_or_stop(read: Callable[[], T]) -> T:
+    """``read()`` (a store read the rest of the page needs); if it fails, e.g. while another program
+    holds the database, show why and stop the page there."""
+    try:
+        return read()
+    except RecommenderError as error:
+        st.error(md(error), icon=":material/error:")
+        st.stop()
+
+
 def flash(message: str) -> None:
     """Show ``message`` (Markdown: pass user text through ``md``) once, on the next run.
 
@@ -279,8 +292,7 @@ def sidebar(cat: Catalog | None) -> None:
         st.markdown("### :material/person: Profile")
         if cat is None:
             st.caption("Profiles appear once a catalog is built.")
-        else:
-            users = cat.store.users()
+        elif (users := _users(cat)) is not None:
             if st.session_state.user not in users:
                 st.session_state.user = None
             st.session_state.sidebar_user = st.session_state.user
@@ -297,11 +309,24 @@ def sidebar(cat: Catalog | None) -> None:
         catalog_status(cat)
 
 
+def _users(cat: Catalog) -> list[str] | None:
+    """The profiles, or None after showing why they cannot be read (the profile picked stays picked)."""
+    try:
+        return cat.store.users()
+    except RecommenderError as error:  # e.g. another program holds the database
+        st.error(md(error), icon=":material/error:")
+        return None
+
+
 def catalog_status(cat: Catalog | None) -> None:
     if cat is None:
         st.caption(":material/info: No catalog built yet.")
         return
-    info = summary(cat)
+    try:
+        info = summary(cat)
+    except RecommenderError:  # the reason is shown above, under Profile
+        st.caption(":material/info: What the catalog holds cannot be read right now.")
+        return
     st.caption(f"**{md(info['source_label'])}** · {info['tracks']:,} songs · {len(info['genres'])} genres")
     model = info.get("model")
     if model:

@@ -19,7 +19,7 @@ user = _common.require_user()
 store = cat.store
 
 # ---- choose or create ----------------------------------------------------------------------------
-names = store.playlists(user)["name"].tolist()
+names = _common.read_or_stop(lambda: store.playlists(user)["name"].tolist())
 # A widget's value can only be set before it is drawn: a playlist just made is picked here, on the next run.
 pending = st.session_state.pop("playlists_pending", None)
 if pending in names:

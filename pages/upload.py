@@ -4,13 +4,12 @@ The clip can then join the catalog: saved under a generated name, embedded and i
 at once, so it shows up on the map and among other songs' neighbours.
 """
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 from pages import _common
 from recommender import plots
+from recommender.catalog import default_title
 from recommender.describe import sound_traits, why
 
 _common.ensure_routed(__file__)
@@ -65,7 +64,7 @@ with _common.user_errors():
     st.subheader("Add it to the catalog")
     with st.form("upload_add_form"):
         cols = st.columns(3)
-        title = cols[0].text_input("Title", value=Path(uploaded.name).stem[:80], key="upload_title")
+        title = cols[0].text_input("Title", value=default_title(uploaded.name), key="upload_title")
         artist = cols[1].text_input("Artist", value=_common.current_user() or "", key="upload_artist")
         all_genres = _common.genres(cat)
         genre = cols[2].selectbox("Genre", all_genres, index=all_genres.index(top_genre), key="upload_genre")

@@ -10,8 +10,10 @@ friends when they are installed). Every failure a user's file can cause raises
 from __future__ import annotations
 
 import codecs
+import errno
 import math
 import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -74,6 +76,39 @@ def _looks_like_text(path: Path) -> bool:
     return all(ch.isprintable() or ch in "\t\r\n" for ch in text)
 
 
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _readable_file_size(p: Path) -> int:
+    """The size of a regular file at ``p``, else ``AudioError`` saying what is there instead.
+
+    Checked before anything opens the file: opening a FIFO would wait for a writer.
+    """
+    try:
+        info = p.stat()
+    except FileNotFoundError:
+        raise AudioError(f"{_name(p)}: file not found") from None
+    except OSError as error:  # e.g. a folder on the way that this user may not enter
+        raise AudioError(f"{_name(p)}: cannot be read ({_reason(error)})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise AudioError(f"{_name(p)}: is a folder, not an audio file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((k for test, k in _KINDS if test(info.st_mode)), "a special file")
+        raise AudioError(f"{_name(p)}: is not a regular file ({kind})")
+    return info.st_size
+
+
+def _reason(error: OSError) -> str:
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return (error.strerror or str(error)).lower()
+
+
 def decode(
     path: str | os.PathLike, *, max_seconds: float = DEFAULT_AUDIO.clip_seconds
 ) -> tuple[np.ndarray, int]:
@@ -82,11 +117,14 @@ def decode(
     Raises ``AudioError`` if the file is missing, empty or not decodable audio.
     """
     p = Path(path)
-    if not p.is_file():
-        raise AudioError(f"{_name(p)}: file not found")
-    if p.stat().st_size == 0:
+    size = _readable_file_size(p)
+    if size == 0:
         raise AudioError(f"{_name(p)}: the file is empty (0 bytes)")
-    if _looks_like_text(p):
+    try:
+        text = _looks_like_text(p)
+    except OSError as error:
+        raise AudioError(f"{_name(p)}: cannot be read ({_reason(error)})") from None
+    if text:
         raise AudioError(f"{_name(p)}: not an audio file (it contains text)")
     try:
         data, sr = _read_soundfile(p, max_seconds=max_seconds)
@@ -121,7 +159,8 @@ def prepare(
     seconds = len(y) / sr
     if seconds < config.min_seconds:
         raise AudioError(
-            f"{name}: {seconds:.1f} s of audio is too short; at least {config.min_seconds:g} s are needed"
+            f"{name}: {_below(seconds, config.min_seconds)} s of audio is too short; "
+            f"at least {config.min_seconds:g} s are needed"
         )
     # Crop at the native rate first: resampling 30 s is cheaper than resampling a whole song.
     keep = int(math.ceil(config.clip_seconds * sr))
@@ -136,6 +175,15 @@ def prepare(
     if len(y) < config.min_samples:  # rounding after resampling
         y = np.pad(y, (0, config.min_samples - len(y)))
     return y.astype(np.float32, copy=False)
+
+
+def _below(seconds: float, limit: float) -> str:
+    """``seconds`` with just enough decimals to read as less than ``limit`` (2.99 → "2.99", not "3.0")."""
+    for digits in range(1, 5):
+        text = f"{seconds:.{digits}f}"
+        if float(text) < limit:
+            return text
+    return f"{math.floor(seconds * 10_000) / 10_000:.4f}"
 
 
 def load_clip(path: str | os.PathLike, *, config: AudioConfig = DEFAULT_AUDIO) -> np.ndarray:

@@ -20,8 +20,15 @@ import pandas as pd
 from tqdm import tqdm
 
 from recommender.config import DEFAULT_AUDIO, AudioConfig, Paths
-from recommender.errors import ModelError, UserInputError
-from recommender.features import FeatureCache, atomic_write, atomic_write_text, extract
+from recommender.errors import ModelError, NoUsableAudioError, UserInputError
+from recommender.features import (
+    FeatureCache,
+    atomic_write,
+    atomic_write_text,
+    check_writable,
+    extract,
+    remove_stale_temps,
+)
 from recommender.sources.base import SourceReport, Track
 
 SOURCES = ("demo", "fma", "folder")
@@ -145,7 +152,10 @@ def build(
     """Run the whole build into ``home``. Returns the tracks kept, what was skipped and why, and build info."""
     progress = progress or SilentProgress()
     started = datetime.now(UTC)
-    paths = Paths.at(home).ensure()
+    paths = Paths.at(home)
+    _check_writable(paths, options)
+    paths.ensure()
+    _remove_stale_temps(paths)
     config = options.config
     tracks, report = load_source(options, paths, progress)
     tracks += _kept_uploads(paths, {t.track_id for t in tracks})
@@ -160,7 +170,12 @@ def build(
     ok = set(extracted.ok)
     kept = [t for t in tracks if t.track_id in ok]
     if not kept:
-        raise UserInputError("no usable audio: every track was skipped (see the reasons above)")
+        _report_skipped(skipped, progress, listed="")
+        first = next(iter(skipped.items()), None)
+        example = f" (the first: {Path(first[0]).name}: {_without_name(first)})" if first else ""
+        raise NoUsableAudioError(
+            f"no usable audio: every one of the {len(skipped)} files was skipped{example}", skipped
+        )
     _report_skipped(skipped, progress)
 
     info = {
@@ -320,6 +335,31 @@ def _kept_uploads(paths: Paths, taken: set[int]) -> list[Track]:
     return kept
 
 
+def _check_writable(paths: Paths, options: BuildOptions) -> None:
+    """Every folder the build writes into can be written, or a ``WriteError`` naming it, before any work.
+
+    A folder that becomes unwritable during the build is caught where each file is saved
+    (``features.atomic_write``); the previous catalog stays as it was either way.
+    """
+    folders = [paths.home, paths.features_dir, paths.models_dir, paths.catalog_dir]
+    if options.source == "demo":
+        folders.append(paths.audio_dir)  # the synthesised songs
+    for folder in folders:
+        check_writable(folder)
+
+
+def _remove_stale_temps(paths: Paths) -> None:
+    """Temporary files that killed builds or uploads left in the home; a live writer's are kept.
+
+    The feature cache's own folders are cleaned by ``features.extract``.
+    """
+    from recommender.catalog import UPLOADS_DIR
+
+    for folder in (paths.home, paths.catalog_dir, paths.models_dir, paths.audio_dir / UPLOADS_DIR):
+        if folder.is_dir():
+            remove_stale_temps(folder)
+
+
 def _mels(cache: FeatureCache, ids: np.ndarray, progress: Progress):
     for i, track_id in enumerate(ids, start=1):
         yield cache.get(int(track_id))
@@ -345,12 +385,25 @@ def _evaluate(ids, track_genres, splits, proba, embeddings, genres, cache) -> di
     return evaluation_summary(test_report, val_report, retrieval)
 
 
-def _report_skipped(skipped: dict[str, str], progress: Progress, *, show: int = 10) -> None:
+def _report_skipped(
+    skipped: dict[str, str],
+    progress: Progress,
+    *,
+    show: int = 10,
+    listed: str = " (all listed in build.json)",
+) -> None:
     """A few skipped files with their reasons, then a count: FMA large skips tens of thousands."""
     for what, reason in list(skipped.items())[:show]:
         progress.note(f"skipped {what}: {reason}")
     if len(skipped) > show:
-        progress.note(f"… and {len(skipped) - show} more skipped files (all listed in build.json)")
+        progress.note(f"… and {len(skipped) - show} more skipped files{listed}")
+
+
+def _without_name(item: tuple[str, str]) -> str:
+    """A skip reason without the file name it may start with (``"a.mp3: too short"`` → ``"too short"``)."""
+    what, reason = item
+    prefix = f"{Path(what).name}: "
+    return reason[len(prefix) :] if reason.startswith(prefix) else reason
 
 
 def _savez(path: Path, **arrays: np.ndarray) -> None:

@@ -7,6 +7,7 @@ clip must be listened to). The command line and the app both talk to this class.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.config import AudioConfig, Paths
-from recommender.errors import AudioError, ModelError, NotBuiltError, UserInputError
+from recommender.errors import AudioError, ModelError, NotBuiltError, RecommenderError, UserInputError
 
 RESULT_COLUMNS = ["track_id", "title", "artist", "genre", "score"]
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif")
@@ -208,9 +209,8 @@ class Catalog:
         return ClipAnalysis(mel=mel, embedding=embeddings[0], genre_probabilities=_ranked(probs))
 
     def similar_to_clip(self, clip: ClipAnalysis, *, k: int = 10, genre: str | None = None) -> pd.DataFrame:
-        hits = self.index.query(clip.embedding, k=k + 5, genre=genre)
         # An uploaded copy of a catalog song is not a recommendation for itself.
-        hits = [(tid, s) for tid, s in hits if s < 1.0 - 1e-6][:k]
+        hits = self.index.query(clip.embedding, k=k, genre=genre, exclude_copies_of=[clip.embedding])
         return self._results(hits)
 
     # ---- what a song sounds like ------------------------------------------------------------
@@ -293,7 +293,7 @@ class Catalog:
         leaves nothing a user can see. The id is derived from the content: the same clip
         twice is refused.
         """
-        from recommender.features import atomic_write
+        from recommender.features import atomic_write, check_writable
         from recommender.sources.base import Track
 
         title, artist = " ".join(title.split()), " ".join(artist.split()) or "Unknown artist"
@@ -313,6 +313,8 @@ class Catalog:
 
         with self._write_lock:
             target = self.paths.audio_dir / UPLOADS_DIR / f"{track_id}{suffix}"
+            for folder in (target.parent, self.features.dir, self.paths.catalog_dir):
+                check_writable(folder)  # before anything is written: a clear message naming the folder
             atomic_write(target, lambda tmp: tmp.write_bytes(data))
             self.features.put(track_id, clip.mel)
             old_arrays = self._arrays
@@ -338,17 +340,24 @@ class Catalog:
                 index.genres_,
             )  # fit() replaces, never mutates these
             index.add(clip.embedding, track_id, genre)
+            saved = []  # the files replaced so far: only those are put back
             try:
                 index.save(index_path)
+                saved.append(index_path)
                 atomic_write(arrays_path, lambda tmp: _savez(tmp, **arrays))
+                saved.append(arrays_path)
                 self.__dict__["_arrays"] = arrays
                 self.store.add_track(track)  # the commit
             except BaseException:
                 # Put the catalog back as it was; the saved audio and features are harmless leftovers.
                 index.fit(*before)
-                index.save(index_path)
-                atomic_write(arrays_path, lambda tmp: _savez(tmp, **old_arrays))
                 self.__dict__["_arrays"] = old_arrays
+                # Best effort: a file left extended only indexes a song without a track row, never shown.
+                with contextlib.suppress(RecommenderError):
+                    if index_path in saved:
+                        index.save(index_path)
+                    if arrays_path in saved:
+                        atomic_write(arrays_path, lambda tmp: _savez(tmp, **old_arrays))
                 raise
             self.revision += 1
         return track_id
@@ -416,9 +425,12 @@ class Catalog:
         """Save an uploaded ``.keras`` model and its ``.json`` description into this home's models.
 
         Both files are checked first: the description must name this catalog's genres and
-        audio settings, or the model is refused before anything is written.
+        audio settings, and the model must load (Keras safe mode) with musicrec's embedding
+        layer, this catalog's input shape and genre count (``model.check_model_file``), or
+        it is refused before anything is kept.
         """
         from recommender.features import atomic_write
+        from recommender.model import check_model_file
 
         keras_files = [n for n in files if n.lower().endswith(".keras")]
         json_files = [n for n in files if n.lower().endswith(".json")]
@@ -440,8 +452,16 @@ class Catalog:
             n += 1
             name = f"{stem}-{n}"
         target = self.paths.models_dir / f"{name}.keras"
+
+        def write_checked(
+            tmp: Path,
+        ) -> None:  # checked under its temporary name: a refused model never appears
+            tmp.write_bytes(files[keras_files[0]])
+            check_model_file(tmp, config=self.config, genres=genres, name=keras_files[0])
+
+        atomic_write(target, write_checked, suffix=".keras")
+        # The description last: a .keras file without its .json is not offered among the saved models.
         atomic_write(target.with_suffix(".json"), lambda tmp: tmp.write_bytes(files[json_files[0]]))
-        atomic_write(target, lambda tmp: tmp.write_bytes(files[keras_files[0]]))
         return target
 
     def _results(self, hits: list[tuple[int, float]], *, reasons: list[str] | None = None) -> pd.DataFrame:
@@ -476,6 +496,19 @@ def safe_filename(filename: str) -> str:
         raise AudioError(f"{name or 'the file'}: not a supported audio file; use one of {formats}")
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:60] or "clip"
     return stem + suffix
+
+
+def default_title(filename: str) -> str:
+    """The title offered for an uploaded clip: its file name as the user's browser gave it, less its audio suffix.
+
+    A browser sends only a file's own name, never its folders, so a "/" or "\\" in it is part
+    of the name: "</b>.wav" is titled "</b>" (shown as text, never markup). Whitespace runs
+    are folded; at most 80 characters.
+    """
+    name = " ".join(str(filename).split())
+    stem, dot, suffix = name.rpartition(".")
+    title = stem.strip() if dot and stem.strip() and f".{suffix.lower()}" in AUDIO_SUFFIXES else name
+    return title[:80]
 
 
 def upload_track_id(data: bytes) -> int:

@@ -3,7 +3,9 @@
 Every command takes ``--home DIR`` (default ``$MUSICREC_HOME``, else ``./artifacts``).
 Commands that print results take ``--json`` and then print exactly one JSON object on
 stdout; logs and progress go to stderr. Exit code 0 on success; on failure a one-line
-message on stderr and exit code 1 (2 for bad command-line usage).
+message on stderr and exit code 1 (2 for bad command-line usage). When the program
+reading the output stops early (``… | head -1``), the command ends quietly with 141, the
+status of a process ended by SIGPIPE.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from recommender.errors import RecommenderError
+from recommender.errors import NoUsableAudioError, RecommenderError
 
 
 def _add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
@@ -28,14 +30,28 @@ def _add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
         p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {value}")
-    return value
+# Ranges of the numeric options: what makes sense, and what NumPy, Keras and DuckDB can take.
+MAX_K = 1_000_000  # results; a catalog of every FMA track has 106 574
+MAX_TRACKS = 100_000  # demo songs to synthesise
+MAX_SEED = 2**32 - 1  # NumPy, Keras and UMAP seeds
+MAX_EPOCHS = 10_000
+MAX_WORKERS = 1024
+MAX_STEPS = 1_000  # songs in a path
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, or a message saying the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high:,}, got {value}")
+        return value
+
+    return parse
 
 
 def _track_id(text: str) -> int:
@@ -54,16 +70,20 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="build a catalog: features, model, embeddings, map, index")
     _add_common(b, json_flag=True)
     b.add_argument("--source", choices=("demo", "fma", "folder"), default="demo")
-    b.add_argument("--tracks", type=_positive, default=None, help="demo: number of songs to synthesise")
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument(
+        "--tracks", type=_whole(1, MAX_TRACKS), default=None, help="demo: number of songs to synthesise"
+    )
+    b.add_argument("--seed", type=_whole(0, MAX_SEED), default=0)
     b.add_argument("--metadata", type=Path, help="fma: the fma_metadata folder (tracks.csv, genres.csv)")
     b.add_argument(
         "--audio", type=Path, help="fma: fma_small/medium/large folder; folder: any folder of audio"
     )
     b.add_argument("--subset", choices=("small", "medium", "large"), default="small")
-    b.add_argument("--epochs", type=_positive, default=30)
+    b.add_argument("--epochs", type=_whole(1, MAX_EPOCHS), default=30)
     b.add_argument("--arch", default="cnn1d", help="cnn1d (default, fast on CPUs) or seed-2d")
-    b.add_argument("--workers", type=_positive, default=None, help="feature processes (default: all cores)")
+    b.add_argument(
+        "--workers", type=_whole(1, MAX_WORKERS), default=None, help="feature processes (default: all cores)"
+    )
     b.add_argument("--model", type=Path, help="use this .keras model instead of training one")
     b.add_argument("--no-train", action="store_true", help="do not train (with --model: use it as it is)")
 
@@ -75,7 +95,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--query", default=None)
     s.add_argument("--genre", default=None)
     s.add_argument(
-        "-k", type=_positive, default=None, help="at most this many results (default 20; all without --query)"
+        "-k",
+        type=_whole(1, MAX_K),
+        default=None,
+        help="at most this many results (default 20; all without --query)",
     )
 
     e = sub.add_parser("evaluate", help="classifier accuracy and retrieval precision vs baselines")
@@ -86,7 +109,7 @@ def parser() -> argparse.ArgumentParser:
     what = sim.add_mutually_exclusive_group(required=True)
     what.add_argument("--track", type=_track_id)
     what.add_argument("--file", type=Path)
-    sim.add_argument("-k", type=_positive, default=10)
+    sim.add_argument("-k", type=_whole(1, MAX_K), default=10)
     sim.add_argument("--genre", default=None)
 
     for name, text in (("play", "record that a user played a track"), ("like", "like a track")):
@@ -105,12 +128,12 @@ def parser() -> argparse.ArgumentParser:
     h = sub.add_parser("history", help="a user's plays, newest first")
     _add_common(h, json_flag=True)
     h.add_argument("--user", required=True)
-    h.add_argument("-k", type=_positive, default=None)
+    h.add_argument("-k", type=_whole(1, MAX_K), default=None)
 
     r = sub.add_parser("recommend", help="songs for a user, from their plays, likes and playlists")
     _add_common(r, json_flag=True)
     r.add_argument("--user", required=True)
-    r.add_argument("-k", type=_positive, default=10)
+    r.add_argument("-k", type=_whole(1, MAX_K), default=10)
     r.add_argument("--genre", default=None)
     r.add_argument("--one-per-artist", action="store_true")
 
@@ -118,7 +141,7 @@ def parser() -> argparse.ArgumentParser:
     _add_common(pa, json_flag=True)
     pa.add_argument("--from", dest="from_id", type=_track_id, required=True)
     pa.add_argument("--to", dest="to_id", type=_track_id, required=True)
-    pa.add_argument("--steps", type=_positive, default=8)
+    pa.add_argument("--steps", type=_whole(2, MAX_STEPS), default=8)
     return root
 
 
@@ -159,6 +182,14 @@ def cmd_build(args) -> None:
     progress = TqdmProgress()
     try:
         result = build(options, home=args.home, progress=progress)
+    except NoUsableAudioError as error:  # the reasons went to stderr; --json gets them too
+        if args.json:
+            print(
+                json.dumps(
+                    {"tracks": 0, "skipped_files": error.skipped, "error": str(error)}, ensure_ascii=False
+                )
+            )
+        raise
     finally:
         progress.close()
     summary = Catalog.open(args.home).summary()
@@ -245,13 +276,18 @@ def _store(args):
     return Catalog.open(args.home)
 
 
+def _user(store, typed: str) -> str:
+    """The profile's name as stored ("Alice" for --user alice), else as typed, trimmed."""
+    return store.user_name(typed) or typed.strip()
+
+
 def cmd_play(args) -> None:
     catalog = _store(args)
     catalog.track(args.track)
     catalog.store.record_play(args.user, args.track, source="cli")
     _emit(
         args,
-        {"user": args.user.strip(), "track_id": args.track, "played": True},
+        {"user": _user(catalog.store, args.user), "track_id": args.track, "played": True},
         lambda o: f"{o['user']} played track {o['track_id']}",
     )
 
@@ -262,7 +298,7 @@ def cmd_like(args) -> None:
     catalog.store.like(args.user, args.track)
     _emit(
         args,
-        {"user": args.user.strip(), "track_id": args.track, "liked": True},
+        {"user": _user(catalog.store, args.user), "track_id": args.track, "liked": True},
         lambda o: f"{o['user']} likes track {o['track_id']}",
     )
 
@@ -284,6 +320,7 @@ def cmd_playlist(args) -> None:
         store.remove_from_playlist(user, name, args.track)
     elif act == "delete":
         store.delete_playlist(user, name)
+    user = _user(store, user)
     if act == "list":
         rows = results_json(store.playlists(user))
         _emit(args, {"user": user, "playlists": rows}, lambda o: _table(o["playlists"], ["name", "n_tracks"]))
@@ -304,10 +341,11 @@ def cmd_playlist(args) -> None:
 def cmd_history(args) -> None:
     from recommender.catalog import results_json
 
-    frame = _store(args).store.history(args.user, k=args.k)
+    store = _store(args).store
+    frame = store.history(args.user, k=args.k)
     cols = ["track_id", "title", "played_at", "source"]
     rows = results_json(frame[[c for c in cols + ["artist", "genre"] if c in frame]])
-    _emit(args, {"user": args.user, "results": rows}, lambda o: _table(o["results"], cols))
+    _emit(args, {"user": _user(store, args.user), "results": rows}, lambda o: _table(o["results"], cols))
 
 
 def cmd_recommend(args) -> None:
@@ -361,6 +399,19 @@ def _recommendation_results(catalog, triples) -> dict:
     return {"results": results_json(pd.DataFrame(rows)) if rows else []}
 
 
+def _reader_gone() -> int:
+    """The program reading our output closed it (``… | head -1``): stop quietly, as Unix tools do.
+
+    Output still buffered would fail again when Python flushes it at exit, so stdout is
+    pointed at /dev/null first. The status is a SIGPIPE death's (128 + 13), which shells
+    treat as such; no message: the reader asked for no more.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + 13
+
+
 COMMANDS: dict[str, Callable] = {
     "build": cmd_build,
     "info": cmd_info,
@@ -381,6 +432,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+    except BrokenPipeError:
+        return _reader_gone()
     except RecommenderError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -17,6 +17,17 @@ class SourceError(RecommenderError):
     """A catalog source is misconfigured: missing folder, broken metadata CSV."""
 
 
+class NoUsableAudioError(SourceError):
+    """Every track of a source was skipped; ``skipped`` maps each file (or id) to the reason."""
+
+    def __init__(self, message: str, skipped: dict[str, str]):
+        super().__init__(message)
+        self.skipped = dict(skipped)
+
+    def __reduce__(self):  # picklable with both arguments
+        return type(self), (str(self), self.skipped)
+
+
 class ModelError(RecommenderError):
     """A model cannot be used: missing, or built for another config or genre list."""
 
@@ -27,3 +38,7 @@ class NotBuiltError(RecommenderError):
 
 class UserInputError(RecommenderError):
     """A bad name, id or option given by the user."""
+
+
+class WriteError(RecommenderError):
+    """A file of the home cannot be written: a folder not writable, a read-only disk, a full disk."""

@@ -224,7 +224,9 @@ class BackboneModel:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
-            raise ModelError("the backbone model is not fitted: build the catalog or load a saved model first")
+            raise ModelError(
+                "the backbone model is not fitted: build the catalog or load a saved model first"
+            )
 
     def _check_features(self, features: np.ndarray) -> np.ndarray:
         features = np.atleast_2d(np.asarray(features, dtype=np.float32))
@@ -402,7 +404,9 @@ def _head_network(keras, *, blocks, mean, scale, pca, lda, classes, use_lda: boo
     if pca is not None:
         dense = layers.Dense(pca.n_components_, name="pca")
         backbone = dense(x)
-        dense.set_weights([pca.components_.T.astype(np.float32), (-pca.mean_ @ pca.components_.T).astype(np.float32)])
+        dense.set_weights(
+            [pca.components_.T.astype(np.float32), (-pca.mean_ @ pca.components_.T).astype(np.float32)]
+        )
         backbone = layers.UnitNormalization(name="pca_unit")(backbone)
     else:
         backbone = x

@@ -33,7 +33,6 @@ structures are rebuilt on load, which takes a fraction of a second for a catalog
 
 from __future__ import annotations
 
-import os
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,7 +43,11 @@ from sklearn.neighbors import BallTree
 from recommender.errors import ModelError, NotBuiltError, UserInputError
 
 DUPLICATE_COSINE = 1.0 - 1e-6
-"""Catalog songs at least this similar to a query song are copies of it, never recommended."""
+"""Two songs at least this similar are exact copies: a copy of a song the query avoids (the query
+song, an excluded song, a song already in the list) is never returned."""
+# Unit vectors a, b with cos >= DUPLICATE_COSINE are within sqrt(2 - 2 * DUPLICATE_COSINE) ~ 1.42e-3 of
+# each other, so their cosines to any unit query differ by at most that (plus float32 rounding).
+_COPY_SLACK = 2e-3
 
 ALGORITHMS = ("auto", "ball_tree", "brute")
 BALL_TREE_MAX_DIM = 4
@@ -166,20 +169,23 @@ class SimilarityIndex:
         k: int = 10,
         genre: str | None = None,
         exclude: Iterable[int] = (),
+        exclude_copies_of: Iterable[np.ndarray] = (),
     ) -> list[tuple[int, float]]:
         """The ``k`` songs nearest to ``vector`` ``(d,)`` as ``(track_id, cosine)``, best first.
 
-        ``genre`` keeps only songs of that genre; ids in ``exclude`` are never returned.
-        Fewer than ``k`` results only when fewer songs are available.
+        ``genre`` keeps only songs of that genre. The songs in ``exclude`` and their exact
+        copies are never returned, nor copies of the vectors ``exclude_copies_of`` (each
+        ``(d,)``, e.g. an uploaded clip), and no two songs returned are copies of each other
+        (the duplicate rule: cosine >= ``DUPLICATE_COSINE``). Fewer than ``k`` results only
+        when fewer songs are available.
         """
         self._check_built()
         k = self._check_k(k)
         searcher, rows = self._searcher_for(genre)
         unit = self._as_query(vector)
         excluded = {int(t) for t in exclude}
-        return self._nearest(
-            unit, searcher, rows, k=k, skip=lambda tid, cos: tid in excluded, n_skip=len(excluded)
-        )
+        extra = [self._as_query(v) for v in exclude_copies_of]
+        return self._nearest(unit, searcher, rows, k=k, excluded=excluded, copies_of=extra)
 
     def query_track(
         self,
@@ -189,17 +195,25 @@ class SimilarityIndex:
         genre: str | None = None,
         exclude: Iterable[int] = (),
     ) -> list[tuple[int, float]]:
-        """The ``k`` songs nearest to catalog song ``track_id``, never itself nor an exact copy of it."""
+        """The ``k`` songs nearest to catalog song ``track_id``, never itself nor an exact copy of it.
+
+        ``exclude`` and the duplicate rule as in ``query``.
+        """
         self._check_built()
         k = self._check_k(k)
         searcher, rows = self._searcher_for(genre)
         unit = self.vector(track_id).astype(np.float64)
         excluded = {int(t) for t in exclude} | {int(track_id)}
+        return self._nearest(unit, searcher, rows, k=k, excluded=excluded, copies_of=[])
 
-        def skip(tid: int, cos: float) -> bool:
-            return tid in excluded or cos >= DUPLICATE_COSINE
+    def is_copy(self, track_id: int, *, of: Iterable[int]) -> bool:
+        """True when catalog song ``track_id`` is an exact copy of one of the catalog songs ``of``.
 
-        return self._nearest(unit, searcher, rows, k=k, skip=skip, n_skip=len(excluded))
+        The same duplicate rule as the queries (cosine >= ``DUPLICATE_COSINE``), for lists
+        of songs made without a query (the cold start's picks).
+        """
+        others = self._vectors_of(int(t) for t in of if int(t) != int(track_id))
+        return _copy_of(self.vector(track_id).astype(np.float64), others)
 
     def vector(self, track_id: int) -> np.ndarray:
         """The unit embedding ``(d,)`` float32 of catalog song ``track_id`` (a copy)."""
@@ -223,24 +237,25 @@ class SimilarityIndex:
     def save(self, path: Path) -> None:
         """Write embeddings, ids and genres to ``path`` (``.npz``, no pickle), atomically."""
         self._check_built()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        from recommender.features import atomic_write
+
         has_genres = self.genres_ is not None
         genres = self.genres_ if has_genres else np.zeros(0, dtype="<U1")
-        # A file object stops np.savez from appending ".npz" to the temporary name.
-        with open(tmp, "wb") as f:
-            np.savez(
-                f,
-                embeddings=self.embeddings_,
-                track_ids=self.track_ids_,
-                genres=np.asarray(genres, dtype=str),
-                has_genres=np.array(has_genres),
-                leaf_size=np.array(self.leaf_size, dtype=np.int64),
-                algorithm=np.array(self.algorithm),
-                format_version=np.array(_FORMAT_VERSION, dtype=np.int64),
-            )
-        os.replace(tmp, path)
+        arrays = {
+            "embeddings": self.embeddings_,
+            "track_ids": self.track_ids_,
+            "genres": np.asarray(genres, dtype=str),
+            "has_genres": np.array(has_genres),
+            "leaf_size": np.array(self.leaf_size, dtype=np.int64),
+            "algorithm": np.array(self.algorithm),
+            "format_version": np.array(_FORMAT_VERSION, dtype=np.int64),
+        }
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:  # a file object stops np.savez from appending ".npz"
+                np.savez(f, **arrays)
+
+        atomic_write(Path(path), write)
 
     @classmethod
     def load(cls, path: Path) -> SimilarityIndex:
@@ -293,27 +308,48 @@ class SimilarityIndex:
             raise UserInputError("the query has no usable embedding (zero or non-finite vector)")
         return vector / norm
 
-    def _nearest(self, unit, searcher, rows, *, k, skip, n_skip) -> list[tuple[int, float]]:
-        """Nearest ``k`` songs in ``searcher`` not rejected by ``skip(track_id, cosine)``.
+    def _vectors_of(self, track_ids: Iterable[int]) -> np.ndarray:
+        """Float64 embeddings ``(m, d)`` of the catalog songs among ``track_ids`` (others are ignored)."""
+        rows = [self.rows_[t] for t in track_ids if t in self.rows_]
+        return self.embeddings_[rows].astype(np.float64)
 
-        Fetches ``k + n_skip + margin`` and widens the search until ``k`` are kept or the
-        catalog is exhausted, so filters never cost results (exact duplicates are unbounded).
+    def _nearest(
+        self, unit, searcher, rows, *, k, excluded: set[int], copies_of: list
+    ) -> list[tuple[int, float]]:
+        """Nearest ``k`` songs in ``searcher``: none in ``excluded``, none a copy of an excluded song,
+        of a vector in ``copies_of`` or of a song already kept.
+
+        Fetches ``k + len(excluded) + margin`` and widens the search until ``k`` are kept or
+        the catalog is exhausted, so filters never cost results (exact duplicates are unbounded).
         """
+        avoided = np.vstack([self._vectors_of(excluded), *(v[None, :] for v in copies_of)])
+        avoided_cos = avoided @ unit
         available = searcher.data.shape[0] if isinstance(searcher, BallTree) else len(searcher)
-        fetch = min(available, k + n_skip + _MARGIN)
+        fetch = min(available, k + len(excluded) + _MARGIN)
         while True:
             points, cosines = _top(searcher, unit, fetch)
             found = points if rows is None else rows[points]
-            results = []
+            # A copy's cosine to the query is within |copy - original| <= _COPY_SLACK of its original's:
+            # only the avoided vectors that close to the candidates can have copies among them.
+            near = avoided[avoided_cos >= cosines.min() - _COPY_SLACK] if len(cosines) else avoided[:0]
+            results, kept = [], []
             for row, cos in zip(found.tolist(), cosines.tolist(), strict=True):
                 tid = int(self.track_ids_[row])
-                if not skip(tid, cos):
-                    results.append((tid, float(np.clip(cos, -1.0, 1.0))))
-                    if len(results) == k:
-                        return results
+                vector = self.embeddings_[row].astype(np.float64)
+                if tid in excluded or _copy_of(vector, near) or (kept and _copy_of(vector, np.array(kept))):
+                    continue
+                results.append((tid, float(np.clip(cos, -1.0, 1.0))))
+                kept.append(vector)
+                if len(results) == k:
+                    return results
             if fetch == available:
                 return results
             fetch = min(available, fetch * 2)
+
+
+def _copy_of(vector: np.ndarray, others: np.ndarray) -> bool:
+    """The duplicate rule: ``vector`` ``(d,)`` is an exact copy of one of the unit rows ``others`` ``(m, d)``."""
+    return bool(len(others)) and float(np.max(others @ vector)) >= DUPLICATE_COSINE
 
 
 def _top(searcher: BallTree | np.ndarray, unit: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:

@@ -26,6 +26,7 @@ import math
 import os
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
@@ -678,27 +679,54 @@ def _encode(labels: Sequence[str], genres: list[str], *, ids: Sequence, split: s
 
 
 def _write_atomically(path: Path, write: Callable[[Path], Any]) -> None:
-    # Same folder (so the rename is atomic) and same suffix (Keras insists on ".keras").
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    """``features.atomic_write``, the home's one temporary naming, keeping the suffix (Keras insists on ".keras")."""
+    from recommender.features import atomic_write
+
+    atomic_write(path, write, suffix=path.suffix)
 
 
-def _load_keras(path: Path):
+def check_model_file(
+    path: Path, *, config: AudioConfig, genres: Sequence[str], name: str | None = None
+) -> None:
+    """Refuse a ``.keras`` file this catalog cannot use, loading it (Keras ``safe_mode``) without keeping it.
+
+    Not a Keras archive (truncated, another kind of file), code Keras will not run in
+    safe mode, no embedding layer, another input shape than ``config``'s slices, or
+    another number of genres than ``genres``: a ``ModelError`` naming the file (``name``,
+    e.g. an uploaded file's own name; default the file's name).
+    """
+    label = name or Path(path).name
+    model = _load_keras(Path(path), name=label)
+    expected = (config.slice_frames, config.n_mels)
+    shape = tuple(model.inputs[0].shape[1:]) if len(model.inputs) == 1 else None
+    if shape != expected:
+        raise ModelError(
+            f"{label} takes inputs of shape {shape}, but this catalog's audio settings give slices of "
+            f"{expected} (frames, mels); it was not trained on this catalog's features."
+        )
+    n_outputs = model.outputs[0].shape[-1]
+    if n_outputs != len(genres):
+        raise ModelError(f"{label} predicts {n_outputs} genres, but this catalog has {len(genres)}.")
+
+
+def _load_keras(path: Path, *, name: str | None = None):
     keras = _keras()
+    label = name or str(path)
+    if not zipfile.is_zipfile(path):  # Keras would say "File not found" for these
+        raise ModelError(
+            f"{label} is not a Keras model file (not a .keras zip archive: it is truncated or another kind of "
+            "file)."
+        )
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for a damaged or foreign file
-        raise ModelError(f"Cannot load model {path}: {error}. Retrain it.") from None
+        reason = " ".join(str(error).split())
+        raise ModelError(f"Cannot load model {label}: {reason}. Retrain it.") from None
     try:
         model.get_layer(EMBEDDING_LAYER)
     except ValueError:
         raise ModelError(
-            f"Model {path} has no {EMBEDDING_LAYER!r} layer; it was not built by musicrec."
+            f"Model {label} has no {EMBEDDING_LAYER!r} layer; it was not built by musicrec."
         ) from None
     return model
 

@@ -205,10 +205,11 @@ def _cold_start(
     # Genres with the most plays go first; ties by name, so the order is deterministic.
     order = sorted(wanted, key=lambda g: (-int(ranked[g][2].sum()), g))
     depth = k
-    while True:  # look deeper into each genre only when skipped artists leave too few picks
+    while True:  # look deeper into each genre only when skipped artists or copies leave too few picks
         picks = _round_robin(
-            store, [ranked[g] for g in order], order, k=k, depth=depth, one_per_artist=one_per_artist
-        )
+            store, index, [ranked[g] for g in order], order, k=k, depth=depth, exclude=exclude,
+            one_per_artist=one_per_artist,
+        )  # fmt: skip
         if len(picks) == k or all(len(ranked[g][0]) <= depth for g in order):
             return picks
         depth *= 4
@@ -236,9 +237,20 @@ def _genre_ranking(
 
 
 def _round_robin(
-    store, rankings: list[tuple], genres: list[str], *, k: int, depth: int, one_per_artist: bool
+    store,
+    index,
+    rankings: list[tuple],
+    genres: list[str],
+    *,
+    k: int,
+    depth: int,
+    exclude: set[int],
+    one_per_artist: bool,
 ) -> list[Recommendation]:
-    """One song per genre in turn from the first ``depth`` of each ranking, up to ``k``."""
+    """One song per genre in turn from the first ``depth`` of each ranking, up to ``k``.
+
+    The index's duplicate rule holds: no copy of an excluded song nor of a song already picked.
+    """
     artists = None
     if one_per_artist:
         candidates = np.concatenate([r[0][:depth] for r in rankings])
@@ -252,6 +264,8 @@ def _round_robin(
                 i = cursors[g]
                 cursors[g] += 1
                 track_id = int(track_ids[i])
+                if index.is_copy(track_id, of=[p.track_id for p in picks] + list(exclude)):
+                    continue
                 if artists is not None:
                     artist = str(artists.get(track_id, f"#{track_id}")).casefold()
                     if artist in seen:
@@ -311,8 +325,8 @@ def _slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
 def song_path(index, from_id: int, to_id: int, *, steps: int = 8) -> list[tuple[int, float]]:
     """A smooth walk of ``steps`` songs from ``from_id`` to ``to_id`` as ``(track_id, score)``.
 
-    Each intermediate song is the nearest unused catalog song to evenly spaced points on
-    the great circle between the two embeddings. ``score`` is the cosine to the previous
+    Each intermediate song is the nearest unused catalog song, never a copy of a used one,
+    to evenly spaced points on the great circle between the two embeddings. ``score`` is the cosine to the previous
     song (1.0 for the first).
     """
     if int(steps) != steps or steps < 2:
@@ -330,9 +344,14 @@ def song_path(index, from_id: int, to_id: int, *, steps: int = 8) -> list[tuple[
     used = {int(from_id), int(to_id)}
     for i in range(1, steps - 1):
         point = _slerp(a, b, i / (steps - 1))
-        track_id = index.query(point, k=1, exclude=used)[0][0]
-        path.append(int(track_id))
-        used.add(int(track_id))
+        found = index.query(point, k=1, exclude=used)  # never a used song nor a copy of one
+        if not found:
+            raise UserInputError(
+                f"a path of {steps} songs needs {steps} different songs; the catalog has only {len(path) + 1} "
+                "that are not copies of one another along this way"
+            )
+        path.append(int(found[0][0]))
+        used.add(int(found[0][0]))
     path.append(int(to_id))
     vectors = np.stack([index.vector(t) for t in path]).astype(np.float64)
     scores = [1.0] + [float(np.clip(vectors[i - 1] @ vectors[i], -1.0, 1.0)) for i in range(1, steps)]

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import numbers
 import os
 import random
 import time
@@ -70,6 +71,7 @@ MAX_PLAYLIST_NAME = 60
 _WORD_SPLIT = r"[\s\p{P}\p{S}]+"
 _FUZZY_WEIGHT = 0.7  # fuzzy (word-by-word) matches score below every literal match (>= 0.8)
 _TRACK_SELECT = ", ".join(f"t.{c}" for c in TRACK_COLUMNS)
+_MAX_LIMIT = 2**63 - 1  # DuckDB's BIGINT
 
 
 # ---------------------------------------------------------------------------- schema
@@ -261,6 +263,22 @@ def _set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     con.execute(
         "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
     )
+
+
+def _limit(k: object) -> int | None:
+    """``k`` results at most, as a SQL ``LIMIT`` (None: all); ``UserInputError`` unless a whole number >= 1.
+
+    Any ``k`` beyond what DuckDB's BIGINT holds means "all": it is capped, never a conversion error.
+    """
+    if k is None:
+        return None
+    if isinstance(k, bool) or not isinstance(k, numbers.Real) or not k >= 1:  # NaN fails >= too
+        raise UserInputError(f"k must be a whole number of at least 1, got {k!r}")
+    if k >= _MAX_LIMIT:  # infinity too
+        return _MAX_LIMIT
+    if int(k) != k:
+        raise UserInputError(f"k must be a whole number of at least 1, got {k!r}")
+    return int(k)
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -504,13 +522,11 @@ class Store:
         ``0.7 ×`` the mean word similarity. No query: every track by id (score 1.0).
         ``genre`` (case-insensitive) keeps one genre; ``k=None`` returns every match.
         """
-        if k is not None and (int(k) != k or k < 1):
-            raise UserInputError(f"k must be a whole number of at least 1, got {k}")
+        limit = _limit(k)
         text = "" if query is None else unicodedata.normalize("NFC", str(query)).strip()
 
         def work(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             genre_name = None if genre is None else self._resolve_genre(con, genre)
-            limit = None if k is None else int(k)
             if not text:
                 return con.execute(
                     f"""SELECT {_TRACK_SELECT}, 1.0::DOUBLE AS score FROM tracks t
@@ -548,6 +564,16 @@ class Store:
         """Profile names, sorted case-insensitively."""
         rows = self._run(lambda con: con.execute("SELECT name FROM users ORDER BY name_key").fetchall())
         return [r[0] for r in rows]
+
+    def user_name(self, name: str) -> str | None:
+        """The stored spelling of profile ``name`` (matched as every method matches it), or None if none."""
+        clean = _clean_name(name, what="profile", max_len=MAX_USER_NAME)
+        row = self._run(
+            lambda con: con.execute(
+                "SELECT name FROM users WHERE name_key = ?", [_name_key(clean)]
+            ).fetchone()
+        )
+        return None if row is None else row[0]
 
     def create_user(self, name: str) -> str:
         """Create the profile ``name`` if new; returns its stored name (an existing one keeps its spelling)."""
@@ -628,9 +654,7 @@ class Store:
 
     def history(self, user: str, *, k: int | None = None) -> pd.DataFrame:
         """Plays of ``user``, newest first: track_id, title, artist, genre, played_at, source."""
-        if k is not None and (int(k) != k or k < 1):
-            raise UserInputError(f"k must be a whole number of at least 1, got {k}")
-        limit = None if k is None else int(k)
+        limit = _limit(k)
         return self._user_read(
             user,
             lambda con, uid: con.execute(_HISTORY_SQL, [uid, limit]).df(),

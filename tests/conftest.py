@@ -32,3 +32,28 @@ def built_home(tmp_path_factory):
     path = tmp_path_factory.mktemp("built") / "home"
     build(BuildOptions(source="demo", tracks=24, epochs=2, seed=0, workers=2), home=path)
     return path
+
+
+@pytest.fixture(params=[0o022, 0o002], ids=["umask022", "umask002"])
+def umask(request):
+    """Run the test under this process umask (a personal home, then one shared by a group)."""
+    previous = os.umask(request.param)
+    yield request.param
+    os.umask(previous)
+
+
+@pytest.fixture
+def shared_folder():
+    """A fresh folder that every user can reach (pytest's own tmp_path is private to its user)."""
+    import shutil
+    import stat
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp(prefix="musicrec-test-"))
+    path.chmod(0o777)
+    yield path
+    for folder in [path, *path.rglob("*")]:  # let the cleanup into folders made unwritable
+        if folder.is_dir() and not folder.is_symlink():
+            folder.chmod(folder.stat().st_mode | stat.S_IRWXU)
+    shutil.rmtree(path, ignore_errors=True)

@@ -256,3 +256,95 @@ def _write_fma_audio(audio_dir: Path, tid: int, r: dict) -> None:
             path.write_bytes(path.read_bytes()[:600])
     else:
         raise ValueError(f"unknown audio kind {kind!r}: ok, missing, empty, truncated or text")
+
+
+# --- processes --------------------------------------------------------------------------
+
+
+def dead_pid() -> int:
+    """The pid of a process that has just exited (a stale temporary file's writer)."""
+    import subprocess
+
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def mode_of(path) -> int:
+    """Permission bits of a file (``0o644`` …)."""
+    import os
+
+    return os.stat(path).st_mode & 0o777
+
+
+def as_another_user(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` run by a user without root's rights; returns or raises what it does.
+
+    Root reads and writes through any permission, so as root the call runs in a forked
+    child that drops to the user ``nobody`` (the child runs code already imported: the
+    interpreter's own files may be out of nobody's reach). Run by any other user, the call
+    is made directly: permissions already apply. Paths the call uses must be reachable by
+    ``nobody`` (see ``shared_folder``).
+    """
+    import os
+    import pickle
+    import pwd
+    import signal
+    import traceback
+
+    if os.geteuid() != 0:
+        return function(*args, **kwargs)
+    nobody = pwd.getpwnam("nobody")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            signal.alarm(120)  # never hang the test run: SIGALRM ends the child
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            try:
+                outcome = ("returned", function(*args, **kwargs))
+            except BaseException as error:  # handed to the parent
+                outcome = ("raised", error)
+            try:
+                data = pickle.dumps(outcome)
+            except Exception:
+                data = pickle.dumps(("raised", RuntimeError(traceback.format_exception(outcome[1]))))
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(data)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    kind, value = pickle.loads(data)
+    if kind == "raised":
+        raise value
+    return value
+
+
+def give_to_another_user(path) -> None:
+    """Make ``path`` (a folder tree) belong to the user ``as_another_user`` runs as."""
+    import os
+    import pwd
+
+    if os.geteuid() != 0:
+        return
+    nobody = pwd.getpwnam("nobody")
+    for folder, dirs, files in os.walk(path):
+        for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+            os.chown(name, nobody.pw_uid, nobody.pw_gid)
+
+
+def take_from_another_user(path) -> None:
+    """Make ``path`` unwritable for the user ``as_another_user`` runs as (read and traverse stay)."""
+    import os
+
+    if os.geteuid() == 0:
+        os.chown(path, 0, 0)
+        os.chmod(path, 0o755)
+    else:
+        os.chmod(path, 0o555)

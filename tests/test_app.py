@@ -14,11 +14,15 @@ real map point.
 from __future__ import annotations
 
 import base64
+import errno
 import html
 import io
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +178,43 @@ def test_a_bad_profile_name_is_an_error_message_not_a_traceback(app_home):
     assert not at.exception
     assert at.sidebar.error and "name" in at.sidebar.error[0].value.lower()
     assert at.session_state["user"] is None
+
+
+@pytest.fixture
+def busy_database(own_home, monkeypatch):
+    """Another program holds the catalog's DuckDB file open (a real connection, in another process);
+    the store gives up after 0.3 s instead of 10."""
+    from recommender.store import Store
+
+    monkeypatch.setattr(Store.__init__, "__kwdefaults__", {"timeout": 0.3})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+         " time.sleep(600)", str(own_home / "musicrec.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield own_home
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_busy_database_is_a_message_on_every_page_not_a_traceback(busy_database):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.session_state["user"] = "ann"  # picked before the other program opened the database
+    for page in PAGES:
+        goto(at, page)  # no exception
+        sidebar = [unescaped(e.value) for e in at.sidebar.error]
+        assert len(sidebar) == 1 and sidebar[0].startswith("database is busy: "), page
+        assert "close other programs using it and try again" in sidebar[0]
+        assert at.session_state["user"] == "ann"  # still picked
+        in_page = [unescaped(e.value) for e in at.main.error]
+        if page in ("home", "search", "playlists", "history", "for_you"):  # their content is in the database
+            assert in_page and in_page[0].startswith("database is busy: "), page
+    goto(at, "model")  # what the database does not hold still shows
+    assert {m.label for m in at.metric} >= {"Test accuracy", "Validation accuracy"}
+    assert not at.main.error
 
 
 # ---- home -----------------------------------------------------------------------------------------
@@ -374,6 +415,41 @@ def test_upload_analyses_a_clip_and_adds_it_to_the_catalog(own_home):
     assert track_id in reopened.similar(6, k=3)["track_id"].tolist()
 
 
+def test_adding_a_clip_to_a_catalog_folder_that_refuses_writes_is_a_message(own_home, monkeypatch):
+    """``catalog/`` not writable (simulated: root writes anywhere): one message, the catalog as it was."""
+    catalog = Catalog.open(own_home)
+    y, sr = sf.read(catalog.audio_path(6), dtype="float32")
+    index_before = (own_home / "catalog" / f"index-{catalog.model_info['name']}.npz").read_bytes()
+    at = start(user="uploader", page="upload")
+    at.file_uploader(key="upload_file").upload("clip.wav", wav_bytes(y[: sr * 8], sr), "audio/wav").run()
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if Path(dst).parent.name == "catalog":
+            raise PermissionError(errno.EACCES, "Permission denied", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    at.text_input(key="upload_title").input("Refused")
+    next(b for b in at.form_submit_button if b.label == "Add to the catalog").click().run()
+    assert not at.exception
+    assert any(
+        f"in {own_home / 'catalog'} (permission denied); make the folder writable" in e for e in errors(at)
+    )
+    monkeypatch.undo()
+    reopened = Catalog.open(own_home)
+    assert len(reopened.map_frame()) == 24 and reopened.search("Refused", k=5).empty
+    assert (own_home / "catalog" / f"index-{catalog.model_info['name']}.npz").read_bytes() == index_before
+    assert len(reopened.index) == 24
+
+
+def test_an_upload_named_like_markup_is_titled_as_typed(app_home):
+    at = start(page="upload")
+    at.file_uploader(key="upload_file").upload("</b>.wav", wav_bytes(tone(5.0)), "audio/wav").run()
+    assert not at.exception
+    assert at.text_input(key="upload_title").value == "</b>"
+
+
 BAD_UPLOADS = [
     ("song.mp3", b"<html><body>404 Not Found</body></html>\n", "not an audio file"),
     ("short.wav", wav_bytes(tone(1.0)), "too short"),
@@ -523,6 +599,22 @@ def test_a_model_for_other_genres_is_refused_with_a_message(app_home, catalog):
     assert not at.exception
     assert any("Polka" in e for e in errors(at))
     assert catalog.saved_models() == [catalog.model_info["name"]]  # nothing was written
+
+
+def test_a_broken_model_upload_is_refused_and_not_offered_afterwards(app_home, catalog):
+    name = catalog.model_info["name"]
+    good = (catalog.paths.models_dir / f"{name}.keras").read_bytes()
+    meta = (catalog.paths.models_dir / f"{name}.json").read_bytes()
+    at = start(page="model")
+    at.file_uploader(key="model_upload").set_value(
+        [("cut.keras", good[:4000], "application/octet-stream"), ("cut.json", meta, "application/json")]
+    ).run()
+    at.button(key="model_use").click().run()
+    assert not at.exception
+    assert any("cut.keras is not a Keras model file" in e for e in errors(at))
+    goto(at, "model")
+    assert at.selectbox(key="model_saved").options == [name]
+    assert catalog.saved_models() == [name]
 
 
 @pytest.mark.slow

@@ -1,5 +1,7 @@
 """recommender/audio.py: decoding messy files into the clip and log-mel the model hears."""
 
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -7,7 +9,7 @@ import soundfile as sf
 from recommender.audio import load_clip, log_mel, mel_for_file, prepare, slice_mel
 from recommender.config import AudioConfig
 from recommender.errors import AudioError
-from tests.fixtures import tone, write_audio, write_mp3
+from tests.fixtures import as_another_user, give_to_another_user, tone, write_audio, write_mp3
 
 CFG = AudioConfig()
 
@@ -80,10 +82,37 @@ def test_missing_file(tmp_path):
         load_clip(tmp_path / "nope.wav")
 
 
+def test_a_folder_or_a_fifo_says_what_it_is(tmp_path):
+    (tmp_path / "songs.mp3").mkdir()
+    with pytest.raises(AudioError, match=r"^songs\.mp3: is a folder, not an audio file$"):
+        load_clip(tmp_path / "songs.mp3")
+    os.mkfifo(tmp_path / "pipe.wav")  # opening it would wait for a writer: never opened
+    with pytest.raises(AudioError, match=r"^pipe\.wav: is not a regular file \(a FIFO\)$"):
+        load_clip(tmp_path / "pipe.wav")
+
+
+def test_a_file_this_user_may_not_read_says_so(shared_folder):
+    path = write_audio(shared_folder / "locked.wav", tone(4), 22_050)
+    give_to_another_user(path)
+    path.chmod(0)
+    with pytest.raises(AudioError, match=r"^locked\.wav: cannot be read \(permission denied\)$"):
+        as_another_user(load_clip, path)
+
+
 def test_one_second_clip_is_too_short(tmp_path):
     path = write_audio(tmp_path / "short.wav", tone(1.0), 22_050)
     with pytest.raises(AudioError, match=r"1\.0 s .*too short.*at least 3 s"):
         load_clip(path)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(2.99, "2.99"), (2.96, "2.96"), (2.9999, "2.9999"), (1.0, "1.0")]
+)
+def test_a_clip_just_too_short_never_reads_as_long_enough(tmp_path, seconds, shown):
+    path = write_audio(tmp_path / "clip.wav", tone(seconds), 22_050)
+    with pytest.raises(AudioError) as error:
+        load_clip(path)
+    assert str(error.value) == f"clip.wav: {shown} s of audio is too short; at least 3 s are needed"
 
 
 def test_silent_clip_is_rejected(tmp_path):

@@ -1,6 +1,8 @@
 """recommender/build.py: rebuilding a catalog, with an existing model and with user uploads."""
 
+import errno
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -12,8 +14,15 @@ import pytest
 
 from recommender.build import BuildOptions, build
 from recommender.catalog import Catalog
-from recommender.errors import ModelError, UserInputError
-from tests.fixtures import tone, write_audio
+from recommender.errors import ModelError, UserInputError, WriteError
+from tests.fixtures import (
+    as_another_user,
+    dead_pid,
+    give_to_another_user,
+    take_from_another_user,
+    tone,
+    write_audio,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,3 +143,74 @@ def test_the_database_switch_is_the_commit_and_build_json_follows_it(own_home, m
     assert seen["info"]["tracks"] == len(seen["ids"]) == 28
     assert all(len(similar) == 3 for similar in seen["similar"].values())
     assert json.loads((own_home / "build.json").read_text())["tracks"] == 28  # repaired on open
+
+
+def _temporaries(home) -> set[str]:
+    return {str(p.relative_to(home)) for p in home.rglob("*") if ".tmp" in p.name}
+
+
+def test_a_build_removes_stale_temporaries_and_leaves_none_of_its_own(own_home):
+    """A killed build's temporaries (any former naming) go at the next build; a live writer's stay."""
+    catalog = Catalog.open(own_home)
+    dead, live = dead_pid(), os.getppid()
+    stale = [
+        f"models/.tmp-{dead}-old.keras",
+        f"models/.old.keras.{dead}.0a1b2c3d.tmp.keras",
+        "catalog/index-old.npz.tmp",
+        "catalog/.catalog-old.npz.k2j_x9ab.tmp",
+        f"catalog/.metrics-old.json.{dead}.0a1b2c3d.tmp",
+        f".build.json.{dead}.0a1b2c3d.tmp",
+        f"audio/uploads/.123.wav.{dead}.0a1b2c3d.tmp",
+    ]
+    kept = [f"catalog/.index-new.npz.{live}.0a1b2c3d.tmp", f".build.json.{live}.0a1b2c3d.tmp"]
+    for name in stale + kept:
+        (own_home / name).parent.mkdir(parents=True, exist_ok=True)
+        (own_home / name).write_bytes(b"left behind")
+    model = catalog.paths.models_dir / f"{catalog.model_info['name']}.keras"
+    build(BuildOptions(source="demo", tracks=24, model=model, no_train=True, workers=1), home=own_home)
+    assert _temporaries(own_home) == set(kept)
+
+
+@pytest.mark.parametrize("folder", ["features", "models", "catalog"])
+def test_a_folder_refusing_writes_mid_build_is_one_message_and_the_catalog_stays(
+    own_home, tmp_path, monkeypatch, folder
+):
+    """The folder becomes unwritable after the build's first check (simulated: root writes anywhere)."""
+    catalog = Catalog.open(own_home)
+    name = catalog.model_info["name"]
+    elsewhere = tmp_path / "elsewhere"  # a model from outside the home is saved into models/
+    elsewhere.mkdir()
+    for suffix in (".keras", ".json"):
+        shutil.copy(catalog.paths.models_dir / f"{name}{suffix}", elsewhere / f"{name}{suffix}")
+    next(catalog.features.dir.glob("*/*.npy")).unlink()  # one song's features to compute again
+    before = (own_home / "build.json").read_bytes()
+    refused = own_home / folder
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if Path(dst).resolve().is_relative_to(refused.resolve()):
+            raise PermissionError(errno.EACCES, "Permission denied", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    options = BuildOptions(
+        source="demo", tracks=24, model=elsewhere / f"{name}.keras", no_train=True, workers=1
+    )
+    with pytest.raises(WriteError, match=f"in {refused}.* \\(permission denied\\); make the folder writable"):
+        build(options, home=own_home)
+    monkeypatch.undo()
+    assert (own_home / "build.json").read_bytes() == before
+    assert len(Catalog.open(own_home).similar(3, k=5)) == 5
+    assert not _temporaries(own_home)
+
+
+def test_a_build_into_a_folder_it_cannot_write_stops_before_any_work(shared_folder):
+    home = shared_folder / "home"
+    for sub in ("features", "models", "catalog"):
+        (home / sub).mkdir(parents=True)
+    give_to_another_user(home)
+    take_from_another_user(home / "catalog")
+    with pytest.raises(WriteError) as error:
+        as_another_user(build, BuildOptions(source="demo", tracks=24, workers=1), home=home)
+    assert str(error.value).startswith(f"cannot write to {home / 'catalog'} (permission denied)")
+    assert not (home / "audio" / "demo").exists()  # nothing synthesised

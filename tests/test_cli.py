@@ -97,6 +97,17 @@ def test_user_errors_are_one_line_and_non_zero(built_home, args, message):
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr
 
 
+def test_similar_file_that_is_a_folder_or_a_fifo_says_what_it_is(built_home, tmp_path):
+    os.mkfifo(tmp_path / "pipe.mp3")
+    expected = {
+        tmp_path: f"error: {tmp_path.name}: is a folder, not an audio file",
+        tmp_path / "pipe.mp3": "error: pipe.mp3: is not a regular file (a FIFO)",
+    }
+    for path, message in expected.items():
+        proc = cli("similar", "--file", path, home=built_home, check=False)
+        assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [message]
+
+
 def test_commands_before_any_build_say_what_to_do(tmp_path):
     proc = cli("info", "--json", home=tmp_path / "empty", check=False)
     assert proc.returncode == 1 and proc.stdout == ""
@@ -152,3 +163,80 @@ def test_bad_sources_fail_with_a_clear_message(tmp_path):
     assert proc.returncode == 1 and "nowhere" in proc.stderr and "Traceback" not in proc.stderr
     proc = cli("build", "--source", "fma", "--audio", tmp_path, home=tmp_path / "h", check=False)
     assert proc.returncode == 1 and "--metadata" in proc.stderr
+
+
+def test_a_build_where_every_file_fails_gives_every_reason(tmp_path):
+    music = tmp_path / "music" / "Rock"
+    music.mkdir(parents=True)
+    (music / "page.mp3").write_text("<html>404</html>\n")
+    write_audio(music / "short.wav", tone(1.0), 22_050)
+    home = tmp_path / "home"
+    for json_flag in ((), ("--json",)):
+        proc = cli("build", "--source", "folder", "--audio", music.parent, *json_flag, home=home, check=False)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert "page.mp3: not an audio file (it contains text)" in proc.stderr
+        assert "short.wav: 1.0 s of audio is too short" in proc.stderr
+        last = proc.stderr.strip().splitlines()[-1]
+        assert last.startswith(
+            "error: no usable audio: every one of the 2 files was skipped (the first: page.mp3"
+        )
+    out = json.loads(proc.stdout)  # exactly one JSON object, with the reasons
+    assert out["tracks"] == 0 and out["error"] == last.removeprefix("error: ")
+    assert {Path(p).name: r for p, r in out["skipped_files"].items()} == {
+        "page.mp3": "page.mp3: not an audio file (it contains text)",
+        "short.wav": "short.wav: 1.0 s of audio is too short; at least 3 s are needed",
+    }
+    assert not (home / "build.json").exists()
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "allowed"),
+    [
+        (("search", "-k", HUGE), "-k", "from 1 to 1,000,000"),
+        (("history", "--user", "ann", "-k", HUGE), "-k", "from 1 to 1,000,000"),
+        (("similar", "--track", "1", "-k", "0"), "-k", "from 1 to 1,000,000"),
+        (("recommend", "--user", "ann", "-k", "-3"), "-k", "from 1 to 1,000,000"),
+        (("path", "--from", "1", "--to", "2", "--steps", "1"), "--steps", "from 2 to 1,000"),
+        (("build", "--tracks", HUGE), "--tracks", "from 1 to 100,000"),
+        (("build", "--seed", "-1"), "--seed", "from 0 to 4,294,967,295"),
+        (("build", "--seed", HUGE), "--seed", "from 0 to 4,294,967,295"),
+        (("build", "--epochs", "0"), "--epochs", "from 1 to 10,000"),
+        (("build", "--workers", HUGE), "--workers", "from 1 to 1,024"),
+        (("search", "-k", "ten"), "-k", "expected a whole number, got 'ten'"),
+    ],
+)
+def test_numeric_options_out_of_range_are_usage_errors(tmp_path, args, option, allowed):
+    proc = cli(*args, home=tmp_path / "none", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stdout == ""
+    assert f"error: argument {option}" in proc.stderr and allowed in proc.stderr
+
+
+def test_user_commands_print_the_profile_name_as_stored(built_home):
+    cli("playlist", "create", "--user", "Zoë Stored", "--name", "Mix", home=built_home)
+    typed = "  zoë STORED "
+    assert (
+        cli_json("playlist", "show", "--user", typed, "--name", "Mix", home=built_home)["user"]
+        == "Zoë Stored"
+    )
+    assert cli_json("playlist", "list", "--user", typed, home=built_home)["user"] == "Zoë Stored"
+    assert (
+        "of Zoë Stored: 0 songs"
+        in cli("playlist", "show", "--user", typed, "--name", "Mix", home=built_home).stdout
+    )
+    assert cli_json("play", "--user", typed, "--track", 1, home=built_home)["user"] == "Zoë Stored"
+    assert cli_json("history", "--user", typed, home=built_home)["user"] == "Zoë Stored"
+
+
+@pytest.mark.parametrize("args", [("evaluate",), ("search", "--json")])
+def test_a_reader_that_stops_early_ends_the_command_quietly(built_home, args):
+    """``… | head -1``: here the reader has gone before anything is written."""
+    cmd = [sys.executable, "-m", "recommender", *args, "--home", str(built_home)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141  # as if killed by SIGPIPE, like other Unix tools
+    assert stderr == ""

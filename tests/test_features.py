@@ -1,6 +1,8 @@
 """recommender/features.py: the resumable, parallel feature cache."""
 
+import errno
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,9 +13,25 @@ import numpy as np
 import pytest
 
 from recommender.config import AudioConfig
-from recommender.features import FeatureCache, atomic_write, extract
+from recommender.errors import WriteError
+from recommender.features import (
+    FeatureCache,
+    atomic_write,
+    atomic_write_text,
+    check_writable,
+    extract,
+    is_stale_temp,
+)
 from recommender.sources.base import Track
-from tests.fixtures import tone, write_audio
+from tests.fixtures import (
+    as_another_user,
+    dead_pid,
+    give_to_another_user,
+    mode_of,
+    take_from_another_user,
+    tone,
+    write_audio,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,6 +75,41 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     assert list(target.parent.iterdir()) == []
 
 
+def test_files_get_the_process_umask_mode(tmp_path, rng, umask):
+    cache = FeatureCache(tmp_path / "features")
+    cache.put(7, rng.uniform(-80, 0, (128, 50)).astype(np.float32))
+    atomic_write_text(tmp_path / "build.json", "{}")
+    for path in (cache.path(7), cache.dir / "config.json", tmp_path / "build.json"):
+        assert mode_of(path) == 0o666 & ~umask, path.name
+
+
+def test_a_failed_write_names_the_folder_and_leaves_nothing(tmp_path, monkeypatch):
+    def refuse(src, dst):
+        raise PermissionError(errno.EACCES, "Permission denied", str(dst))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(WriteError) as error:
+        atomic_write_text(tmp_path / "catalog" / "metrics.json", "{}")
+    assert str(error.value) == (
+        f"cannot write metrics.json in {tmp_path / 'catalog'} (permission denied); "
+        "make the folder writable for this user, or use another home folder"
+    )
+    assert list((tmp_path / "catalog").iterdir()) == []
+
+
+def test_a_folder_another_user_cannot_write_is_named(shared_folder):
+    locked = shared_folder / "catalog"
+    locked.mkdir()
+    take_from_another_user(locked)
+    with pytest.raises(WriteError, match=f"cannot write to {locked} \\(permission denied\\)"):
+        as_another_user(check_writable, locked)
+    with pytest.raises(WriteError, match=f"cannot write x.npy in {locked} \\(permission denied\\)"):
+        as_another_user(atomic_write, locked / "x.npy", lambda tmp: tmp.write_bytes(b"x"))
+    give_to_another_user(locked)
+    as_another_user(check_writable, locked / "new")
+    assert (locked / "new").is_dir() and list((locked / "new").iterdir()) == []
+
+
 def test_extract_reports_bad_files_and_resumes(tmp_path):
     tracks = _tracks(tmp_path / "audio", 4)
     bad = tmp_path / "audio" / "bad.mp3"
@@ -75,15 +128,53 @@ def test_extract_reports_bad_files_and_resumes(tmp_path):
     assert cache.get(3).shape == (128, 1 + 4 * 22_050 // 512)
 
 
+def test_temporary_names_carry_the_writers_pid(tmp_path):
+    seen = []
+    atomic_write(tmp_path / "file.npy", lambda tmp: seen.append(tmp.name) or tmp.write_bytes(b"x"))
+    assert re.fullmatch(rf"\.file\.npy\.{os.getpid()}\.[0-9a-f]{{8}}\.tmp", seen[0])
+    atomic_write(
+        tmp_path / "m.keras", lambda tmp: seen.append(tmp.name) or tmp.write_bytes(b"x"), suffix=".keras"
+    )
+    assert re.fullmatch(rf"\.m\.keras\.{os.getpid()}\.[0-9a-f]{{8}}\.tmp\.keras", seen[1])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.npy", "m.keras"]
+
+
 def test_stale_temp_files_are_removed_and_never_read(tmp_path):
     tracks = _tracks(tmp_path / "audio", 1)
     cache = FeatureCache(tmp_path / "features")
-    stale = cache.path(1).parent / ".1.npy.abc.tmp"
-    stale.parent.mkdir(parents=True)
-    stale.write_bytes(b"half a file")
+    shard = cache.path(1).parent
+    shard.mkdir(parents=True)
+    stale = [
+        shard / f".1.npy.{dead_pid()}.0123abcd.tmp",
+        shard / ".1.npy.abc.tmp",
+        cache.dir / ".config.json.x.tmp",
+    ]
+    live = shard / f".2.npy.{os.getppid()}.0123abcd.tmp"  # another process, still writing
+    for path in [*stale, live]:
+        path.write_bytes(b"half a file")
     assert cache.ids() == []
     extract(tracks, cache, workers=1, progress=False)
-    assert not stale.exists() and cache.ids() == [1]
+    assert not any(path.exists() for path in stale) and cache.ids() == [1]
+    assert live.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "stale"),
+    [
+        (".build.json.{dead}.0a1b2c3d.tmp", True),
+        (".build.json.{live}.0a1b2c3d.tmp", False),
+        (".m.keras.{dead}.0a1b2c3d.tmp.keras", True),
+        (".m.keras.{live}.0a1b2c3d.tmp.keras", False),
+        (".tmp-{dead}-m.keras", True),  # model.py's former naming
+        (".tmp-{live}-m.keras", False),
+        ("index-m.npz.tmp", True),  # index.py's former naming: no writer recorded
+        (".catalog-m.npz.k2j_x9ab.tmp", True),  # mkstemp's former naming
+        ("index-m.npz", False),
+        (".musicrec.duckdb.lock", False),
+    ],
+)
+def test_stale_temporaries_are_those_of_gone_writers(name, stale):
+    assert is_stale_temp(name.format(dead=dead_pid(), live=os.getppid())) is stale
 
 
 def test_sigkill_mid_build_then_rerun_caches_every_track_once(tmp_path):

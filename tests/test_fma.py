@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from recommender.errors import SourceError
+from recommender.sources import fma as fma_source
 from recommender.sources.fma import (
     AUDIO_EMPTY,
     AUDIO_MISSING,
@@ -240,6 +242,55 @@ def test_bad_row_is_an_error_not_a_crash(fma_copy):
     path.write_text("\n".join([*header, '2,"an unterminated quote' + "," * 51, ""]), encoding="utf-8")
     with pytest.raises(SourceError, match="cannot be read as FMA's tracks.csv"):
         load_fma(metadata, audio)
+
+
+def test_a_byte_order_mark_is_read_transparently(fma, fma_copy):
+    metadata, audio = fma_copy
+    path = metadata / "tracks.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    with_mark, without = load_fma(metadata, audio)[0], load_fma(*fma)[0]
+    assert [replace(t, audio_path="") for t in with_mark] == [replace(t, audio_path="") for t in without]
+
+
+def test_a_latin_1_file_names_the_byte_and_its_line(fma_copy):
+    metadata, audio = fma_copy
+    path = metadata / "tracks.csv"
+    lines = path.read_bytes().split(b"\n")
+    number = next(i for i, line in enumerate(lines) if "Ünïcødé".encode() in line)
+    lines[number] = (
+        lines[number].decode("utf-8").encode("latin-1", errors="replace")
+    )  # as Excel might save it
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(SourceError) as error:
+        load_fma(metadata, audio)
+    assert str(error.value).startswith(f"{path} is not UTF-8 text (byte 0xDC at line {number + 1}),")
+    header = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join([header[0].replace(b"album", b"alb\xfcm", 1), *header[1:]]))
+    with pytest.raises(
+        SourceError, match=r"is not FMA's tracks.csv: it is not UTF-8 text \(byte 0xFC at line 1\)"
+    ):
+        load_fma(metadata, audio)
+
+
+def test_repeated_track_ids_are_named_before_any_audio_is_looked_at(tmp_path, monkeypatch):
+    rows = [
+        {"track_id": 2},
+        {"track_id": 5},
+        {"track_id": 2, "title": "again"},
+        {"track_id": 7},
+        {"track_id": 7},
+    ]
+    metadata, audio = write_fma_fixture(tmp_path, rows)
+
+    def no_audio_yet(path):
+        raise AssertionError(f"{path} looked at before the metadata was checked")
+
+    monkeypatch.setattr(fma_source, "_audio_file_problem", no_audio_yet)
+    with pytest.raises(SourceError) as error:
+        load_fma(metadata, audio)
+    assert str(error.value).startswith(
+        f"{metadata / 'tracks.csv'} lists the same track id on more than one row (2, 7): "
+    )
 
 
 def test_header_only_csv_has_no_tracks(fma_copy):

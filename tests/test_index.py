@@ -7,6 +7,7 @@ import pytest
 
 from recommender.errors import ModelError, NotBuiltError, UserInputError
 from recommender.index import BALL_TREE_MAX_DIM, BALL_TREE_MAX_TRACKS, SimilarityIndex
+from tests.fixtures import mode_of
 
 GENRES = ("Rock", "Jazz", "Folk")
 
@@ -105,6 +106,45 @@ def test_query_track_skips_itself_and_exact_duplicates(algorithm):
     embeddings[3] = embeddings[0] + 1e-2 * rng.normal(size=8)
     index.fit(embeddings, ids, np.array(["a"] * 25 + ["b"] * 25))
     assert index.query_track(100, k=1)[0][0] == 103
+
+
+def copies_catalog(algorithm: str) -> tuple[SimilarityIndex, dict[int, int]]:
+    """30 songs in 5 groups of 6 exact copies (some scaled: same direction), plus 30 distinct songs.
+
+    Returns the index and ``{track_id: group}`` for the copies (ids 0-29; group = id // 6).
+    """
+    rng = np.random.default_rng(11)
+    originals = rng.normal(size=(5, 8))
+    copies = np.repeat(originals, 6, axis=0) * rng.uniform(0.5, 2.0, size=(30, 1))
+    embeddings = np.vstack([copies, rng.normal(size=(30, 8))])
+    ids = np.arange(60)
+    index = SimilarityIndex(algorithm=algorithm, leaf_size=4).fit(embeddings, ids, np.array(["a", "b"] * 30))
+    return index, {t: t // 6 for t in range(30)}
+
+
+@pytest.mark.parametrize("algorithm", ["ball_tree", "brute"])
+def test_no_query_returns_a_copy_of_an_excluded_song_nor_two_copies(algorithm):
+    index, group = copies_catalog(algorithm)
+    for vector in (index.vector(0), index.vector(7) + index.vector(13), np.ones(8)):
+        got = [t for t, _ in index.query(vector, k=20)]
+        groups = [group[t] for t in got if t in group]
+        assert len(got) == 20 and len(groups) == len(set(groups))  # one song per group of copies
+        excluded = [t for t, _ in index.query(vector, k=20, exclude=[0, 7])]
+        assert len(excluded) == 20 and not {group[t] for t in excluded if t in group} & {0, 1}
+    # The vector of a clip: none of its copies, and still k songs.
+    clip = index.vector(12) * 3.0
+    got = [t for t, _ in index.query(clip, k=30, exclude_copies_of=[clip])]
+    assert len(got) == 30 and not set(range(12, 18)) & set(got)
+    similar = [t for t, _ in index.query_track(0, k=40)]
+    groups = [group[t] for t in similar if t in group]
+    assert len(similar) == 34 and sorted(groups) == [1, 2, 3, 4]  # 30 distinct songs and one per group
+
+
+def test_is_copy_follows_the_same_rule():
+    index, _ = copies_catalog("brute")
+    assert index.is_copy(3, of=[0]) and index.is_copy(3, of=[40, 5])
+    assert not index.is_copy(3, of=[3]) and not index.is_copy(3, of=[6, 40]) and not index.is_copy(3, of=[])
+    assert not index.is_copy(3, of=[999_999])  # a song outside the index has no vector: never a copy
 
 
 @pytest.mark.parametrize("algorithm", ["ball_tree", "brute"])
@@ -231,6 +271,11 @@ def test_save_load_round_trip_without_pickle(built, tmp_path):
     np.testing.assert_array_equal(loaded.genres_, genres)
 
 
+def test_saved_index_gets_the_process_umask_mode(built, tmp_path, umask):
+    built[0].save(tmp_path / "index.npz")
+    assert mode_of(tmp_path / "index.npz") == 0o666 & ~umask
+
+
 def test_save_load_without_genres(tmp_path):
     embeddings, ids, _ = catalog(2, n=30)
     index = SimilarityIndex().fit(embeddings, ids)
@@ -285,23 +330,45 @@ def test_unknown_algorithm():
 
 
 def exact_cosine(stored, ids, genres, vector, *, k, genre=None, exclude=(), unit=False):
-    """``brute_force`` on already-unit float64 rows, without normalising them (nor a ``unit`` query) again."""
+    """``brute_force`` on already-unit float64 rows, without normalising them (nor a ``unit`` query) again.
+
+    Applies the duplicate rule: no copy of an excluded song, nor of a song ranked before it.
+    """
     cos = stored @ (vector if unit else vector / np.linalg.norm(vector))
     keep = ~np.isin(ids, list(exclude)) & (cos < 1 - 1e-6 if len(exclude) else True)
     if genre is not None:
         keep &= genres == genre
     rows = np.flatnonzero(keep)
-    order = rows[np.argsort(-cos[rows], kind="stable")][:k]
+    kept = []
+    for row in rows[np.argsort(-cos[rows], kind="stable")]:
+        if len(kept) == k:
+            break
+        if not any(stored[row] @ stored[other] >= 1 - 1e-6 for other in kept):
+            kept.append(row)
+    order = np.array(kept, dtype=int)
     return ids[order].tolist(), cos[order]
+
+
+def rings(rng, *, n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` unit vectors ``(n, d)`` on rings around 4 unit centres ``(4, d)``: each at one of two
+    angles (+ 1e-9 jitter) from its centre, in a random direction; no two are exact copies."""
+    centres = rng.normal(size=(4, d))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    centre = centres[rng.integers(0, 4, size=n)]
+    away = rng.normal(size=(n, d))
+    away -= (away * centre).sum(axis=1, keepdims=True) * centre
+    away /= np.linalg.norm(away, axis=1, keepdims=True)
+    angle = rng.choice([0.2, 0.3], size=(n, 1)) + 1e-9 * rng.normal(size=(n, 1))
+    return np.cos(angle) * centre + np.sin(angle) * away, centres
 
 
 @pytest.mark.parametrize("d", [8, 64, 256])
 def test_brute_and_ball_tree_give_the_same_answers(d):
-    # Clustered vectors with many near-ties: the float32 pass must not lose a float64 winner.
+    # Songs of a ring are at nearly the same angle to its centre: their cosines to a query at the centre
+    # tie closer than float32 rounding, and the float32 pass must not lose a float64 winner.
     rng = np.random.default_rng(d)
-    centres = rng.normal(size=(4, d))
-    embeddings = centres[rng.integers(0, 4, size=2000)] + 1e-3 * rng.normal(size=(2000, d))
-    embeddings[10:20] = embeddings[9]  # exact ties
+    embeddings, centres = rings(rng, n=2000, d=d)
+    embeddings[10:20] = embeddings[9]  # exact ties: copies, of which one is returned
     ids = rng.permutation(5000)[:2000].astype(np.int64)
     genres = rng.choice(GENRES, size=2000)
     tree = SimilarityIndex(algorithm="ball_tree").fit(embeddings, ids, genres)
@@ -309,7 +376,7 @@ def test_brute_and_ball_tree_give_the_same_answers(d):
     # Near-ties closer than float32 rounding: the reference is float64 cosine on the stored vectors.
     stored = brute.embeddings_.astype(np.float64)
     for i in range(20):
-        vector = embeddings[i * 37] + 1e-4 * rng.normal(size=d)
+        vector = (centres[i % 4] if i < 12 else embeddings[i * 37]) + 1e-9 * rng.normal(size=d)
         for genre in (None, "Folk"):
             want_ids, want_cos = exact_cosine(stored, ids, genres, vector, k=25, genre=genre)
             got = brute.query(vector, k=25, genre=genre)

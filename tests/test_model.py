@@ -11,7 +11,7 @@ import pytest
 
 from recommender import model as cnn
 from recommender.config import AudioConfig
-from recommender.errors import ModelError, UserInputError
+from recommender.errors import ModelError, UserInputError, WriteError
 from recommender.model import ARCHS, HISTORY_COLUMNS, GenreModel, build_model, song_slices, train
 
 CONFIG = AudioConfig()
@@ -300,6 +300,16 @@ def test_load_refuses_missing_files(saved, tmp_path):
         GenreModel.load(lonely, config=CONFIG)
 
 
+@pytest.mark.parametrize("content", ["truncated", "png"])
+def test_load_says_a_truncated_or_foreign_file_is_not_a_keras_model(saved, tmp_path, content):
+    bad = tmp_path / "bad.keras"
+    data = saved.read_bytes()
+    bad.write_bytes(data[: len(data) // 3] if content == "truncated" else b"\x89PNG\r\n\x1a\n" + bytes(64))
+    bad.with_suffix(".json").write_bytes(saved.with_suffix(".json").read_bytes())
+    with pytest.raises(ModelError, match=r"bad\.keras is not a Keras model file \(not a \.keras zip archive"):
+        GenreModel.load(bad, config=CONFIG)
+
+
 def test_invalid_model_name_is_refused(trained, tmp_path):
     with pytest.raises(UserInputError, match="plain file name"):
         trained.save(tmp_path, "../escape")
@@ -312,7 +322,7 @@ def test_interrupted_write_leaves_nothing_under_the_final_name(tmp_path):
         tmp.write_text("half")
         raise OSError("disk full")
 
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WriteError, match="disk full"):
         cnn._write_atomically(target, crash)
     assert list(tmp_path.iterdir()) == []
 

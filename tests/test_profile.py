@@ -316,3 +316,72 @@ def _opposites_index() -> SimilarityIndex:
 def test_song_path_errors(curve_index, from_id, to_id, steps, message):
     with pytest.raises(UserInputError, match=message):
         song_path(curve_index, from_id, to_id, steps=steps)
+
+
+# ---------------------------------------------------------------------------- exact copies
+@pytest.fixture
+def copies_world(tmp_path, rng):
+    """3 genres, each 6 identical files (one song) plus 6 distinct songs: ids g*100 + 1..6 are the copies."""
+    vectors, ids, genres, tracks = [], [], [], []
+    for g, genre in enumerate(GENRES):
+        centre = rng.standard_normal(DIM) * 2.0
+        song = centre + 0.3 * rng.standard_normal(DIM)
+        for i in range(12):
+            track_id = (g + 1) * 100 + i + 1
+            vectors.append(song if i < 6 else centre + 0.3 * rng.standard_normal(DIM))
+            ids.append(track_id)
+            genres.append(genre)
+            tracks.append(
+                Track(
+                    track_id, f"{genre} {i}", f"{genre} artist {i}", "LP", genre, "training", "/x.wav", "demo"
+                )
+            )
+    index = SimilarityIndex().fit(unit(np.array(vectors)).astype(np.float32), np.array(ids), np.array(genres))
+    store = Store(tmp_path / "musicrec.duckdb")
+    store.write_tracks(tracks)
+    return store, index
+
+
+def copy_of(track_id: int) -> bool:
+    return track_id % 100 <= 6
+
+
+def test_a_copy_of_a_played_or_liked_song_is_not_recommended(copies_world):
+    store, index = copies_world
+    store.record_play("ann", 101, at=NOW)
+    recs, cold = recommend_for_user(store, index, "ann", k=10, now=NOW)
+    assert not cold and len(recs) == 10
+    assert not [r.track_id for r in recs if 100 < r.track_id <= 106]  # the 5 other copies of the song played
+    store.like("bob", 204)
+    recs, _ = recommend_for_user(store, index, "bob", k=20, now=NOW)
+    assert len(recs) == 20 and not [r.track_id for r in recs if 200 < r.track_id <= 206]
+
+
+@pytest.mark.parametrize("one_per_artist", [False, True])
+def test_no_list_holds_two_copies_of_a_song(copies_world, one_per_artist):
+    store, index = copies_world
+    store.record_play("ann", 110, at=NOW)  # a distinct Jazz song: the Jazz copies are near the profile
+    recs, _ = recommend_for_user(store, index, "ann", k=15, one_per_artist=one_per_artist, now=NOW)
+    cold, is_cold = recommend_for_user(store, index, "newcomer", k=15, one_per_artist=one_per_artist)
+    assert is_cold
+    for found in (recs, cold):
+        ids = [r.track_id for r in found]
+        assert len(ids) == 15
+        assert len({t // 100 for t in ids if copy_of(t)}) == len([t for t in ids if copy_of(t)])
+
+
+def test_continuing_a_playlist_never_offers_a_copy_of_its_songs(copies_world):
+    store, index = copies_world
+    store.create_playlist("ann", "Mix", [102, 204])
+    ids = [r.track_id for r in continue_playlist(store, index, "ann", "Mix", k=10)]
+    assert len(ids) == 10 and not [t for t in ids if copy_of(t) and t // 100 in (1, 2)]
+
+
+def test_a_path_never_steps_onto_a_copy_of_a_song_it_used(copies_world):
+    store, index = copies_world
+    path = [t for t, _ in song_path(index, 101, 301, steps=12)]
+    assert len(path) == 12 and path[0] == 101 and path[-1] == 301
+    groups = [t // 100 for t in path if copy_of(t)]
+    assert len(groups) == len(set(groups))  # 101 and 301 only: no copy of either in between
+    with pytest.raises(UserInputError, match="needs 25 different songs"):
+        song_path(index, 101, 301, steps=25)  # 36 songs, but 15 of them copies: 21 different ones

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from recommender.errors import RecommenderError, UserInputError
@@ -163,6 +164,22 @@ def test_search_with_genre_filter_and_limits(store):
         store.search("halo", k=0)
 
 
+@pytest.mark.parametrize("k", [10**20, 2**63, 2**63 - 1, float("inf"), 1e30, np.int64(2**62)])
+def test_a_limit_beyond_what_duckdb_holds_means_all(store, k):
+    assert len(store.search(None, k=k)) == 10
+    assert store.search("blue", k=k)["track_id"].tolist() == store.search("blue", k=None)["track_id"].tolist()
+    store.record_play("kim", 1)
+    assert len(store.history("kim", k=k)) == 1
+
+
+@pytest.mark.parametrize("k", [0, -(10**20), 2.5, float("nan"), "3", True])
+def test_a_limit_that_is_no_whole_number_is_refused(store, k):
+    with pytest.raises(UserInputError, match="k must be a whole number"):
+        store.search(None, k=k)
+    with pytest.raises(UserInputError, match="k must be a whole number"):
+        store.history("kim", k=k)
+
+
 def test_search_treats_sql_and_wildcards_as_text(store):
     assert store.search("%").empty
     assert store.search("'; DROP TABLE tracks; --").empty
@@ -257,6 +274,11 @@ def test_two_profiles_cannot_see_or_change_each_others_data(store):
 
 
 # ---------------------------------------------------------------------------- plays and likes
+def test_user_name_is_the_stored_spelling(store):
+    store.create_user("Zoë")
+    assert store.user_name("  zoË ") == "Zoë" and store.user_name("nobody") is None
+
+
 def test_history_is_newest_first_with_sources_and_limit(store):
     t0 = datetime(2024, 5, 1, 12, 0)
     store.record_play("ann", 1, at=t0)

@@ -15,6 +15,13 @@ parsing all 52 (free-text biographies dominate the file's 260 MB).
 Label = ``('track', 'genre_top')``; split = ``('set', 'split')``, kept exactly, because
 FMA filtered it by artist (no artist in two splits); subset = ``('set', 'subset')``
 with small ⊂ medium ⊂ large.
+
+The file is checked before any audio is touched: a track id listed twice is an error
+naming the ids. FMA ships ``tracks.csv`` as UTF-8; a byte-order mark (as some editors
+write) is read transparently, but a file in another encoding is an error naming the
+first byte that is not UTF-8 and its line. It is not guessed to be Latin-1: a file
+re-saved in another encoding may have lost characters already, and titles read with
+the wrong encoding would be silently garbled in the catalog; a fresh copy is better.
 """
 
 from __future__ import annotations
@@ -119,14 +126,16 @@ def read_tracks_csv(path: Path) -> pd.DataFrame:
             # Only an empty cell is missing: a song may well be titled "NA" or "null".
             keep_default_na=False,
             na_values=[""],
-            encoding="utf-8",
+            encoding="utf-8-sig",
         )
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame(columns=sorted(names), dtype=str)
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+    except UnicodeDecodeError:
+        raise SourceError(_not_utf8(path)) from None
+    except (pd.errors.ParserError, ValueError) as error:
         raise SourceError(f"{path} cannot be read as FMA's tracks.csv: {_one_line(error)}") from error
     frame = frame.rename(columns=names)
-    return _typed(frame, path)
+    return _unique(_typed(frame, path), path)
 
 
 def mp3_problem(path: Path) -> str | None:
@@ -162,9 +171,11 @@ def _tracks_csv(metadata_dir: Path) -> Path:
 def _column_positions(path: Path) -> dict[tuple[str, str], int]:
     """Position of each (level 0, level 1) column, after checking FMA's three header lines."""
     try:
-        with open(path, encoding="utf-8", newline="") as file:
+        with open(path, encoding="utf-8-sig", newline="") as file:  # "-sig": a byte-order mark is skipped
             lines = [row for row, _ in zip(csv.reader(file), range(3), strict=False)]
-    except (UnicodeDecodeError, csv.Error) as error:
+    except UnicodeDecodeError:
+        raise SourceError(_not_utf8(path)) from None
+    except csv.Error as error:
         raise SourceError(f"{path} is not FMA's tracks.csv ({_one_line(error)}); {_HEADER_HINT}") from error
     if not lines:
         raise SourceError(f"{path} is empty; {_HEADER_HINT}")
@@ -236,6 +247,37 @@ def _audio_file_problem(path: Path) -> str | None:
     if not path.is_file():
         return AUDIO_NOT_A_FILE
     return AUDIO_EMPTY if stat.st_size == 0 else None
+
+
+def _unique(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``frame`` when each track id has one row, else a ``SourceError`` naming the repeated ids."""
+    repeated = frame.index[frame.index.duplicated()].unique()
+    if len(repeated):
+        shown = ", ".join(str(i) for i in repeated[:10]) + (
+            f" and {len(repeated) - 10} more" if len(repeated) > 10 else ""
+        )
+        raise SourceError(
+            f"{path} lists the same track id on more than one row ({shown}): FMA's tracks.csv has one row "
+            "per track; take a fresh copy of fma_metadata"
+        )
+    return frame
+
+
+def _not_utf8(path: Path) -> str:
+    """Why ``path`` cannot be decoded: the first byte that is not UTF-8, and its line (1-based)."""
+    with open(path, "rb") as file:
+        for number, line in enumerate(file, start=1):  # a newline never occurs inside a UTF-8 character
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                byte = f"byte 0x{line[error.start]:02X} at line {number}"
+                if number <= 3:
+                    return f"{path} is not FMA's tracks.csv: it is not UTF-8 text ({byte}); {_HEADER_HINT}"
+                return (
+                    f"{path} is not UTF-8 text ({byte}), as FMA's tracks.csv is: it was saved in another "
+                    "encoding (Latin-1?); take a fresh copy of fma_metadata or save it as UTF-8"
+                )
+    return f"{path} is not UTF-8 text"
 
 
 def _subset_rank(name: str) -> float:

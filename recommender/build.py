@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from recommender import cluster
 from recommender.config import DEFAULT_AUDIO, AudioConfig, Paths
 from recommender.errors import ModelError, UserInputError
 from recommender.features import FeatureCache, atomic_write, atomic_write_text, extract
@@ -94,6 +95,7 @@ class BuildOptions:
     epochs: int = 30
     arch: str = "cnn1d"
     workers: int | None = None
+    scheduler: str | None = None  # Dask scheduler address (default $MUSICREC_SCHEDULER; none: a LocalCluster)
     model: Path | None = None  # an existing .keras file to use
     no_train: bool = False
     config: AudioConfig = field(default_factory=lambda: DEFAULT_AUDIO)
@@ -145,6 +147,7 @@ def build(
     """Run the whole build into ``home``. Returns the tracks kept, what was skipped and why, and build info."""
     progress = progress or SilentProgress()
     paths = Paths.at(home).ensure()
+    cluster.check_reachable(options.scheduler)  # before the source stage, which may take minutes
     config = options.config
     tracks, report = load_source(options, paths, progress)
     tracks += _kept_uploads(paths, {t.track_id for t in tracks})
@@ -152,7 +155,14 @@ def build(
 
     cache = FeatureCache(paths.features_dir, config)
     progress.stage("features", len(tracks))
-    extracted = extract(tracks, cache, workers=options.workers, progress=progress.advance)
+    extracted = extract(
+        tracks,
+        cache,
+        workers=options.workers,
+        scheduler=options.scheduler,
+        home=paths.home,
+        progress=progress.advance,
+    )
     by_id = {t.track_id: t for t in tracks}
     for track_id, reason in extracted.failed.items():
         skipped[by_id[track_id].audio_path] = reason

@@ -64,6 +64,13 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--epochs", type=_positive, default=30)
     b.add_argument("--arch", default="cnn1d", help="cnn1d (default, fast on CPUs) or seed-2d")
     b.add_argument("--workers", type=_positive, default=None, help="feature processes (default: all cores)")
+    b.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="a Dask scheduler (tcp://host:8786) whose workers compute the features (default: $MUSICREC_SCHEDULER, "
+        "else a local cluster of --workers processes)",
+    )
     b.add_argument("--model", type=Path, help="use this .keras model instead of training one")
     b.add_argument("--no-train", action="store_true", help="do not train (with --model: use it as it is)")
 
@@ -153,6 +160,7 @@ def cmd_build(args) -> None:
         epochs=args.epochs,
         arch=args.arch,
         workers=args.workers,
+        scheduler=args.scheduler,
         model=args.model,
         no_train=args.no_train,
     )

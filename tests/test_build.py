@@ -5,9 +5,11 @@ import shutil
 
 import pytest
 
+from recommender import cluster
 from recommender.build import BuildOptions, build
 from recommender.catalog import Catalog
 from recommender.errors import ModelError
+from recommender.features import FeatureCache
 from tests.fixtures import tone, write_audio
 
 
@@ -68,3 +70,25 @@ def test_a_moved_home_still_listens_with_its_own_model(built_home, tmp_path):
     clip = write_audio(tmp_path / "clip.wav", tone(5, freq=300, seed=2), 22_050)
     analysis = Catalog.open(moved).analyse(clip)
     assert set(analysis.genre_probabilities) == set(info["model"]["genres"])
+
+
+def test_a_demo_build_computes_features_on_a_local_cluster_once_each(tmp_path, monkeypatch):
+    monkeypatch.delenv(cluster.SCHEDULER_ENV, raising=False)
+    connected = []
+    connect = cluster.connect
+
+    def recording_connect(scheduler=None, **kwargs):
+        connected.append((scheduler, kwargs))
+        return connect(scheduler, **kwargs)
+
+    monkeypatch.setattr(cluster, "connect", recording_connect)
+    home = tmp_path / "home"
+    options = BuildOptions(source="demo", tracks=24, epochs=2, workers=2, no_train=True)
+    first = build(options, home=home)
+    assert connected == [(None, {"workers": 2})]  # a LocalCluster of two workers, not this process
+    assert first.info["features"] == {"computed": 24, "cached": 0}
+    assert FeatureCache(home / "features").ids() == sorted(t.track_id for t in first.tracks)
+
+    again = build(options, home=home)
+    assert again.info["features"] == {"computed": 0, "cached": 24}
+    assert len(connected) == 1  # nothing to compute: no cluster started

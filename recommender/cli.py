@@ -84,6 +84,13 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--workers", type=_whole(1, MAX_WORKERS), default=None, help="feature processes (default: all cores)"
     )
+    b.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="a Dask scheduler (tcp://host:8786) whose workers compute the features (default: $MUSICREC_SCHEDULER, "
+        "else a local cluster of --workers processes)",
+    )
     b.add_argument("--model", type=Path, help="use this .keras model instead of training one")
     b.add_argument("--no-train", action="store_true", help="do not train (with --model: use it as it is)")
 
@@ -176,6 +183,7 @@ def cmd_build(args) -> None:
         epochs=args.epochs,
         arch=args.arch,
         workers=args.workers,
+        scheduler=args.scheduler,
         model=args.model,
         no_train=args.no_train,
     )

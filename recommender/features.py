@@ -12,19 +12,18 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import multiprocessing as mp
 import os
 import re
 import secrets
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from recommender import cluster
 from recommender.audio import mel_for_file
 from recommender.config import DEFAULT_AUDIO, AudioConfig
 from recommender.errors import AudioError, NotBuiltError, WriteError
@@ -202,10 +201,8 @@ class ExtractReport:
         return len(self.ok) - self.computed
 
 
-def _extract_one(task: tuple[int, str, dict, str]) -> tuple[int, str | None]:
-    """Worker: compute and store one track's features. Returns ``(track_id, error or None)``."""
-    track_id, audio_path, config_dict, root = task
-    cache = FeatureCache(Path(root).parent, AudioConfig.from_dict(config_dict))
+def _extract_one(track_id: int, audio_path: str, cache: FeatureCache) -> tuple[int, str | None]:
+    """Compute and store one track's features. Returns ``(track_id, error or None)``."""
     try:
         mel = mel_for_file(audio_path, config=cache.config)
     except AudioError as e:
@@ -216,8 +213,28 @@ def _extract_one(task: tuple[int, str, dict, str]) -> tuple[int, str | None]:
     return track_id, None
 
 
+def extract_batch(items: list[tuple[int, str]], config: dict, folder: str) -> list[tuple[int, str | None]]:
+    """Worker: features of a batch of ``(track_id, audio path)`` into the cache at ``folder`` (its ``dir``).
+
+    Returns ``(track_id, error or None)`` per track. Runs on a Dask worker, maybe twice
+    (a batch of a lost worker runs again): a track already cached is reported as done,
+    not computed again. A cancelled batch stops after its current track (the tracks it
+    did stay cached for the next build).
+    """
+    cache = FeatureCache(Path(folder).parent, AudioConfig.from_dict(config))
+    out = []
+    for track_id, audio_path in items:
+        if cluster.cancelled():
+            break
+        out.append((track_id, None) if cache.has(track_id) else _extract_one(track_id, audio_path, cache))
+    return out
+
+
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
+
+
+IN_PROCESS_BELOW = 16  # fewer tracks than this are computed here: a LocalCluster takes ~2 s to start
 
 
 def extract(
@@ -225,37 +242,49 @@ def extract(
     cache: FeatureCache,
     *,
     workers: int | None = None,
+    scheduler: str | None = None,
+    home: Path | None = None,
     progress: bool | Callable[[int, int], None] = True,
 ) -> ExtractReport:
-    """Compute features for every track not yet in ``cache``.
+    """Compute features for every track not yet in ``cache``, on Dask (``recommender.cluster``).
 
-    ``workers`` processes (default: all cores; 1 = in this process). ``progress``: True
-    for a tqdm bar on stderr, or a callable ``(done, total)`` (the app's progress bar).
-    Tracks whose audio fails are reported in ``failed`` with the reason, never fatal.
+    ``scheduler``: a Dask scheduler's address (default ``$MUSICREC_SCHEDULER``), whose
+    workers must see ``home`` (default: the cache's folder), checked first. Without
+    one, a LocalCluster of ``workers`` processes (default: all cores) starts for the
+    extraction; with ``workers=1``, or fewer than ``IN_PROCESS_BELOW`` tracks to
+    compute, they are computed in this process. ``progress``: True for a tqdm bar on
+    stderr, or a callable ``(done, total)`` (the app's progress bar), called as batches
+    complete. Tracks whose audio fails are reported in ``failed``, never fatal; each
+    track is reported once, even when Dask ran its batch twice.
     """
     report = ExtractReport()
     _remove_stale_temps(cache.dir)
     todo = []
-    config, root = cache.config.to_dict(), str(cache.dir)  # shared by every task: memory flat in tracks
     for t in tracks:
         if cache.has(t.track_id):
             report.ok.append(t.track_id)
         else:
-            todo.append((t.track_id, t.audio_path, config, root))
+            todo.append((t.track_id, os.path.abspath(t.audio_path)))  # absolute: workers have other cwds
     cache._write_config()
-    workers = default_workers() if workers is None else max(1, workers)
     bar = tqdm(total=len(todo), desc="features", unit="track", file=sys.stderr, disable=progress is not True)
+    seen: set[int] = set()
+    batches = _run(todo, cache, workers=workers, scheduler=scheduler, home=home or cache.dir)
     try:
-        for done, (track_id, error) in enumerate(_run(todo, workers), start=1):
-            if error is None:
-                report.ok.append(track_id)
-                report.computed += 1
-            else:
-                report.failed[track_id] = error
-            bar.update()
+        for results in batches:
+            for track_id, error in results:
+                if track_id in seen:
+                    continue
+                seen.add(track_id)
+                if error is None:
+                    report.ok.append(track_id)
+                    report.computed += 1
+                else:
+                    report.failed[track_id] = error
+                bar.update()
             if callable(progress):
-                progress(done, len(todo))
+                progress(len(seen), len(todo))
     finally:
+        batches.close()  # now, not when the traceback is freed: cancels the work, closes a LocalCluster
         bar.close()
     return report
 
@@ -266,26 +295,35 @@ def _remove_stale_temps(root: Path) -> None:
     remove_stale_temps(root, ".*")
 
 
-def _run(tasks: list, workers: int) -> Iterable[tuple[int, str | None]]:
-    if workers == 1 or len(tasks) <= 1:
-        yield from map(_extract_one, tasks)
+def _run(
+    todo: list[tuple[int, str]],
+    cache: FeatureCache,
+    *,
+    workers: int | None,
+    scheduler: str | None,
+    home: Path,
+) -> Iterator[list[tuple[int, str | None]]]:
+    """Results of ``todo``, a list per finished batch: here, on a LocalCluster or on a scheduler's workers."""
+    address = cluster.scheduler_address(scheduler)
+    workers = default_workers() if workers is None else max(1, workers)
+    if not todo:
         return
-    # spawn: the parent may hold TensorFlow or a DuckDB handle, which must not be forked.
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(tasks)), mp_context=ctx, initializer=_init_worker
-    ) as pool:
-        yield from pool.map(_extract_one, tasks, chunksize=4)
+    if address is None and (workers == 1 or len(todo) < IN_PROCESS_BELOW):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):  # as on a worker: faster, and the very same features
+            for track_id, audio_path in todo:
+                yield [_extract_one(track_id, audio_path, cache)]
+        return
+    local_batches = cluster.split(todo, cluster.batch_size(len(todo), workers))
+    with cluster.connect(address, workers=min(workers, len(local_batches))) as client:
+        cluster.check_shared(client, home)
+        batches = cluster.split(todo, cluster.batch_size(len(todo), cluster.slots(client)))
+        yield from cluster.map_batches(
+            client, extract_batch, batches, cache.config.to_dict(), str(cache.dir.resolve()), lost=_lost
+        )
 
 
-def _init_worker() -> None:
-    """One BLAS/OpenMP thread per worker: the workers already fill the cores.
-
-    Left at its default, each worker's OpenBLAS starts a thread per core for the mel
-    filterbank product, and on two cores the oversubscribed threads spin against each
-    other: steady extraction ran at 16 clips/s with two workers against 36 with this
-    (bench/ingest.py, 30-s 44.1 kHz stereo MP3s, serial 20 clips/s).
-    """
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1)
+def _lost(items: list[tuple[int, str]], reason: str) -> list[tuple[int, str | None]]:
+    """The failure of tracks whose processing killed the worker (a crashing decoder, no memory left)."""
+    return [(track_id, f"{Path(path).name}: could not be processed ({reason})") for track_id, path in items]

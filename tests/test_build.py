@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from recommender import cluster
 from recommender.build import BuildOptions, build
 from recommender.catalog import Catalog
 from recommender.errors import ModelError, UserInputError, WriteError
+from recommender.features import FeatureCache
 from tests.fixtures import (
     as_another_user,
     dead_pid,
@@ -214,3 +216,25 @@ def test_a_build_into_a_folder_it_cannot_write_stops_before_any_work(shared_fold
         as_another_user(build, BuildOptions(source="demo", tracks=24, workers=1), home=home)
     assert str(error.value).startswith(f"cannot write to {home / 'catalog'} (permission denied)")
     assert not (home / "audio" / "demo").exists()  # nothing synthesised
+
+
+def test_a_demo_build_computes_features_on_a_local_cluster_once_each(tmp_path, monkeypatch):
+    monkeypatch.delenv(cluster.SCHEDULER_ENV, raising=False)
+    connected = []
+    connect = cluster.connect
+
+    def recording_connect(scheduler=None, **kwargs):
+        connected.append((scheduler, kwargs))
+        return connect(scheduler, **kwargs)
+
+    monkeypatch.setattr(cluster, "connect", recording_connect)
+    home = tmp_path / "home"
+    options = BuildOptions(source="demo", tracks=24, epochs=2, workers=2, no_train=True)
+    first = build(options, home=home)
+    assert connected == [(None, {"workers": 2})]  # a LocalCluster of two workers, not this process
+    assert first.info["features"] == {"computed": 24, "cached": 0}
+    assert FeatureCache(home / "features").ids() == sorted(t.track_id for t in first.tracks)
+
+    again = build(options, home=home)
+    assert again.info["features"] == {"computed": 0, "cached": 24}
+    assert len(connected) == 1  # nothing to compute: no cluster started

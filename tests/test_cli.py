@@ -2,8 +2,10 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -240,3 +242,29 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(built_home, args):
     stderr = proc.stderr.read()
     assert proc.wait(timeout=120) == 141  # as if killed by SIGPIPE, like other Unix tools
     assert stderr == ""
+
+
+def test_an_unreachable_scheduler_fails_at_once_on_one_line_naming_it(tmp_path):
+    with socket.socket() as s:  # a port nothing listens on once this socket is closed
+        s.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    home = tmp_path / "h"
+    start = time.monotonic()
+    proc = cli(
+        "build",
+        "--source",
+        "demo",
+        "--tracks",
+        24,
+        "--no-train",
+        "--scheduler",
+        address,
+        home=home,
+        check=False,
+    )
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 1 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and address in lines[0] and "Traceback" not in proc.stderr, proc.stderr
+    assert elapsed < 30  # a 5-s connect timeout, plus starting Python
+    assert not list((home / "audio").rglob("*.mp3"))  # failed before synthesising the demo

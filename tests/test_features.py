@@ -177,42 +177,69 @@ def test_stale_temporaries_are_those_of_gone_writers(name, stale):
     assert is_stale_temp(name.format(dead=dead_pid(), live=os.getppid())) is stale
 
 
-def test_sigkill_mid_build_then_rerun_caches_every_track_once(tmp_path):
-    n = 40
+def _folder_build(tmp_path: Path, n: int) -> tuple[list[str], dict, Path]:
+    """The command of a features-only build of ``n`` 30-s clips on a LocalCluster of 2 workers."""
     audio = tmp_path / "audio" / "Genre A"
     for i in range(n):
         write_audio(audio / f"track {i:02d}.wav", tone(30, freq=150 + 20 * i, seed=i), 22_050)
     home = tmp_path / "home"
     cmd = [
-        sys.executable,
-        "-m",
-        "recommender",
-        "build",
-        "--source",
-        "folder",
-        "--audio",
-        str(audio.parent),
-        "--home",
-        str(home),
-        "--no-train",
-        "--workers",
-        "1",
-    ]
+        sys.executable, "-m", "recommender", "build", "--source", "folder", "--audio", str(audio.parent),
+        "--home", str(home), "--no-train", "--workers", "2",
+    ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    feature_files = lambda: list((home / "features").glob("*/*/*.npy"))  # noqa: E731
-    deadline = time.time() + 120
-    while len(feature_files()) < 3 and time.time() < deadline and proc.poll() is None:
+    env.pop("MUSICREC_SCHEDULER", None)
+    return cmd, env, home
+
+
+def _feature_files(home: Path) -> list[Path]:
+    return list((home / "features").glob("*/*/*.npy"))
+
+
+def _workers_once_features_appear(proc: subprocess.Popen, home: Path, *, at_least: int = 3) -> list:
+    """Wait until the build has cached ``at_least`` tracks; return its worker processes (psutil)."""
+    import psutil
+
+    deadline = time.time() + 300  # generous: the machine may be busy
+    while len(_feature_files(home)) < at_least and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    workers = [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+    assert len(workers) == 2, "the build runs a LocalCluster of two worker processes"
+    return children
+
+
+def _left_alive(processes: list, *, within: float) -> list:
+    import psutil
+
+    deadline = time.time() + within
+    while True:
+        alive = [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        if not alive or time.time() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
+def test_sigkill_mid_build_leaves_no_worker_and_the_rerun_computes_only_the_rest(tmp_path):
+    n = 40
+    cmd, env, home = _folder_build(tmp_path, n)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children = _workers_once_features_appear(proc, home)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done_before = len(feature_files())
+    assert not _left_alive(children, within=30), "workers outlived the killed build"
+    done_before = len(_feature_files(home))
+    everything = sorted((home / "features").rglob("*"))
+    time.sleep(1.0)
+    assert sorted((home / "features").rglob("*")) == everything, "files still being written"
     assert 3 <= done_before < n, "the build must be killed in the middle"
     assert not (home / "build.json").exists()
 
-    rerun = subprocess.run(cmd + ["--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    # The rerun in one process: which tracks it computes does not depend on where (and it is faster).
+    rerun_cmd = [*cmd[:-1], "1", "--json"]
+    rerun = subprocess.run(rerun_cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    files = feature_files()
+    files = _feature_files(home)
     assert len(files) == n and len({f.name for f in files}) == n
     assert not list((home / "features").glob("*/*/.*.tmp"))
     import json
@@ -221,3 +248,22 @@ def test_sigkill_mid_build_then_rerun_caches_every_track_once(tmp_path):
     assert info["features"] == {"computed": n - done_before, "cached": done_before}
     cache = FeatureCache(home / "features")
     assert all(cache.get(int(f.stem)).shape == (128, 1292) for f in files)
+
+
+def test_ctrl_c_cancels_the_build_and_closes_its_local_cluster(tmp_path):
+    n = 40
+    cmd, env, home = _folder_build(tmp_path, n)
+    # A session of its own, so the test can press Ctrl-C as a terminal does: to the build and its workers.
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    children = _workers_once_features_appear(proc, home)
+    done_at_interrupt = len(_feature_files(home))
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert stderr.strip().splitlines()[-1] == "error: interrupted"
+    assert "Traceback" not in stderr and "distributed." not in stderr, stderr  # no noise from Dask
+    assert not _left_alive(children, within=30)
+    assert len(_feature_files(home)) <= done_at_interrupt + 4, "batches stop after their current track"

@@ -143,8 +143,9 @@ def patches(
 
     musicnn's batching: patches start every ``hop`` frames from frame 0, frames after the
     last full patch are dropped. A mel shorter than one patch is repeat-padded (tiled
-    from its start) to one patch, as musicnn was trained (``pad_short: repeat-pad``):
-    silence would be a sound the models never heard. ``max_patches`` keeps that many
+    from its start) to one patch, as musicnn's training padded short clips
+    (``"pad_short": "repeat-pad"`` in each checkpoint's config.json); zeros would add
+    a silence that is not in the song. ``max_patches`` keeps that many
     patches spread evenly over the song (the centre patch of each of ``max_patches``
     equal stretches).
     """

@@ -71,8 +71,10 @@ CHECKPOINTS = {"musicnn-msd": "MSD_musicnn", "musicnn-mtt": "MTT_musicnn"}
 
 PENULTIMATE_DIM = 200
 
-# Forward-pass settings of Backbone; bench/backbone.py measures the alternatives.
-DEFAULT_BATCH_SIZE = 64
+# Measured by bench/backbone.py on 2 cores (bench/README.md): XLA runs the front-end's
+# convolutions at half the speed of TensorFlow's oneDNN kernels; patches/s is flat from
+# batch 8 to 64 while peak RSS grows (1.2 GB at 16, 2.2 GB at 64); 16 holds a 30-s clip.
+DEFAULT_BATCH_SIZE = 16
 DEFAULT_JIT_COMPILE = False
 
 
@@ -141,8 +143,9 @@ def patches(
 
     musicnn's batching: patches start every ``hop`` frames from frame 0, frames after the
     last full patch are dropped. A mel shorter than one patch is repeat-padded (tiled
-    from its start) to one patch, as musicnn was trained (``pad_short: repeat-pad``):
-    silence would be a sound the models never heard. ``max_patches`` keeps that many
+    from its start) to one patch, as musicnn's training padded short clips
+    (``"pad_short": "repeat-pad"`` in each checkpoint's config.json); zeros would add
+    a silence that is not in the song. ``max_patches`` keeps that many
     patches spread evenly over the song (the centre patch of each of ``max_patches``
     equal stretches).
     """
@@ -317,7 +320,11 @@ def _forward(name: str, jit_compile: bool):
 
     model = _shared_model(name)
 
-    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    # Traced once for any batch size; XLA still compiles once per batch size it meets.
+    @tf.function(
+        jit_compile=jit_compile,
+        input_signature=[tf.TensorSpec((None, MUSICNN.patch_frames, MUSICNN.n_mels), tf.float32)],
+    )
     def forward(x):
         out = model(x, training=False)
         return out["penultimate"], out["tags"]

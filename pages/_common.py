@@ -539,3 +539,8 @@ class StreamlitProgress:
         if self.notes:
             with self.box.expander(f"{len(self.notes)} notes from the build"):
                 st.text("\n".join(self.notes[:200]))
+
+
+def tag_names(cat: Catalog) -> list[str]:
+    """The tags the model knows (from the catalog's map arrays, already in memory)."""
+    return cat.tag_names()

@@ -1,18 +1,26 @@
-"""Model: how well the CNN hears genres, how it learned, and training or loading another one."""
+"""Model: how well the catalog's model hears, every way of listening side by side, and another model."""
 
 import streamlit as st
 
 from pages import _common
 from recommender import plots
 from recommender.build import build
-from recommender.model import ARCHS
+from recommender.catalog import model_description
 
 _common.ensure_routed(__file__)
 
+ARCH_LABELS = {
+    "musicnn": "Pretrained backbone (musicnn) + a head trained on the genres",
+    "cnn1d": "cnn1d, trained from scratch (fast on CPUs)",
+    "seed-2d": "seed-2d, trained from scratch (the original 2-D CNN)",
+}
+
 st.title(":material/model_training: Model")
 st.caption(
-    "The CNN learns genres from log-mel slices; its penultimate layer is the song embedding that "
-    "finds similar songs. Metrics are on the test split, which the model never saw while training."
+    "The model listens to each song and turns it into an embedding: songs whose embeddings are close sound "
+    "alike. The default is a CNN pretrained on real music (musicnn) with a light head fitted on this "
+    "catalog's genres; CNNs trained from scratch are kept for comparison. Metrics are on the test split, "
+    "which no model saw while learning."
 )
 _common.show_flash()
 cat = _common.require_catalog()
@@ -29,8 +37,15 @@ def run_build(options) -> None:
 if cat.model_info:
     with _common.user_errors():
         m = _common.metrics(cat)
-        c, r = m["classifier"], m["retrieval"]
         model = cat.model_info
+        st.markdown(f"**In use:** {_common.md(model_description(model))}")
+        if m.get("note"):
+            st.info(
+                f"{_common.md(m['note'].capitalize())}. Neighbours come from the backbone's embedding; "
+                "with genre labels (a folder per genre, or genre tags) a head would be fitted and measured.",
+                icon=":material/info:",
+            )
+        c, r = m.get("classifier") or {}, m.get("retrieval") or {}
         cols = st.columns(4)
         test_acc, val_acc = c.get("test_accuracy"), c.get("val_accuracy")
         cols[0].metric("Test accuracy", f"{test_acc:.1%}" if test_acc is not None else "—")
@@ -40,52 +55,72 @@ if cat.model_info:
             "Architecture", model["arch"], help=f"{model['embedding_dim']}-d embeddings · {model['name']}"
         )
 
-        st.subheader("Do a song's neighbours share its genre?")
-        st.caption(
-            "Genre precision of the 10 nearest songs, for the CNN embedding against a classic MFCC baseline "
-            "and random picks: how much listening with the CNN adds."
-        )
-        st.plotly_chart(plots.retrieval_figure(r), key="model_retrieval")
-
-        st.subheader("Training")
-        st.plotly_chart(plots.training_curves_figure(cat.training_history()), key="model_curves")
-
-        left, right = st.columns(2)
-        with left:
-            st.subheader("Confusion matrix")
-            st.plotly_chart(plots.confusion_figure(c["confusion"], c["genres"]), key="model_confusion")
-        with right:
-            st.subheader("Accuracy per genre")
-            st.plotly_chart(
-                plots.per_genre_accuracy_figure(c["per_genre"], colors=_common.colors(cat)),
-                key="model_per_genre",
+        if r:
+            st.subheader("Do a song's neighbours share its genre?")
+            st.caption(
+                "Genre precision of the 10 nearest songs of each test song, for every way of listening: the "
+                "model in use, the pretrained backbone alone and with its head, a CNN trained from scratch "
+                "(when one was trained on this catalog), a classic MFCC baseline and random picks."
             )
+            st.plotly_chart(plots.retrieval_figure(r), key="model_retrieval")
+        if m.get("classifiers"):
+            accuracies = {
+                plots.RETRIEVAL_LABELS.get(name, name): f"{v['test_accuracy']:.1%}"
+                for name, v in m["classifiers"].items()
+                if v.get("test_accuracy") is not None
+            }
+            st.caption(
+                "Genre accuracy on the test songs: "
+                + " · ".join(f"{_common.md(k)} {v}" for k, v in accuracies.items())
+            )
+
+        history = cat.training_history()
+        if len(history):
+            st.subheader("Training")
+            st.plotly_chart(plots.training_curves_figure(history), key="model_curves")
+
+        if c:
+            left, right = st.columns(2)
+            with left:
+                st.subheader("Confusion matrix")
+                st.plotly_chart(plots.confusion_figure(c["confusion"], c["genres"]), key="model_confusion")
+            with right:
+                st.subheader("Accuracy per genre")
+                st.plotly_chart(
+                    plots.per_genre_accuracy_figure(c["per_genre"], colors=_common.colors(cat)),
+                    key="model_per_genre",
+                )
 else:
-    st.info("This catalog has no model yet: train one below.")
+    st.info("This catalog has no model yet: build one below.")
 
 st.divider()
-train_tab, load_tab = st.tabs(["Train a new model", "Use a saved model"])
+train_tab, load_tab = st.tabs(["Build a new model", "Use a saved model"])
 with train_tab:
     st.caption(
-        "Trains on this catalog's training split, then embeds every song and rebuilds the map, the index "
-        "and the evaluation. Features are cached, so only the model's own stages run again."
+        "Listens to this catalog again with the chosen model, then embeds every song and rebuilds the map, the "
+        "index and the evaluation. Features are cached, so only the model's own stages run again."
     )
     with st.form("model_train_form"):
         cols = st.columns(2)
-        arch = cols[0].selectbox("Architecture", ARCHS, key="model_arch", help="cnn1d is fast on CPUs")
-        epochs = cols[1].number_input("Epochs", min_value=1, max_value=200, value=30, key="model_epochs")
+        arch = cols[0].selectbox(
+            "Model", list(ARCH_LABELS), format_func=ARCH_LABELS.get, key="model_arch",
+            help="The pretrained backbone needs no labels and knows real music; from-scratch CNNs need genres.",
+        )  # fmt: skip
+        epochs = cols[1].number_input(
+            "Epochs (from scratch only)", min_value=1, max_value=200, value=30, key="model_epochs"
+        )
         train = st.form_submit_button(
-            "Train", type="primary", icon=":material/play_arrow:", key="model_train"
+            "Build", type="primary", icon=":material/play_arrow:", key="model_train"
         )
     if train:
         with _common.user_errors():
             run_build(cat.rebuild_options(arch=arch, epochs=int(epochs), model=None, no_train=False))
-            _common.flash("The new model is trained and the catalog rebuilt with it.")
+            _common.flash("The new model is ready and the catalog rebuilt with it.")
             st.rerun()
 
 with load_tab:
     st.caption(
-        "A model must come with its .json description (audio settings and genres) and match this catalog."
+        "A model must come with its .json description (what it was made for) and match this catalog's genres."
     )
     saved = cat.saved_models()
     choice = st.selectbox("Saved models", saved, index=None, key="model_saved", placeholder="Choose a model")

@@ -13,24 +13,40 @@ SORTS = {
     "Genre": ["genre", "title"],
 }
 ALL = "All genres"
+ANY_TAG = "Any sound"
 
 st.title(":material/search: Search")
 st.caption("Title, artist or album — a typo or two is fine. Select a row to open the song.")
 cat = _common.require_catalog()
 
-cols = st.columns([4, 2, 2, 1], vertical_alignment="bottom")
+cols = st.columns([4, 2, 2, 2, 1], vertical_alignment="bottom")
 query = cols[0].text_input("Search", key="search_query", placeholder="e.g. midnight, Velvet Drive, …")
 genre = cols[1].selectbox("Genre", [ALL, *_common.genres(cat)], key="search_genre")
-sort = cols[2].selectbox("Sort by", list(SORTS), key="search_sort")
-k = cols[3].number_input("Results", min_value=5, max_value=500, value=50, step=5, key="search_k")
+tag = cols[2].selectbox(
+    "The model hears", [ANY_TAG, *sorted(_common.tag_names(cat))], key="search_tag",
+    help="Tags are predictions of the pretrained model: what it hears in each song's audio.",
+)  # fmt: skip
+sort = cols[3].selectbox("Sort by", list(SORTS), key="search_sort")
+k = cols[4].number_input("Results", min_value=5, max_value=500, value=50, step=5, key="search_k")
+sounds = st.text_input(
+    "Describe the sound", key="search_sounds", placeholder="e.g. calm acoustic guitar, female vocals, fast drums",
+    help="Free words matched to the tags the model knows; songs ranked by how strongly it hears them.",
+)  # fmt: skip
 
 with _common.user_errors():
-    results = cat.search(query.strip() or None, genre=None if genre == ALL else genre, k=int(k))
+    genre_name = None if genre == ALL else genre
+    if sounds.strip():
+        results, matched = cat.describe(sounds, k=int(k), genre=genre_name)
+        st.caption("Ranked by the tags " + ", ".join(f"**{_common.md(t)}**" for t in matched))
+    else:
+        results = cat.search(
+            query.strip() or None, genre=genre_name, tag=None if tag == ANY_TAG else tag, k=int(k)
+        )
     if SORTS[sort]:
         results = results.sort_values(SORTS[sort], kind="stable", key=lambda c: c.astype(str).str.lower())
     results = results.reset_index(drop=True)
     if not len(results):
-        st.warning("No song matches. Try fewer words, another spelling, or all genres.")
+        st.warning("No song matches. Try fewer words, another spelling, another tag, or all genres.")
         st.stop()
     st.caption(f"{len(results)} songs" + (f" matching “{_common.md(query)}”" if query.strip() else ""))
     columns = [c for c in ("title", "artist", "album", "genre", "track_id") if c in results]

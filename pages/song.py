@@ -13,6 +13,11 @@ from recommender.describe import why
 
 _common.ensure_routed(__file__)
 
+TAGS_CAPTION = (
+    "Tags are what the pretrained model hears in the audio (predictions of musicnn's taggers), not "
+    "the song's metadata."
+)
+
 if "song_k" not in st.session_state:
     st.session_state.song_k = 10
 if "song_playing" not in st.session_state:
@@ -92,11 +97,13 @@ with _common.user_errors():
         )
         st.caption("Log-mel spectrogram of the 30 s the model listens to (colour: loudness in dB).")
     with right:
-        st.subheader("Genre probabilities")
-        st.plotly_chart(
-            plots.genre_probability_figure(cat.genre_probabilities(track_id), colors=palette),
-            key="song_genres",
-        )
+        probabilities = cat.genre_probabilities(track_id)
+        if probabilities:
+            st.subheader("Genre probabilities")
+            st.plotly_chart(plots.genre_probability_figure(probabilities, colors=palette), key="song_genres")
+        st.subheader("The model hears")
+        st.plotly_chart(plots.tag_figure(cat.tags(track_id, n=8)), key="song_tags")
+        st.caption(TAGS_CAPTION)
         traits = _common.traits(cat, track_id)
         st.caption(f"Tempo ≈ {traits.tempo_bpm:.0f} BPM · brightness ≈ {traits.brightness_hz / 1000:.1f} kHz")
 

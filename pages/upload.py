@@ -9,10 +9,12 @@ import streamlit as st
 
 from pages import _common
 from recommender import plots
-from recommender.catalog import default_title
 from recommender.describe import sound_traits, why
+from recommender.uploads import default_title
 
 _common.ensure_routed(__file__)
+
+ALL = "All genres"
 
 st.title(":material/upload: Upload a clip")
 limit_mb = int(st.get_option("server.maxUploadSize"))
@@ -29,28 +31,54 @@ if uploaded is None:
 
 with _common.user_errors():
     data = uploaded.getvalue()
-    clip = _common.analyse_clip(cat, data, uploaded.name)
+    with st.spinner(f"Listening to {_common.md(uploaded.name)} …"):
+        clip = _common.analyse_clip(cat, data, uploaded.name)
     palette = _common.colors(cat)
-    top_genre, top_p = next(iter(clip.genre_probabilities.items()))
-    st.success(
-        f"**{_common.md(uploaded.name)}** sounds most like **{_common.md(top_genre)}** ({top_p:.0%}).",
-        icon=":material/hearing:",
-    )
+    heard = ", ".join(_common.md(t) for t in clip.top_tags(3))
+    if clip.genre_probabilities:
+        top_genre, top_p = next(iter(clip.genre_probabilities.items()))
+        st.success(
+            f"**{_common.md(uploaded.name)}** sounds most like **{_common.md(top_genre)}** ({top_p:.0%}); "
+            f"the model hears {heard}.",
+            icon=":material/hearing:",
+        )
+    else:
+        st.success(f"In **{_common.md(uploaded.name)}** the model hears {heard}.", icon=":material/hearing:")
+    if cat.unlike_catalog(clip):
+        synthesised = _common.summary(cat)["synthesised"]
+        st.warning(
+            "**This clip is unlike anything in the catalog.** Even its best match is far less similar than "
+            "catalog songs usually are to one another, so the songs below are only the least different ones"
+            + (
+                ", and the genre above is a guess among styles that do not fit. This demo catalog is "
+                "synthesised: real recordings will not match its styles well."
+                if synthesised
+                else "."
+            ),
+            icon=":material/warning:",
+        )
 
     left, right = st.columns([3, 2])
     with left:
         st.subheader("What the model hears")
         st.plotly_chart(plots.spectrogram_figure(clip.mel, config=cat.config), key="upload_spectrogram")
     with right:
-        st.subheader("Genre probabilities")
-        st.plotly_chart(
-            plots.genre_probability_figure(clip.genre_probabilities, colors=palette), key="upload_genres"
-        )
+        if clip.genre_probabilities:
+            st.subheader("Genre probabilities")
+            st.plotly_chart(
+                plots.genre_probability_figure(clip.genre_probabilities, colors=palette), key="upload_genres"
+            )
+        st.subheader("Tags")
+        st.plotly_chart(plots.tag_figure(clip.tags), key="upload_tags")
+        st.caption("Tags are what the pretrained model hears in the audio: predictions, not metadata.")
 
     st.subheader("Songs that sound like it")
-    k = st.slider("How many", 3, 30, 10, key="upload_k")
-    similar = cat.similar_to_clip(clip, k=int(k))
-    mine = sound_traits(clip.mel, clip.genre_probabilities, config=cat.config)
+    cols = st.columns([1, 2], vertical_alignment="bottom")
+    k = cols[0].slider("How many", 3, 30, 10, key="upload_k")
+    all_genres = _common.genres(cat)
+    genre = cols[1].selectbox("Genre", [ALL, *all_genres], key="upload_genre_filter")
+    similar = cat.similar_to_clip(clip, k=int(k), genre=None if genre == ALL else genre)
+    mine = sound_traits(clip.mel, clip.genre_probabilities, tags=clip.tags, config=cat.config)
     reasons = [why(mine, _common.traits(cat, tid)) for tid in similar["track_id"]]
     _common.song_list(cat, similar, key="upload_similar", via="upload", notes=reasons)
 
@@ -66,8 +94,14 @@ with _common.user_errors():
         cols = st.columns(3)
         title = cols[0].text_input("Title", value=default_title(uploaded.name), key="upload_title")
         artist = cols[1].text_input("Artist", value=_common.current_user() or "", key="upload_artist")
-        all_genres = _common.genres(cat)
-        genre = cols[2].selectbox("Genre", all_genres, index=all_genres.index(top_genre), key="upload_genre")
+        guessed = next(iter(clip.genre_probabilities), None)
+        choice = genre if genre != ALL else guessed
+        genre = cols[2].selectbox(
+            "Genre",
+            all_genres,
+            index=all_genres.index(choice) if choice in all_genres else 0,
+            key="upload_genre",
+        )
         add = st.form_submit_button(
             "Add to the catalog", icon=":material/library_add:", type="primary", key="upload_add"
         )

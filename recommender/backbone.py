@@ -444,6 +444,53 @@ def _song_means(outputs: dict[str, list], owners: list[np.ndarray]) -> BackboneO
 
 # --------------------------------------------------------------------------- sound features
 
+
+@dataclass(frozen=True)
+class SoundConfig:
+    """What a build keeps of the backbone for each song: its sound features (``sound_features``).
+
+    ``backbones``: the musicnn models heard; ``max_patches``: 3-s patches per song, spread
+    evenly (10 cover a 30-s clip); ``preprocessing``: musicnn's fixed ``BackboneConfig``.
+    Saved beside the feature cache it names (``key``) and checked like ``AudioConfig``.
+    """
+
+    backbones: tuple[str, ...] = BACKBONES
+    max_patches: int = 10
+    layout: int = 1  # the version of sound_layout's block order
+
+    @property
+    def preprocessing(self) -> BackboneConfig:
+        return MUSICNN
+
+    @property
+    def width(self) -> int:
+        return sum(size for *_, size in sound_layout(self.backbones))
+
+    def to_dict(self) -> dict:
+        return {
+            "backbones": list(self.backbones),
+            "max_patches": self.max_patches,
+            "layout": self.layout,
+            "preprocessing": MUSICNN.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SoundConfig:
+        return cls(
+            backbones=tuple(data.get("backbones", BACKBONES)),
+            max_patches=int(data.get("max_patches", 10)),
+            layout=int(data.get("layout", 1)),
+        )
+
+    key = AudioConfig.key
+
+    def mismatch(self, other: SoundConfig) -> list[str]:
+        mine, theirs = self.to_dict(), other.to_dict()
+        return [f"{k}: {theirs[k]} != {mine[k]}" for k in mine if mine[k] != theirs[k]]
+
+
+DEFAULT_SOUND = SoundConfig()
+
 SOUND_PARTS = {"penultimate": PENULTIMATE_DIM, "max_pool": 753, "mean_pool": 753, "tags": None}
 """What the backbone keeps of a song, per model: each a mean over the song's patches.
 

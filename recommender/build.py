@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from recommender import cluster
 from recommender.config import DEFAULT_AUDIO, AudioConfig, Paths
-from recommender.errors import ModelError, NoUsableAudioError, UserInputError
+from recommender.errors import NoUsableAudioError, UserInputError
 from recommender.features import (
     FeatureCache,
     atomic_write,
@@ -100,7 +100,7 @@ class BuildOptions:
     audio: Path | None = None  # fma / folder: audio root
     subset: str = "small"  # fma
     epochs: int = 30
-    arch: str = "cnn1d"
+    arch: str | None = None  # None: the pretrained backbone (embedding.DEFAULT_ARCH)
     workers: int | None = None
     scheduler: str | None = None  # Dask scheduler address (default $MUSICREC_SCHEDULER; none: a LocalCluster)
     model: Path | None = None  # an existing .keras file to use
@@ -164,11 +164,17 @@ def build(
     tracks += _kept_uploads(paths, {t.track_id for t in tracks})
     skipped = dict(report.skipped)
 
+    from recommender.backbone import DEFAULT_SOUND, checkpoint_dir
+
+    for name in DEFAULT_SOUND.backbones:
+        checkpoint_dir(name)  # the backbone's weights are installed, before any work
     cache = FeatureCache(paths.features_dir, config)
+    sounds = FeatureCache(paths.features_dir, DEFAULT_SOUND)
     progress.stage("features", len(tracks))
     extracted = extract(
         tracks,
         cache,
+        sounds=sounds,
         workers=options.workers,
         scheduler=options.scheduler,
         home=paths.home,
@@ -202,11 +208,13 @@ def build(
         "options": _options_dict(options),
         "model": None,
     }
-    if options.no_train and options.model is None:
-        progress.note("--no-train without --model: built the catalog and its features only")
-    else:
-        info["model"] = _model_stages(
-            options, kept, cache, paths, paths.build_dir(info["build_id"]), progress
+    info["model"] = _model_stages(
+        options, kept, (cache, sounds), paths, paths.build_dir(info["build_id"]), progress
+    )
+    if not info["model"]["genres"]:
+        progress.note(
+            "no genre labels to learn from (one genre, or none): songs are embedded by the pretrained "
+            "backbone alone; no classifier, tags as always"
         )
     info["built_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     commit(paths, kept, info)
@@ -231,96 +239,93 @@ def commit(paths: Paths, tracks: list[Track], info: dict) -> None:
 def _model_stages(
     options: BuildOptions,
     tracks: list[Track],
-    cache: FeatureCache,
+    caches: tuple[FeatureCache, FeatureCache],
     paths: Paths,
     out: Path,
     progress: Progress,
 ) -> dict:
-    """Train or load the CNN, embed every track, then map, index and evaluate into ``out``. Returns the model's info."""
-    from recommender import model as cnn
+    """Fit, train or load the model, embed every track, then map, index and evaluate into ``out``.
+
+    Returns the model's part of ``build.json``.
+    """
+    from recommender.backbone import tag_names, tag_probabilities
+    from recommender.embedding import embed_catalog
+    from recommender.evaluate import compare
     from recommender.index import SimilarityIndex
     from recommender.projection import umap_coordinates
 
-    genres = sorted({t.genre for t in tracks})
-    if len(genres) < 2:
-        raise UserInputError(f"a genre classifier needs at least two genres; this catalog has only {genres}")
-    if options.model is not None:
-        progress.stage("load model")
-        model = cnn.GenreModel.load(Path(options.model), config=cache.config, genres=genres)
-        name = Path(options.model).stem
-        if Path(options.model).resolve().parent != paths.models_dir.resolve():
-            model.save(paths.models_dir, name)
-    elif options.no_train:
-        raise ModelError("--no-train needs --model FILE.keras")
-    else:
-        model, name = _train(options, tracks, cache, genres, progress)
-        model.save(paths.models_dir, name)
-
-    progress.stage("embeddings", len(tracks))
+    mels, sounds = caches
+    done = embed_catalog(
+        options, tracks, mels=mels, sounds=sounds, models_dir=paths.models_dir, progress=progress
+    )
+    model = done.model
     ids = np.array([t.track_id for t in tracks], dtype=np.int64)
     track_genres = np.array([t.genre for t in tracks])
-    embeddings, proba = model.embed_and_predict_many(_mels(cache, ids, progress))
+    tags = tag_probabilities(np.stack([sounds.get(int(i)) for i in ids]), sounds.config.backbones)
 
     progress.stage("map")
-    coords = umap_coordinates(embeddings, seed=options.seed)
+    coords = umap_coordinates(done.embeddings, seed=options.seed)
     progress.stage("index")
     out.mkdir(parents=True, exist_ok=True)
-    index = SimilarityIndex().fit(embeddings, ids, track_genres)
+    index = SimilarityIndex().fit(done.embeddings, ids, track_genres)
     index.save(out / "index.npz")
+    held_out = np.array([t.split != "training" for t in tracks])
+    calibration = nearest_neighbour_calibration(index, ids[held_out] if held_out.sum() >= 20 else ids)
     atomic_write(
         out / "map.npz",
         lambda tmp: _savez(
-            tmp, track_ids=ids, coords=coords, proba=proba.astype(np.float32), genres=np.array(genres)
+            tmp, track_ids=ids, coords=coords, proba=done.proba.astype(np.float32), genres=np.array(done.genres),
+            tags=tags.astype(np.float16), tag_names=np.array(tag_names(sounds.config.backbones)),
         ),
-    )
+    )  # fmt: skip
 
     progress.stage("evaluation")
-    splits = np.array([t.split for t in tracks])
-    metrics = _evaluate(ids, track_genres, splits, proba, embeddings, genres, cache)
+    in_use = (
+        model.arch_ if model.arch_ != "musicnn" else ("backbone_head" if model.uses_head_ else "backbone")
+    )
+    metrics = compare(
+        genres=list(track_genres), splits=[t.split for t in tracks], in_use=in_use,
+        embeddings=done.embeddings, proba=done.proba, classes=done.genres,
+        alternatives=done.alternatives,
+        mels=(mels.get(int(i)) for i in ids), seed=options.seed,
+    )  # fmt: skip
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
+    classifier = metrics.get("classifier") or {}
     return {
-        "name": name,
+        "name": done.name,
         "arch": model.arch_,
+        "head": ("lda" if model.uses_head_ else "none") if model.arch_ == "musicnn" else None,
+        "backbones": list(sounds.config.backbones) if model.arch_ == "musicnn" else [],
         "embedding_dim": int(model.embedding_dim_),
-        "genres": genres,
-        "path": str((paths.models_dir / f"{name}.keras").resolve()),
-        "test_accuracy": metrics["classifier"]["test_accuracy"],
+        "genres": done.genres,
+        "path": str((paths.models_dir / f"{done.name}.keras").resolve()),
+        "test_accuracy": classifier.get("test_accuracy"),
+        "calibration": calibration,
+        "sound": sounds.config.to_dict(),
     }
 
 
-def _train(options, tracks, cache, genres, progress):
-    from recommender import model as cnn
+def nearest_neighbour_calibration(index, ids: np.ndarray) -> dict:
+    """How close catalog songs usually are to their nearest other song (cosine), to tell when a clip is unlike them.
 
-    def split(name: str) -> tuple[list[int], list[str]]:
-        # Uploaded clips carry a genre a user chose or the model guessed: never a training label.
-        chosen = [t for t in tracks if t.split == name and t.source != "upload"]
-        return [t.track_id for t in chosen], [t.genre for t in chosen]
-
-    train_ids, train_genres = split("training")
-    val_ids, val_genres = split("validation")
-    if not train_ids or not val_ids:
-        raise UserInputError("training needs tracks in both the training and the validation split")
-    progress.stage("training", options.epochs)
-
-    def on_epoch(epoch: int, epochs: int, logs: dict) -> None:
-        info = f"acc {logs.get('accuracy', 0):.2f} val_acc {logs.get('val_accuracy', 0):.2f}"
-        progress.advance(epoch, epochs, info)
-
-    model = cnn.train(
-        cache,
-        train_ids,
-        train_genres,
-        val_ids,
-        val_genres,
-        genres=genres,
-        arch=options.arch,
-        epochs=options.epochs,
-        seed=options.seed,
-        config=cache.config,
-        callbacks_progress=on_epoch,
-    )
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return model, f"{options.source}-{options.arch}-{stamp}"
+    ``ids``: the songs measured (the held-out ones when there are enough: the head was
+    fitted on the others, which sit closer together than any new clip would).
+    """
+    best = []
+    for track_id in ids:
+        hits = index.query_track(int(track_id), k=1)
+        if hits:
+            best.append(hits[0][1])
+    if not best:
+        return {"n": 0}
+    best = np.asarray(best, dtype=np.float64)
+    return {
+        "n": len(best),
+        "median": round(float(np.median(best)), 6),
+        "p05": round(float(np.percentile(best, 5)), 6),
+        "p01": round(float(np.percentile(best, 1)), 6),
+        "min": round(float(best.min()), 6),
+    }
 
 
 def _kept_uploads(paths: Paths, taken: set[int]) -> list[Track]:
@@ -363,36 +368,11 @@ def _remove_stale_temps(paths: Paths) -> None:
 
     The feature cache's own folders are cleaned by ``features.extract``.
     """
-    from recommender.catalog import UPLOADS_DIR
+    from recommender.uploads import UPLOADS_DIR
 
     for folder in (paths.home, paths.catalog_dir, paths.models_dir, paths.audio_dir / UPLOADS_DIR):
         if folder.is_dir():
             remove_stale_temps(folder)
-
-
-def _mels(cache: FeatureCache, ids: np.ndarray, progress: Progress):
-    for i, track_id in enumerate(ids, start=1):
-        yield cache.get(int(track_id))
-        if i % 16 == 0 or i == len(ids):
-            progress.advance(i, len(ids))
-
-
-def _evaluate(ids, track_genres, splits, proba, embeddings, genres, cache) -> dict:
-    """The ``evaluate --json`` object: classifier on the test/validation splits, retrieval vs baselines."""
-    from recommender.evaluate import (
-        classification_report,
-        evaluation_summary,
-        mfcc_baseline_vectors,
-        retrieval_report,
-    )
-
-    test, val = splits == "test", splits == "validation"
-    test_report = classification_report(list(track_genres[test]), proba[test], genres)
-    val_report = classification_report(list(track_genres[val]), proba[val], genres)
-    mfcc = mfcc_baseline_vectors(cache.get(int(i)) for i in ids)
-    query = test if test.any() else np.ones(len(ids), dtype=bool)
-    retrieval = retrieval_report(embeddings, mfcc, list(track_genres), query)
-    return evaluation_summary(test_report, val_report, retrieval)
 
 
 def _report_skipped(

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
-import re
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -22,20 +20,26 @@ import numpy as np
 import pandas as pd
 
 from recommender.config import AudioConfig, Paths
-from recommender.errors import AudioError, ModelError, NotBuiltError, RecommenderError, UserInputError
+from recommender.errors import ModelError, NotBuiltError, RecommenderError, UserInputError
 
 RESULT_COLUMNS = ["track_id", "title", "artist", "genre", "score"]
-AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif")
-UPLOADS_DIR = "uploads"
+
+
+TOP_TAGS = 5  # a song "has" a tag when it is among the tags the model hears most in it
 
 
 @dataclass
 class ClipAnalysis:
-    """What the model hears in a clip: its log-mel, embedding and genre probabilities."""
+    """What the model hears in a clip: its log-mels, embedding, genre probabilities and tags."""
 
     mel: np.ndarray  # (n_mels, n_frames) float32 dB
     embedding: np.ndarray  # (embedding_dim,) unit float32
-    genre_probabilities: dict[str, float]  # genre -> p, highest first
+    genre_probabilities: dict[str, float]  # genre -> p, highest first; empty without a classifier
+    tags: dict[str, float] = dataclasses.field(default_factory=dict)  # every tag -> p, highest first
+    sound: np.ndarray | None = None  # the backbone's sound features (width,)
+
+    def top_tags(self, n: int = TOP_TAGS) -> dict[str, float]:
+        return dict(list(self.tags.items())[:n])
 
 
 class Catalog:
@@ -57,7 +61,10 @@ class Catalog:
             )
         info = json.loads(paths.build_info.read_text(encoding="utf-8"))
         catalog = cls(paths, info)
-        committed = catalog.store.committed_build() if paths.database.is_file() else None
+        committed = None
+        if paths.database.is_file():
+            with contextlib.suppress(RecommenderError):  # a busy database: build.json alone, repaired later
+                committed = catalog.store.committed_build()
         if committed is not None and committed.get("build_id") != info.get("build_id"):
             # A build was switched in by its database transaction but stopped before build.json followed.
             from recommender.features import atomic_write_text
@@ -122,6 +129,9 @@ class Catalog:
                 "embedding_dim": m["embedding_dim"],
                 "name": m["name"],
                 "test_accuracy": m.get("test_accuracy"),
+                "head": m.get("head"),
+                "genres": list(m.get("genres", [])),
+                "description": model_description(m),
             }
         return {
             "tracks": int(len(tracks)),
@@ -136,9 +146,88 @@ class Catalog:
         }
 
     def search(
-        self, query: str | None = None, *, genre: str | None = None, k: int | None = 20
+        self,
+        query: str | None = None,
+        *,
+        genre: str | None = None,
+        tag: str | None = None,
+        k: int | None = 20,
     ) -> pd.DataFrame:
-        return self.store.search(query, genre=genre, k=k)
+        """Tracks matching ``query`` (title, artist, album), ``genre`` and ``tag``, best first.
+
+        ``tag``: songs among whose ``TOP_TAGS`` most probable tags it is, most probable
+        first when there is no query (else in the query's order), with a ``tag_probability``.
+        """
+        if tag is None:
+            return self.store.search(query, genre=genre, k=k)
+        column = self._tag_column(tag)
+        arr = self._arrays
+        probabilities = arr["tags"].astype(np.float32)
+        has = (probabilities >= np.sort(probabilities, axis=1)[:, [-TOP_TAGS]]) & (probabilities > 0)
+        chosen = pd.DataFrame(
+            {
+                "track_id": arr["track_ids"][has[:, column]],
+                "tag_probability": probabilities[has[:, column], column],
+            }
+        )
+        found = self.store.search(query, genre=genre, k=None).merge(chosen, on="track_id", how="inner")
+        if not query:
+            found = found.sort_values(["tag_probability", "track_id"], ascending=[False, True], kind="stable")
+        found["tag_probability"] = found["tag_probability"].round(4)
+        return found.head(k).reset_index(drop=True) if k is not None else found.reset_index(drop=True)
+
+    def tag_names(self) -> list[str]:
+        """The tags the backbone knows, in their stored order."""
+        arr = self._arrays
+        return [str(t) for t in arr["tag_names"]] if "tag_names" in arr else []
+
+    def _tag_column(self, tag: str) -> int:
+        names = self.tag_names()
+        wanted = " ".join(str(tag).split()).casefold()
+        for i, name in enumerate(names):
+            if name.casefold() == wanted:
+                return i
+        close = [n for n in names if wanted and (wanted in n or n in wanted)][:8]
+        hint = f"; close: {', '.join(close)}" if close else f"; known tags: {', '.join(names[:30])}…"
+        raise UserInputError(f"unknown tag {tag!r}{hint}")
+
+    def tags(self, track_id: int, *, n: int | None = TOP_TAGS) -> dict[str, float]:
+        """The tags the model hears in a catalog track, most probable first (``n`` of them; None: all)."""
+        arr = self._arrays
+        rows = np.flatnonzero(arr["track_ids"] == int(track_id))
+        if not len(rows):
+            raise UserInputError(f"no track with id {track_id} in the catalog")
+        if "tags" not in arr:
+            return {}
+        ranked = _ranked(
+            dict(zip(self.tag_names(), arr["tags"][rows[0]].astype(float).tolist(), strict=True))
+        )
+        return dict(list(ranked.items())[:n]) if n is not None else ranked
+
+    def describe(self, text: str, *, k: int = 20, genre: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+        """Songs ranked by how strongly the model hears the tags that ``text``'s words name.
+
+        Returns the songs (with ``score``: the mean, over the matched tags, of how far each
+        song's probability stands above the catalog's usual one, in standard deviations)
+        and the tags matched. No tag matched: ``UserInputError`` listing some tags.
+        """
+        from recommender.describe import match_tags
+
+        names = self.tag_names()
+        matched = match_tags(text, names)
+        if not matched:
+            raise UserInputError(
+                f"no tag the model knows matches {text.strip()!r}; try words such as "
+                + ", ".join(names[:: max(1, len(names) // 12)][:12])
+            )
+        arr = self._arrays
+        columns = [names.index(t) for t in matched]
+        p = arr["tags"][:, columns].astype(np.float64)
+        z = (p - p.mean(axis=0)) / np.maximum(p.std(axis=0), 1e-9)
+        score = pd.DataFrame({"track_id": arr["track_ids"], "score": z.mean(axis=1).round(3)})
+        rows = self.store.search(None, genre=genre, k=None).drop(columns="score")
+        found = rows.merge(score, on="track_id").sort_values(["score", "track_id"], ascending=[False, True])
+        return found.head(k).reset_index(drop=True), matched
 
     # ---- embeddings, index, map ---------------------------------------------------------
     @cached_property
@@ -190,23 +279,72 @@ class Catalog:
 
     @cached_property
     def model(self):
-        from recommender.model import GenreModel
+        from recommender.embedding import load_model
 
         m = self._require_model()
         # The copy in this home first: a home folder that was moved or copied still works.
         path = self.paths.models_dir / f"{m['name']}.keras"
-        return GenreModel.load(
-            path if path.is_file() else Path(m["path"]), config=self.config, genres=m["genres"]
+        return load_model(
+            path if path.is_file() else Path(m["path"]), config=self.config, genres=m["genres"] or None
         )
 
-    def analyse(self, path: str | Path) -> ClipAnalysis:
-        """Listen to an audio file with the catalog's model (the same feature path as the catalog)."""
-        from recommender.audio import mel_for_file
+    @property
+    def sound_config(self):
+        """What the backbone keeps of each song in this catalog (``backbone.SoundConfig``)."""
+        from recommender.backbone import DEFAULT_SOUND, SoundConfig
 
-        mel = mel_for_file(path, config=self.config)
-        embeddings, proba = self.model.embed_and_predict_many([mel])
-        probs = dict(zip(self.model.genres_, proba[0].tolist(), strict=True))
-        return ClipAnalysis(mel=mel, embedding=embeddings[0], genre_probabilities=_ranked(probs))
+        saved = (self.model_info or {}).get("sound")
+        return SoundConfig.from_dict(saved) if saved else DEFAULT_SOUND
+
+    @cached_property
+    def sounds(self):
+        """The cache of the backbone's sound features of the catalog's songs."""
+        from recommender.features import FeatureCache
+
+        return FeatureCache(self.paths.features_dir, self.sound_config)
+
+    def analyse(self, path: str | Path) -> ClipAnalysis:
+        """Listen to an audio file with the catalog's model (the very feature path the catalog took)."""
+        from recommender.backbone import sound_features, tag_names, tag_probabilities
+        from recommender.features import clip_features
+
+        sound = self.sound_config
+        mel, heard = clip_features(path, config=self.config, sound=sound)
+        features = sound_features([heard], names=sound.backbones, max_patches=sound.max_patches)
+        model = self.model
+        if model.arch_ == "musicnn":
+            embeddings, proba = model.embed_and_predict_many(features)
+        else:
+            embeddings, proba = model.embed_and_predict_many([mel])
+        probs = dict(zip(model.genres_, proba[0].tolist(), strict=True))
+        tags = dict(
+            zip(
+                tag_names(sound.backbones),
+                tag_probabilities(features, sound.backbones)[0].tolist(),
+                strict=True,
+            )
+        )
+        return ClipAnalysis(
+            mel=mel,
+            embedding=embeddings[0],
+            genre_probabilities=_ranked(probs),
+            tags=_ranked(tags),
+            sound=features[0],
+        )
+
+    def unlike_catalog(self, clip: ClipAnalysis) -> bool:
+        """Whether ``clip`` is unlike everything in the catalog.
+
+        True when its best match (in the whole catalog, copies of it aside) scores below
+        what nearly every catalog song gets from its own nearest neighbour: the 1st
+        percentile, measured at build time on songs the head did not learn from.
+        """
+        hits = self.index.query(clip.embedding, k=1, exclude_copies_of=[clip.embedding])
+        calibration = (self.model_info or {}).get("calibration") or {}
+        threshold = calibration.get("p01", calibration.get("min"))
+        if not hits:
+            return True
+        return threshold is not None and hits[0][1] < threshold
 
     def similar_to_clip(self, clip: ClipAnalysis, *, k: int = 10, genre: str | None = None) -> pd.DataFrame:
         # An uploaded copy of a catalog song is not a recommendation for itself.
@@ -215,8 +353,8 @@ class Catalog:
 
     # ---- what a song sounds like ------------------------------------------------------------
     def genres(self) -> list[str]:
-        """The catalog's genres, sorted (the model's genres when there is a model)."""
-        if self.model_info:
+        """The catalog's genres, sorted (the model's genres when it classifies)."""
+        if self.model_info and self.model_info.get("genres"):
             return sorted(self.model_info["genres"])
         return sorted(self.info_.get("genres", {}))
 
@@ -239,7 +377,12 @@ class Catalog:
         """Tempo, brightness and top genres of a track (``describe.SoundTraits``)."""
         from recommender.describe import sound_traits
 
-        return sound_traits(self.mel(track_id), self.genre_probabilities(track_id), config=self.config)
+        return sound_traits(
+            self.mel(track_id),
+            self.genre_probabilities(track_id),
+            tags=self.tags(track_id),
+            config=self.config,
+        )
 
     def similar_with_reasons(self, track_id: int, *, k: int = 10, genre: str | None = None) -> pd.DataFrame:
         """``similar`` plus a ``why`` column: shared genres, tempo and brightness side by side."""
@@ -261,6 +404,8 @@ class Catalog:
     # ---- uploaded clips ------------------------------------------------------------------------
     def analyse_bytes(self, data: bytes, *, filename: str) -> ClipAnalysis:
         """``analyse`` for the bytes of an uploaded file; its name gives the format and the error messages."""
+        from recommender.uploads import safe_filename
+
         name = safe_filename(filename)
         with tempfile.TemporaryDirectory(prefix="musicrec-upload-") as tmp:
             path = Path(tmp) / name
@@ -285,82 +430,10 @@ class Catalog:
         genre: str | None = None,
         album: str = "Uploads",
     ) -> int:
-        """Add an uploaded clip to the catalog at once; returns its new track id.
+        """Add an uploaded clip to the catalog at once; returns its new track id (``uploads.add_upload``)."""
+        from recommender.uploads import add_upload
 
-        The file is saved as ``audio/uploads/<track id><suffix>`` (a name made here, never
-        the user's), its features cached, the index and the map arrays extended and saved,
-        and finally its track row written: that row is the commit, so an interrupted upload
-        leaves nothing a user can see. The id is derived from the content: the same clip
-        twice is refused.
-        """
-        from recommender.features import atomic_write, check_writable
-        from recommender.sources.base import Track
-
-        title, artist = " ".join(title.split()), " ".join(artist.split()) or "Unknown artist"
-        if not title:
-            raise UserInputError("give the clip a title")
-        suffix = Path(safe_filename(filename)).suffix.lower()
-        track_id = upload_track_id(data)
-        known = self.store.tracks(track_ids=[track_id])
-        if len(known):
-            existing = known["title"].iloc[0]
-            raise UserInputError(f"this clip is already in the catalog as “{existing}” (track {track_id})")
-        clip = self.analyse_bytes(data, filename=filename)
-        genre = genre or next(iter(clip.genre_probabilities))
-        if genre not in self.genres():
-            raise UserInputError(f"unknown genre {genre!r}; choose one of {', '.join(self.genres())}")
-        x, y = self.locate(clip)
-
-        with self._write_lock:
-            target = self.paths.audio_dir / UPLOADS_DIR / f"{track_id}{suffix}"
-            for folder in (target.parent, self.features.dir, self.paths.catalog_dir):
-                check_writable(folder)  # before anything is written: a clear message naming the folder
-            atomic_write(target, lambda tmp: tmp.write_bytes(data))
-            self.features.put(track_id, clip.mel)
-            old_arrays = self._arrays
-            index_path, arrays_path = self.artifact("index"), self.artifact("map")
-            proba = np.array([clip.genre_probabilities[g] for g in old_arrays["genres"].tolist()], np.float32)
-            arrays = {
-                "track_ids": np.append(old_arrays["track_ids"], np.int64(track_id)),
-                "coords": np.vstack(
-                    [old_arrays["coords"], np.array([[x, y]], dtype=old_arrays["coords"].dtype)]
-                ),
-                "proba": np.vstack([old_arrays["proba"], proba[None, :].astype(old_arrays["proba"].dtype)]),
-                "genres": old_arrays["genres"],
-            }
-            track = Track(
-                track_id=track_id, title=title, artist=artist, album=album, genre=genre, split="training",
-                audio_path=str(target.resolve()), source="upload", duration=clip.mel.shape[1]
-                * self.config.hop_length / self.config.sample_rate,
-            )  # fmt: skip
-            index = self.index
-            before = (
-                index.embeddings_,
-                index.track_ids_,
-                index.genres_,
-            )  # fit() replaces, never mutates these
-            index.add(clip.embedding, track_id, genre)
-            saved = []  # the files replaced so far: only those are put back
-            try:
-                index.save(index_path)
-                saved.append(index_path)
-                atomic_write(arrays_path, lambda tmp: _savez(tmp, **arrays))
-                saved.append(arrays_path)
-                self.__dict__["_arrays"] = arrays
-                self.store.add_track(track)  # the commit
-            except BaseException:
-                # Put the catalog back as it was; the saved audio and features are harmless leftovers.
-                index.fit(*before)
-                self.__dict__["_arrays"] = old_arrays
-                # Best effort: a file left extended only indexes a song without a track row, never shown.
-                with contextlib.suppress(RecommenderError):
-                    if index_path in saved:
-                        index.save(index_path)
-                    if arrays_path in saved:
-                        atomic_write(arrays_path, lambda tmp: _savez(tmp, **old_arrays))
-                raise
-            self.revision += 1
-        return track_id
+        return add_upload(self, data, filename=filename, title=title, artist=artist, genre=genre, album=album)
 
     # ---- profiles --------------------------------------------------------------------------------
     def recommend(
@@ -422,47 +495,10 @@ class Catalog:
         return self.paths.models_dir / f"{name}.keras"
 
     def import_model(self, files: dict[str, bytes]) -> Path:
-        """Save an uploaded ``.keras`` model and its ``.json`` description into this home's models.
+        """Keep an uploaded ``.keras`` model and its ``.json`` description once checked (``embedding.import_model``)."""
+        from recommender.embedding import import_model
 
-        Both files are checked first: the description must name this catalog's genres and
-        audio settings, and the model must load (Keras safe mode) with musicrec's embedding
-        layer, this catalog's input shape and genre count (``model.check_model_file``), or
-        it is refused before anything is kept.
-        """
-        from recommender.features import atomic_write
-        from recommender.model import check_model_file
-
-        keras_files = [n for n in files if n.lower().endswith(".keras")]
-        json_files = [n for n in files if n.lower().endswith(".json")]
-        if len(keras_files) != 1 or len(json_files) != 1:
-            raise ModelError("upload exactly one .keras model together with its .json description")
-        try:
-            meta = json.loads(files[json_files[0]].decode("utf-8"))
-            genres, config = list(meta["genres"]), AudioConfig.from_dict(meta["config"])
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
-            raise ModelError(f"{json_files[0]} is not a musicrec model description ({error})") from None
-        if sorted(genres) != self.genres():
-            raise ModelError(f"the model knows genres {genres}, but this catalog has {self.genres()}")
-        differences = self.config.mismatch(config)
-        if differences:
-            raise ModelError(f"the model was trained with other audio settings: {'; '.join(differences)}")
-        stem = Path(safe_filename(keras_files[0])).stem
-        name, n = stem, 1
-        while (self.paths.models_dir / f"{name}.keras").exists():
-            n += 1
-            name = f"{stem}-{n}"
-        target = self.paths.models_dir / f"{name}.keras"
-
-        def write_checked(
-            tmp: Path,
-        ) -> None:  # checked under its temporary name: a refused model never appears
-            tmp.write_bytes(files[keras_files[0]])
-            check_model_file(tmp, config=self.config, genres=genres, name=keras_files[0])
-
-        atomic_write(target, write_checked, suffix=".keras")
-        # The description last: a .keras file without its .json is not offered among the saved models.
-        atomic_write(target.with_suffix(".json"), lambda tmp: tmp.write_bytes(files[json_files[0]]))
-        return target
+        return import_model(self.paths.models_dir, files, genres=self.genres(), config=self.config)
 
     def _results(self, hits: list[tuple[int, float]], *, reasons: list[str] | None = None) -> pd.DataFrame:
         extra = ["reason"] if reasons is not None else []
@@ -479,42 +515,16 @@ class Catalog:
         return merged[RESULT_COLUMNS + extra + [c for c in ("album",) if c in merged]]
 
 
+def model_description(model: dict) -> str:
+    """The model of a build in a few words, for people (``build.json``'s ``model``)."""
+    if model.get("arch") == "musicnn":
+        head = "with a head trained on its genres" if model.get("head") == "lda" else "alone (no training)"
+        return f"pretrained musicnn backbone {head}"
+    return f"{model.get('arch')} CNN trained from scratch"
+
+
 def _ranked(probs: dict[str, float]) -> dict[str, float]:
     return {g: round(float(p), 6) for g, p in sorted(probs.items(), key=lambda kv: -kv[1])}
-
-
-def safe_filename(filename: str) -> str:
-    """A plain file name for an uploaded file: no folders, only letters, digits, ``._-``; audio suffix kept.
-
-    Raises ``AudioError`` when the suffix is not an audio format the catalog reads.
-    """
-    name = Path(str(filename).replace("\\", "/")).name
-    stem, suffix = Path(name).stem, Path(name).suffix.lower()
-    allowed = AUDIO_SUFFIXES + (".keras", ".json")
-    if suffix not in allowed:
-        formats = ", ".join(s.lstrip(".") for s in AUDIO_SUFFIXES)
-        raise AudioError(f"{name or 'the file'}: not a supported audio file; use one of {formats}")
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:60] or "clip"
-    return stem + suffix
-
-
-def default_title(filename: str) -> str:
-    """The title offered for an uploaded clip: its file name as the user's browser gave it, less its audio suffix.
-
-    A browser sends only a file's own name, never its folders, so a "/" or "\\" in it is part
-    of the name: "</b>.wav" is titled "</b>" (shown as text, never markup). Whitespace runs
-    are folded; at most 80 characters.
-    """
-    name = " ".join(str(filename).split())
-    stem, dot, suffix = name.rpartition(".")
-    title = stem.strip() if dot and stem.strip() and f".{suffix.lower()}" in AUDIO_SUFFIXES else name
-    return title[:80]
-
-
-def upload_track_id(data: bytes) -> int:
-    """A stable track id for an uploaded clip, from its content: below 2**53, above every demo/FMA id."""
-    digest = int.from_bytes(hashlib.sha256(data).digest()[:8], "big")
-    return (1 << 52) + digest % (1 << 52)
 
 
 def _savez(path: Path, **arrays: np.ndarray) -> None:

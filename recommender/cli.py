@@ -80,7 +80,13 @@ def parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--subset", choices=("small", "medium", "large"), default="small")
     b.add_argument("--epochs", type=_whole(1, MAX_EPOCHS), default=30)
-    b.add_argument("--arch", default="cnn1d", help="cnn1d (default, fast on CPUs) or seed-2d")
+    b.add_argument(
+        "--arch",
+        choices=("musicnn", "cnn1d", "seed-2d"),
+        default=None,
+        help="musicnn (default): the pretrained backbone, with a head trained on the genres when there are "
+        "any; cnn1d or seed-2d: a CNN trained from scratch on the genres (for comparison)",
+    )
     b.add_argument(
         "--workers", type=_whole(1, MAX_WORKERS), default=None, help="feature processes (default: all cores)"
     )
@@ -92,20 +98,33 @@ def parser() -> argparse.ArgumentParser:
         "else a local cluster of --workers processes)",
     )
     b.add_argument("--model", type=Path, help="use this .keras model instead of training one")
-    b.add_argument("--no-train", action="store_true", help="do not train (with --model: use it as it is)")
+    b.add_argument(
+        "--no-train",
+        action="store_true",
+        help="do not train: with --model use it as it is; else the pretrained backbone's embedding alone",
+    )
 
     i = sub.add_parser("info", help="what the catalog holds")
     _add_common(i, json_flag=True)
 
     s = sub.add_parser("search", help="find tracks by title, artist or album")
     _add_common(s, json_flag=True)
-    s.add_argument("--query", default=None)
-    s.add_argument("--genre", default=None)
+    s.add_argument("--query", default=None, help="words of a title, artist or album (typos forgiven)")
+    s.add_argument("--genre", default=None, help="only songs of this genre")
+    s.add_argument(
+        "--tag", default=None, help="only songs in which the model hears this tag most (e.g. guitar, mellow)"
+    )
+    s.add_argument(
+        "--sounds",
+        default=None,
+        metavar="WORDS",
+        help="describe the sound in free words (e.g. 'calm acoustic guitar'): songs ranked by the tags they name",
+    )
     s.add_argument(
         "-k",
         type=_whole(1, MAX_K),
         default=None,
-        help="at most this many results (default 20; all without --query)",
+        help="at most this many results (default 20; all without --query, --tag or --sounds)",
     )
 
     e = sub.add_parser("evaluate", help="classifier accuracy and retrieval precision vs baselines")
@@ -218,7 +237,8 @@ def _info_text(info: dict) -> str:
     if m:
         acc = m.get("test_accuracy")
         acc_text = f", test accuracy {acc:.1%}" if isinstance(acc, float) else ""
-        lines.append(f"  model {m['name']} ({m['arch']}, {m['embedding_dim']}-d embeddings{acc_text})")
+        about = m.get("description") or m["arch"]
+        lines.append(f"  model {m['name']}: {about}, {m['embedding_dim']}-d embeddings{acc_text}")
     else:
         lines.append("  no model yet")
     if info.get("skipped"):
@@ -235,11 +255,21 @@ def cmd_info(args) -> None:
 def cmd_search(args) -> None:
     from recommender.catalog import Catalog, results_json
 
-    k = args.k if args.k is not None else (20 if args.query else None)
-    frame = Catalog.open(args.home).search(args.query, genre=args.genre, k=k)
+    catalog = Catalog.open(args.home)
+    k = args.k if args.k is not None else (20 if args.query or args.tag or args.sounds else None)
     cols = ["track_id", "title", "artist", "album", "genre"]
-    rows = results_json(frame[[c for c in cols + ["score"] if c in frame]])
-    _emit(args, {"results": rows}, lambda o: _table(o["results"], cols))
+    out: dict = {}
+    if args.sounds is not None:
+        if args.query or args.tag:
+            raise RecommenderError("--sounds ranks the whole catalog: use it without --query and --tag")
+        frame, matched = catalog.describe(args.sounds, k=k or 20, genre=args.genre)
+        out["tags"] = matched
+        print(f"the model hears for {args.sounds.strip()!r}: {', '.join(matched)}", file=sys.stderr)
+    else:
+        frame = catalog.search(args.query, genre=args.genre, tag=args.tag, k=k)
+    shown = cols + ["score"] + (["tag_probability"] if "tag_probability" in frame else [])
+    out["results"] = results_json(frame[[c for c in shown if c in frame]])
+    _emit(args, out, lambda o: _table(o["results"], cols + [c for c in ("tag_probability",) if c in frame]))
 
 
 def cmd_evaluate(args) -> None:
@@ -248,18 +278,45 @@ def cmd_evaluate(args) -> None:
     metrics = Catalog.open(args.home).metrics()
 
     def text(m: dict) -> str:
-        c, r = m["classifier"], m["retrieval"]
-        lines = [
-            f"test accuracy {c['test_accuracy']:.1%} on {c['n_test']} tracks; validation accuracy {c['val_accuracy']:.1%}",
-            "genre precision@10: " + ", ".join(f"{k} {v['genre_precision_at_10']:.3f}" for k, v in r.items()),
-        ]
-        lines += [f"  {g}: {v['accuracy']:.1%} of {v['n']}" for g, v in c["per_genre"].items()]
+        if m.get("note"):
+            return m["note"]
+        c, r = m.get("classifier"), m["retrieval"]
+        lines = []
+        if c:
+            lines.append(
+                f"test accuracy {_percent(c['test_accuracy'])} on {c['n_test']} tracks; "
+                f"validation accuracy {_percent(c['val_accuracy'])}"
+            )
+        lines.append("genre precision@10 of the test songs' neighbours:")
+        lines += [f"  {RETRIEVAL_NAMES.get(k, k):<32} {v['genre_precision_at_10']:.3f}" for k, v in r.items()]
+        if m.get("classifiers"):
+            lines.append("test accuracy:")
+            lines += [
+                f"  {RETRIEVAL_NAMES.get(k, k):<32} {_percent(v['test_accuracy'])}"
+                for k, v in m["classifiers"].items()
+            ]
+        if c:
+            lines.append("per genre (the model in use):")
+            lines += [f"  {g}: {_percent(v['accuracy'])} of {v['n']}" for g, v in c["per_genre"].items()]
         return "\n".join(lines)
 
     _emit(args, metrics, text)
 
 
 RESULT_COLS = ["track_id", "title", "artist", "genre", "score"]
+RETRIEVAL_NAMES = {
+    "cnn": "the model in use",
+    "backbone": "pretrained backbone alone",
+    "backbone_head": "backbone + head",
+    "cnn1d": "cnn1d from scratch",
+    "seed-2d": "seed-2d from scratch",
+    "mfcc_baseline": "MFCC baseline",
+    "random": "random picks",
+}
+
+
+def _percent(value) -> str:
+    return f"{value:.1%}" if isinstance(value, float) else "—"
 
 
 def cmd_similar(args) -> None:
@@ -270,12 +327,36 @@ def cmd_similar(args) -> None:
     if args.file is not None:
         clip = catalog.analyse(args.file)
         frame = catalog.similar_to_clip(clip, k=args.k, genre=args.genre)
-        out["query"] = {"file": str(args.file), "genre_probabilities": clip.genre_probabilities}
+        out["query"] = {
+            "file": str(args.file),
+            "genre_probabilities": clip.genre_probabilities,
+            "tags": clip.top_tags(),
+            "unlike_catalog": catalog.unlike_catalog(clip),
+        }
     else:
         frame = catalog.similar(args.track, k=args.k, genre=args.genre)
         out["query"] = {"track_id": args.track, **catalog.track(args.track)}
     out["results"] = results_json(frame[RESULT_COLS])
-    _emit(args, out, lambda o: _table(o["results"], RESULT_COLS))
+    for row in out["results"]:
+        row["score"] = round(row["score"], 3)
+    _emit(args, out, _similar_text)
+
+
+def _similar_text(out: dict) -> str:
+    q, lines = out["query"], []
+    if "file" in q:
+        genres = list(q["genre_probabilities"].items())[:3]
+        if genres:
+            lines.append("sounds most like " + ", ".join(f"{g} ({p:.0%})" for g, p in genres))
+        lines.append("the model hears: " + ", ".join(f"{t} ({p:.0%})" for t, p in q["tags"].items()))
+        if q["unlike_catalog"]:
+            lines.append(
+                "unlike anything in this catalog: even its best match is far below how close catalog songs "
+                "usually are to each other, so these are only the least different songs"
+            )
+    else:
+        lines.append(f"songs that sound like “{q['title']}” by {q['artist']} ({q['genre']}):")
+    return "\n".join([*lines, _table(out["results"], RESULT_COLS)])
 
 
 def _store(args):

@@ -94,6 +94,9 @@ def connect(scheduler: str | None = None, *, workers: int = 1) -> Iterator[Clien
     from distributed import Client, LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.WARNING)
+    # Closing a LocalCluster whose worker is inside an uninterruptible step (a forward pass of
+    # the backbone) ends that worker after a grace period: intended, not worth a warning.
+    logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
     address = scheduler_address(scheduler)
     dashboard = _dashboard_wanted()
     with ExitStack() as stack:
@@ -294,7 +297,7 @@ def _run_batch(fn: Callable[..., R], batch: list, *args: Any) -> R:
 
 
 def _prepare_worker_process() -> bool:
-    """One BLAS/OpenMP thread, and glibc's malloc as in a plain process.
+    """One BLAS/OpenMP/TensorFlow thread, and glibc's malloc as in a plain process.
 
     The workers already fill the cores: left at its default, each worker's OpenBLAS
     starts a thread per core for the mel filterbank product, and on two cores the
@@ -310,6 +313,9 @@ def _prepare_worker_process() -> bool:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)
+    # TensorFlow (the backbone) reads these when it starts: one thread, as for BLAS.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS): nothing to undo
         libc = ctypes.CDLL("libc.so.6")
         m_trim_threshold, m_mmap_threshold = -1, -3

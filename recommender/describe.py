@@ -18,6 +18,8 @@ import numpy as np
 from recommender.config import DEFAULT_AUDIO, AudioConfig
 
 TOP_GENRES = 2
+TOP_TAGS = 5
+SHARED_TAGS_SHOWN = 3
 MIN_GENRE_PROBABILITY = 0.15  # a genre below this is not "heard" in the song
 SAME_TEMPO_RATIO = 1.06  # within 6 %: the same tempo to the ear
 SAME_BRIGHTNESS_RATIO = 1.15
@@ -30,6 +32,7 @@ class SoundTraits:
     tempo_bpm: float
     brightness_hz: float
     top_genres: tuple[str, ...]  # most probable first, at most TOP_GENRES
+    top_tags: tuple[str, ...] = ()  # the tags the model hears most, most probable first
 
 
 def tempo_bpm(mel_db: np.ndarray, *, config: AudioConfig = DEFAULT_AUDIO) -> float:
@@ -74,13 +77,21 @@ def top_genres(probabilities: Mapping[str, float], *, n: int = TOP_GENRES) -> tu
 
 
 def sound_traits(
-    mel_db: np.ndarray, probabilities: Mapping[str, float], *, config: AudioConfig = DEFAULT_AUDIO
+    mel_db: np.ndarray,
+    probabilities: Mapping[str, float],
+    *,
+    tags: Mapping[str, float] | None = None,
+    config: AudioConfig = DEFAULT_AUDIO,
 ) -> SoundTraits:
-    """Tempo, brightness and top genres of one song from its log-mel ``(n_mels, n_frames)``."""
+    """Tempo, brightness, top genres and top tags of one song from its log-mel ``(n_mels, n_frames)``.
+
+    ``tags``: the tags the model hears in it, most probable first (``TOP_TAGS`` are kept).
+    """
     return SoundTraits(
         tempo_bpm=round(tempo_bpm(mel_db, config=config), 1),
         brightness_hz=round(brightness_hz(mel_db, config=config), 1),
         top_genres=top_genres(probabilities),
+        top_tags=tuple(list(tags or {})[:TOP_TAGS]),
     )
 
 
@@ -95,11 +106,15 @@ def why(query: SoundTraits, neighbour: SoundTraits) -> str:
     >>> why(SoundTraits(120, 2000, ("Techno",)), SoundTraits(122, 2100, ("Techno", "House")))
     'both Techno · same tempo (120 vs 122 BPM) · similar brightness (2.0 vs 2.1 kHz)'
     """
+    parts = []
     shared = [g for g in query.top_genres if g in neighbour.top_genres]
     if shared:
-        parts = ["both " + " and ".join(shared)]
-    else:
-        parts = [f"{'/'.join(query.top_genres) or '?'} vs {'/'.join(neighbour.top_genres) or '?'}"]
+        parts.append("both " + " and ".join(shared))
+    elif query.top_genres or neighbour.top_genres:
+        parts.append(f"{'/'.join(query.top_genres) or '?'} vs {'/'.join(neighbour.top_genres) or '?'}")
+    heard = [t for t in query.top_tags if t in neighbour.top_tags][:SHARED_TAGS_SHOWN]
+    if heard:
+        parts.append("both sound " + ", ".join(heard))
 
     qt, nt = query.tempo_bpm, neighbour.tempo_bpm
     pair = f"{qt:.0f} vs {nt:.0f} BPM"
@@ -121,3 +136,68 @@ def why(query: SoundTraits, neighbour: SoundTraits) -> str:
     else:
         parts.append(f"{'brighter' if nb > qb else 'darker'} ({pair})")
     return " · ".join(parts)
+
+
+# Everyday words for sounds, each with the tags (of musicnn's MSD and MTT vocabularies) it means.
+TAG_SYNONYMS = {
+    "calm": ("mellow", "chill", "soft", "quiet", "chillout"),
+    "relaxing": ("chillout", "chill", "mellow", "easy listening"),
+    "relaxed": ("chillout", "chill", "mellow"),
+    "peaceful": ("soft", "quiet", "mellow", "new age"),
+    "gentle": ("soft", "mellow", "quiet"),
+    "energetic": ("fast", "loud", "party", "dance"),
+    "upbeat": ("happy", "catchy", "party"),
+    "cheerful": ("happy",),
+    "melancholic": ("sad",),
+    "melancholy": ("sad",),
+    "dark": ("sad", "heavy metal"),
+    "heavy": ("metal", "heavy metal", "hard rock", "loud"),
+    "orchestral": ("classical", "strings", "violin", "cello"),
+    "orchestra": ("classical", "strings", "violin", "cello"),
+    "epic": ("classical", "strings", "loud"),
+    "vocals": ("vocal", "vocals", "singing", "voice"),
+    "singer": ("vocal", "singing", "voice"),
+    "sung": ("singing", "vocal"),
+    "instrumental": ("instrumental", "no vocals", "no vocal", "no voice"),
+    "electric": ("electronic", "electro", "synth"),
+    "synthesizer": ("synth",),
+    "synthesiser": ("synth",),
+    "drum": ("drums", "beat", "beats"),
+    "percussion": ("drums", "beats"),
+    "hiphop": ("hip-hop",),
+    "rap": ("hip-hop",),
+    "hip": ("hip-hop",),
+    "rnb": ("rnb",),
+    "slowly": ("slow",),
+    "loud": ("loud",),
+    "quiet": ("quiet", "soft"),
+}
+
+
+def match_tags(text: str, tag_names: list[str]) -> list[str]:
+    """The tags among ``tag_names`` that the words of ``text`` name, in the order the words come.
+
+    A tag matches when the text contains it as words ("female vocal", "guitar"; a
+    trailing plural "s" is forgiven) or through ``TAG_SYNONYMS`` ("calm" → mellow, chill…).
+    """
+    import re
+
+    words = [w for w in re.split(r"[^\w-]+", str(text).casefold()) if w]
+    singular = [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words]
+    known = {t.casefold(): t for t in tag_names}
+    found: list[str] = []
+
+    def add(tag: str) -> None:
+        if tag in known and known[tag] not in found:
+            found.append(known[tag])
+
+    for i in range(len(words)):
+        for size in (3, 2, 1):  # the longest phrase first: "female vocal" before "female"
+            for seq in (words, singular):
+                phrase = " ".join(seq[i : i + size])
+                if len(seq[i : i + size]) == size and phrase in known:
+                    add(phrase)
+        for w in (words[i], singular[i]):
+            for tag in TAG_SYNONYMS.get(w, ()):
+                add(tag)
+    return found

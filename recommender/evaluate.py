@@ -170,3 +170,79 @@ def _check_retrieval_inputs(
 
 def _ratio(part: float, whole: int) -> float | None:
     return float(part) / whole if whole else None
+
+
+RETRIEVAL_ORDER = ("cnn", "backbone", "backbone_head", "cnn1d", "seed-2d", "mfcc_baseline", "random")
+"""``retrieval`` keys: the embedding in use (``cnn``), the alternatives, the baselines."""
+
+
+def compare(
+    *,
+    genres: list[str],
+    splits: list[str],
+    in_use: str,
+    embeddings: np.ndarray,
+    proba: np.ndarray,
+    classes: list[str],
+    alternatives: dict[str, tuple[np.ndarray, np.ndarray, list[str]]],
+    mels: Iterable[np.ndarray],
+    k: int = 10,
+    seed: int = 0,
+) -> dict:
+    """The ``evaluate --json`` object of a build: every way of listening side by side on the test songs.
+
+    ``in_use`` names the model the catalog uses (``"backbone_head"``, ``"backbone"``,
+    ``"cnn1d"``…); its ``embeddings``/``proba`` (columns ``classes``) give ``classifier``
+    and ``retrieval["cnn"]``. ``alternatives``: name → (embeddings, proba, classes).
+    ``retrieval`` gives genre precision@k of the test songs' neighbours among all songs for
+    each, the MFCC baseline (from ``mels``) and random picks; ``classifiers`` the test and
+    validation accuracy of each way that classifies. A catalog with fewer than two genres
+    gets ``classifier: None``, an empty ``retrieval`` and a ``note``.
+    """
+    labels = np.asarray(genres, dtype=str)
+    split = np.asarray(splits, dtype=str)
+    if len(set(labels.tolist())) < 2:
+        return {
+            "classifier": None,
+            "retrieval": {},
+            "classifiers": {},
+            "in_use": in_use,
+            "note": "this catalog has no genre labels to measure against (one genre, or none)",
+        }
+    test, val = split == "test", split == "validation"
+    query = test if test.any() else np.ones(len(labels), dtype=bool)
+    key = f"genre_precision_at_{k}"
+
+    def classified(p: np.ndarray, names: list[str]) -> tuple[dict | None, dict | None]:
+        if not names or p.shape[1] != len(names):
+            return None, None
+        known = np.isin(labels, names)
+        reports = []
+        for mask in (test & known, val & known):
+            reports.append(classification_report(list(labels[mask]), p[mask], names))
+        return reports[0], reports[1]
+
+    test_report, val_report = classified(proba, classes)
+    ways = {"cnn": (embeddings, proba, classes), **alternatives}
+    retrieval = {
+        name: {key: genre_precision_at_k(vectors, labels, query, k=k)}
+        for name, (vectors, _, _) in ways.items()
+    }
+    retrieval["mfcc_baseline"] = {key: genre_precision_at_k(mfcc_baseline_vectors(mels), labels, query, k=k)}
+    retrieval["random"] = {key: random_precision_at_k(labels, query, k=k, seed=seed)}
+    classifiers = {}
+    for name, (_, p, names) in ways.items():
+        t, v = classified(p, names)
+        if t is not None:
+            classifiers[in_use if name == "cnn" else name] = {
+                "test_accuracy": t["accuracy"],
+                "val_accuracy": v["accuracy"],
+                "n_test": t["n"],
+            }
+    summary = evaluation_summary(test_report, val_report, retrieval) if test_report else {
+        "classifier": None, "retrieval": retrieval
+    }  # fmt: skip
+    summary["retrieval"] = {name: retrieval[name] for name in RETRIEVAL_ORDER if name in retrieval}
+    summary["classifiers"] = classifiers
+    summary["in_use"] = in_use
+    return summary

@@ -19,15 +19,19 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
 from recommender import cluster
-from recommender.audio import mel_for_file
+from recommender.audio import decode, log_mel, prepare
 from recommender.config import DEFAULT_AUDIO, AudioConfig
 from recommender.errors import AudioError, NotBuiltError, WriteError
 from recommender.sources.base import Track
+
+if TYPE_CHECKING:
+    from recommender.backbone import SoundConfig
 
 TEMP_SUFFIX = ".tmp"
 # ".<name>.<pid>.<random>.tmp", optionally followed by the final name's suffix (Keras insists on ".keras").
@@ -148,9 +152,13 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 class FeatureCache:
-    """Log-mel features of tracks, keyed by track id, for one ``AudioConfig``."""
+    """Features of tracks, keyed by track id, for one configuration that names the folder.
 
-    def __init__(self, root: Path, config: AudioConfig = DEFAULT_AUDIO):
+    An ``AudioConfig``: log-mels ``(n_mels, n_frames)``; a ``backbone.SoundConfig``: the
+    backbone's sound features ``(width,)``. Stored as float16, read back as float32.
+    """
+
+    def __init__(self, root: Path, config: AudioConfig | SoundConfig = DEFAULT_AUDIO):
         self.config = config
         self.dir = Path(root) / config.key()
 
@@ -162,15 +170,15 @@ class FeatureCache:
         return self.path(track_id).is_file()
 
     def get(self, track_id: int) -> np.ndarray:
-        """Log-mel of a track: float32 ``(n_mels, n_frames)``."""
+        """A track's features as float32 (a log-mel ``(n_mels, n_frames)``, or sound features ``(width,)``)."""
         try:
             return np.load(self.path(track_id), allow_pickle=False).astype(np.float32)
         except FileNotFoundError:
             raise NotBuiltError(f"no cached features for track {track_id}; run the build again") from None
 
-    def put(self, track_id: int, mel: np.ndarray) -> None:
+    def put(self, track_id: int, features: np.ndarray) -> None:
         self._write_config()
-        atomic_write(self.path(track_id), lambda tmp: _save_npy(tmp, mel.astype(np.float16)))
+        atomic_write(self.path(track_id), lambda tmp: _save_npy(tmp, features.astype(np.float16)))
 
     def ids(self) -> list[int]:
         if not self.dir.is_dir():
@@ -201,32 +209,95 @@ class ExtractReport:
         return len(self.ok) - self.computed
 
 
-def _extract_one(track_id: int, audio_path: str, cache: FeatureCache) -> tuple[int, str | None]:
-    """Compute and store one track's features. Returns ``(track_id, error or None)``."""
-    try:
-        mel = mel_for_file(audio_path, config=cache.config)
-    except AudioError as e:
-        return track_id, str(e)
-    except Exception as e:  # a decoder crashing on a hostile file must not end the build
-        return track_id, f"{Path(audio_path).name}: could not be processed ({type(e).__name__}: {e})"
-    cache.put(track_id, mel)
-    return track_id, None
+def clip_features(
+    path: str | os.PathLike, *, config: AudioConfig | None, sound: SoundConfig | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The one feature path, for the catalog, for training and for an uploaded clip.
+
+    Decodes ``path`` once and returns its log-mel ``(n_mels, n_frames)`` for ``config``
+    and musicnn's log-mel ``(n_frames, 96)`` for the backbone of ``sound`` (None: not
+    wanted). ``backbone.sound_features`` turns the latter into the song's sound features.
+    Raises ``AudioError`` for a file that cannot be used.
+    """
+    from recommender.backbone import musicnn_mel
+
+    seconds = max(c.clip_seconds for c in (config, sound and sound.preprocessing) if c is not None)
+    data, sr = decode(path, max_seconds=seconds)
+    name = Path(path).name
+    mel = None if config is None else log_mel(prepare(data, sr, config=config, name=name), config=config)
+    heard = None if sound is None else musicnn_mel(prepare(data, sr, config=sound.preprocessing, name=name))
+    return mel, heard
 
 
-def extract_batch(items: list[tuple[int, str]], config: dict, folder: str) -> list[tuple[int, str | None]]:
-    """Worker: features of a batch of ``(track_id, audio path)`` into the cache at ``folder`` (its ``dir``).
+SOUND_BATCH_SONGS = 8  # songs whose patches go through the backbone together (10 patches each)
 
+
+def extract_batch(
+    items: list[tuple[int, str]],
+    config: dict,
+    folder: str,
+    sound_config: dict | None = None,
+    sound_folder: str | None = None,
+) -> list[tuple[int, str | None]]:
+    """Worker: features of a batch of ``(track_id, audio path)`` into the caches at ``folder`` (and ``sound_folder``).
+
+    Each file is decoded once for both caches: its log-mel, and (with ``sound_config``)
+    the backbone's sound features, run over the patches of several songs at a time.
     Returns ``(track_id, error or None)`` per track. Runs on a Dask worker, maybe twice
     (a batch of a lost worker runs again): a track already cached is reported as done,
     not computed again. A cancelled batch stops after its current track (the tracks it
     did stay cached for the next build).
     """
+    from recommender.backbone import SoundConfig, sound_features
+
     cache = FeatureCache(Path(folder).parent, AudioConfig.from_dict(config))
-    out = []
+    sounds = None
+    if sound_config is not None and sound_folder is not None:
+        sounds = FeatureCache(Path(sound_folder).parent, SoundConfig.from_dict(sound_config))
+    out: list[tuple[int, str | None]] = []
+    pending: list[tuple[int, np.ndarray]] = []
+
+    def hear_pending() -> None:
+        heard = sound_features(
+            [m for _, m in pending], names=sounds.config.backbones, max_patches=sounds.config.max_patches
+        )
+        for (track_id, _), features in zip(pending, heard, strict=True):
+            sounds.put(track_id, features)
+            out.append((track_id, None))
+        pending.clear()
+
     for track_id, audio_path in items:
         if cluster.cancelled():
-            break
-        out.append((track_id, None) if cache.has(track_id) else _extract_one(track_id, audio_path, cache))
+            return out  # the clips heard so far keep their log-mels; their sound features come next time
+        need_mel = not cache.has(track_id)
+        need_sound = sounds is not None and not sounds.has(track_id)
+        if not (need_mel or need_sound):
+            out.append((track_id, None))
+            continue
+        try:
+            mel, heard = clip_features(
+                audio_path,
+                config=cache.config if need_mel else None,
+                sound=sounds.config if need_sound else None,
+            )
+        except AudioError as e:
+            out.append((track_id, str(e)))
+            continue
+        except Exception as e:  # a decoder crashing on a hostile file must not end the build
+            out.append(
+                (track_id, f"{Path(audio_path).name}: could not be processed ({type(e).__name__}: {e})")
+            )
+            continue
+        if mel is not None:
+            cache.put(track_id, mel)
+        if heard is None:
+            out.append((track_id, None))
+        else:
+            pending.append((track_id, heard))
+            if len(pending) >= SOUND_BATCH_SONGS:
+                hear_pending()
+    if pending:
+        hear_pending()
     return out
 
 
@@ -241,12 +312,14 @@ def extract(
     tracks: Sequence[Track],
     cache: FeatureCache,
     *,
+    sounds: FeatureCache | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     home: Path | None = None,
     progress: bool | Callable[[int, int], None] = True,
 ) -> ExtractReport:
-    """Compute features for every track not yet in ``cache``, on Dask (``recommender.cluster``).
+    """Compute features for every track not yet in ``cache`` (log-mels) or ``sounds`` (backbone sound
+    features, a cache for a ``backbone.SoundConfig``; None: none wanted), on Dask (``recommender.cluster``).
 
     ``scheduler``: a Dask scheduler's address (default ``$MUSICREC_SCHEDULER``), whose
     workers must see ``home`` (default: the cache's folder), checked first. Without
@@ -258,17 +331,19 @@ def extract(
     track is reported once, even when Dask ran its batch twice.
     """
     report = ExtractReport()
-    _remove_stale_temps(cache.dir)
+    caches = [c for c in (cache, sounds) if c is not None]
     todo = []
+    for c in caches:
+        _remove_stale_temps(c.dir)
+        c._write_config()
     for t in tracks:
-        if cache.has(t.track_id):
+        if all(c.has(t.track_id) for c in caches):
             report.ok.append(t.track_id)
         else:
             todo.append((t.track_id, os.path.abspath(t.audio_path)))  # absolute: workers have other cwds
-    cache._write_config()
     bar = tqdm(total=len(todo), desc="features", unit="track", file=sys.stderr, disable=progress is not True)
     seen: set[int] = set()
-    batches = _run(todo, cache, workers=workers, scheduler=scheduler, home=home or cache.dir)
+    batches = _run(todo, cache, sounds, workers=workers, scheduler=scheduler, home=home or cache.dir)
     try:
         for results in batches:
             for track_id, error in results:
@@ -298,6 +373,7 @@ def _remove_stale_temps(root: Path) -> None:
 def _run(
     todo: list[tuple[int, str]],
     cache: FeatureCache,
+    sounds: FeatureCache | None,
     *,
     workers: int | None,
     scheduler: str | None,
@@ -308,20 +384,21 @@ def _run(
     workers = default_workers() if workers is None else max(1, workers)
     if not todo:
         return
+    args = [cache.config.to_dict(), str(cache.dir.resolve())]
+    if sounds is not None:
+        args += [sounds.config.to_dict(), str(sounds.dir.resolve())]
     if address is None and (workers == 1 or len(todo) < IN_PROCESS_BELOW):
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1):  # as on a worker: faster, and the very same features
-            for track_id, audio_path in todo:
-                yield [_extract_one(track_id, audio_path, cache)]
+            for batch in cluster.split(todo, SOUND_BATCH_SONGS):
+                yield extract_batch(batch, *args)
         return
     local_batches = cluster.split(todo, cluster.batch_size(len(todo), workers))
     with cluster.connect(address, workers=min(workers, len(local_batches))) as client:
         cluster.check_shared(client, home)
         batches = cluster.split(todo, cluster.batch_size(len(todo), cluster.slots(client)))
-        yield from cluster.map_batches(
-            client, extract_batch, batches, cache.config.to_dict(), str(cache.dir.resolve()), lost=_lost
-        )
+        yield from cluster.map_batches(client, extract_batch, batches, *args, lost=_lost)
 
 
 def _lost(items: list[tuple[int, str]], reason: str) -> list[tuple[int, str | None]]:

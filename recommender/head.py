@@ -49,7 +49,7 @@ from recommender.errors import ModelError, UserInputError
 ARCH = "musicnn"
 EMBEDDING_LAYER = "embedding"
 DEFAULT_COMPONENTS = 128
-MIN_SONGS_PER_GENRE = 2  # LDA needs a spread within each genre
+MIN_SONGS_PER_GENRE = 1  # a genre the classifier knows has at least one training song
 VALIDATION_K = 10
 
 
@@ -249,7 +249,7 @@ class BackboneModel:
         x = np.asarray(features, dtype=np.float32)[:, columns]
         embeddings, probabilities = [], []
         for start in range(0, len(x), batch_size):
-            out = model.predict_on_batch(x[start : start + batch_size])
+            out = model(x[start : start + batch_size], training=False)  # eager: no retracing per batch size
             out = out if isinstance(out, list | tuple) else [out]
             embeddings.append(np.asarray(out[0]))
             if len(out) > 1:
@@ -295,30 +295,43 @@ class BackboneModel:
         }
 
     @classmethod
-    def load(cls, path: Path, *, meta: dict, genres: Sequence[str] | None = None) -> BackboneModel:
-        """A head saved by ``save`` (``meta``: its .json), refused for another backbone config or genres."""
+    def load(
+        cls, path: Path, *, meta: dict, genres: Sequence[str] | None = None, name: str | None = None
+    ) -> BackboneModel:
+        """A head saved by ``save`` (``meta``: its .json), refused for another backbone config or genres.
+
+        ``name``: how to call the file in messages (an uploaded file's own name; default its name).
+        """
+        from recommender.model import _load_keras
+
+        label = name or Path(path).name
         saved = BackboneConfig.from_dict(meta.get("backbone_config", {}))
         differences = MUSICNN.mismatch(saved)
         if differences:
-            raise ModelError(
-                f"Model {Path(path).name} was made for other backbone settings: {'; '.join(differences)}"
-            )
+            raise ModelError(f"Model {label} was made for other backbone settings: {'; '.join(differences)}")
         backbones = list(meta.get("backbones", BACKBONES))
         unknown = sorted(set(backbones) - set(BACKBONES))
         if unknown:
-            raise ModelError(f"Model {Path(path).name} uses unknown backbones {unknown}")
+            raise ModelError(f"Model {label} uses unknown backbones {unknown}")
         saved_genres = list(meta.get("genres", []))
         if genres is not None and saved_genres and sorted(genres) != saved_genres:
             raise ModelError(
-                f"Model {Path(path).name} was trained on genres {saved_genres}, "
+                f"Model {label} was trained on genres {saved_genres}, "
                 f"but the catalog has {sorted(genres)}; train a head on this catalog."
             )
-        keras = _keras()
-        try:
-            model = keras.saving.load_model(path, compile=False, safe_mode=True)
-            model.get_layer(EMBEDDING_LAYER)
-        except Exception as error:  # Keras raises many types for a damaged or foreign file
-            raise ModelError(f"Cannot load model {path}: {error}. Build the catalog again.") from None
+        _keras()  # registers the head's layer before Keras reads the file
+        model = _load_keras(Path(path), name=label)
+        width = len(embedding_blocks(backbones)[0])
+        widths = [output.shape[-1] for output in model.outputs]
+        if saved_genres and (len(widths) != 2 or widths[1] != len(saved_genres)):
+            raise ModelError(
+                f"{label} predicts {widths[-1]} genres, but this catalog has {len(saved_genres)}."
+            )
+        if tuple(model.inputs[0].shape[1:]) != (width,):
+            raise ModelError(
+                f"{label} reads {tuple(model.inputs[0].shape[1:])} inputs, not the {width} sound features of "
+                f"the backbones {backbones}: it is not a musicrec head; build the catalog again."
+            )
         obj = cls(genres=saved_genres, backbones=backbones, components=meta.get("components", DEFAULT_COMPONENTS),
                   head="lda" if meta.get("head") == "lda" else "none", seed=meta.get("seed", 0))  # fmt: skip
         obj.model_ = model
@@ -377,10 +390,11 @@ def fit_lda(x: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> Discri
     priors = counts / n
     means = np.stack([x[y == i].mean(axis=0) for i in range(len(classes))])
     within = x - means[y]
-    shrinkage = float(ledoit_wolf_shrinkage(within, assume_centered=True))
+    # A floor keeps Sw invertible when features are constant (dead units) or songs few.
+    shrinkage = float(np.clip(ledoit_wolf_shrinkage(within, assume_centered=True), 1e-3, 1.0))
     scatter = within.T @ within / n
     sw = (1.0 - shrinkage) * scatter
-    sw[np.diag_indices(d)] += shrinkage * np.trace(scatter) / d
+    sw[np.diag_indices(d)] += shrinkage * max(float(np.trace(scatter)) / d, 1e-12)
     factor = linalg.cho_factor(sw)
     coef = linalg.cho_solve(factor, means.T).T
     intercept = -0.5 * np.sum(means * coef, axis=1) + np.log(priors)

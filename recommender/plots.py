@@ -35,7 +35,15 @@ def map_point_size(n_points: int) -> int:
 
 SPECTROGRAM_MAX_COLUMNS = 600  # time columns sent to the browser; a 30-s clip has ~1300 frames
 SPECTROGRAM_TICKS_HZ = (0, 250, 500, 1000, 2000, 4000, 8000, 16000)
-RETRIEVAL_LABELS = {"cnn": "CNN embedding", "mfcc_baseline": "MFCC baseline", "random": "Random"}
+RETRIEVAL_LABELS = {
+    "cnn": "Model in use",
+    "backbone": "Backbone alone",
+    "backbone_head": "Backbone + head",
+    "cnn1d": "cnn1d from scratch",
+    "seed-2d": "seed-2d from scratch",
+    "mfcc_baseline": "MFCC baseline",
+    "random": "Random",
+}
 
 
 def genre_colors(genres: Iterable[str]) -> dict[str, str]:
@@ -349,15 +357,37 @@ def retrieval_figure(retrieval: Mapping[str, Mapping[str, float]]) -> go.Figure:
     key = next(iter(retrieval[methods[0]]))
     k = key.rsplit("_", 1)[-1]
     values = np.array([retrieval[m][key] for m in methods], dtype=float)
-    colors = [PALETTE[0], PALETTE[5], OTHER_COLOR] + [PALETTE[3]] * len(methods)
+    palette = {"cnn": PALETTE[0], "mfcc_baseline": PALETTE[5], "random": OTHER_COLOR}
     fig = go.Figure(
         go.Bar(
             x=[RETRIEVAL_LABELS.get(m, label(m)) for m in methods],
             y=values,
-            marker={"color": colors[: len(methods)]},
+            marker={"color": [palette.get(m, PALETTE[3]) for m in methods]},
             text=[f"{v:.2f}" for v in values],
             textposition="outside",
         )
     )
     fig.update_yaxes(title=f"genre precision@{k}", range=[0, 1.1])
     return _layout(fig, height=300)
+
+
+def tag_figure(tags: Mapping[str, float], *, n: int = 8, height: int | None = None) -> go.Figure:
+    """Horizontal bars of the ``n`` tags the model hears most (``{tag: probability}``), strongest on top."""
+    ranked = sorted(tags.items(), key=lambda kv: kv[1], reverse=True)[:n][::-1]
+    if not ranked:
+        return _empty("no tags")
+    values = np.array([p for _, p in ranked], dtype=float)
+    fig = go.Figure(
+        go.Bar(
+            x=values * 100,
+            y=_labels(t for t, _ in ranked),
+            orientation="h",
+            marker={"color": PALETTE[6]},
+            text=[f"{p:.0%}" for p in values],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x:.1f} %<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title="probability the model hears it (%)", range=[0, 118])
+    return _layout(fig, height=height or 60 + 26 * len(ranked))

@@ -54,7 +54,9 @@ def test_rebuild_with_an_existing_model_keeps_uploaded_clips(own_home, tmp_path)
     assert json.loads((own_home / "build.json").read_text())["features"]["computed"] == 0
 
 
-def test_uploads_never_become_training_labels(own_home, tmp_path, monkeypatch):
+@pytest.mark.parametrize("arch", ["musicnn", "cnn1d"])
+def test_uploads_never_become_training_labels(own_home, tmp_path, monkeypatch, arch):
+    import recommender.head as head
     import recommender.model as cnn
 
     catalog = Catalog.open(own_home)
@@ -66,15 +68,24 @@ def test_uploads_never_become_training_labels(own_home, tmp_path, monkeypatch):
         seen.update(train=list(train_ids), val=list(val_ids))
         raise ModelError("stop after recording what would be trained on")
 
+    def record_head(self, features, genres=None, *, val_features=None, val_genres=None):
+        seen.update(n_train=len(features), n_val=0 if val_features is None else len(val_features))
+        raise ModelError("stop after recording what the head would learn from")
+
     monkeypatch.setattr(cnn, "train", record)
+    monkeypatch.setattr(head.BackboneModel, "fit", record_head)
     with pytest.raises(ModelError, match="stop after"):
-        build(BuildOptions(source="demo", tracks=24, epochs=1, workers=1), home=own_home)
-    assert upload_id not in seen["train"] + seen["val"]
-    assert sorted(seen["train"] + seen["val"]) == sorted(
+        build(BuildOptions(source="demo", tracks=24, arch=arch, epochs=1, workers=1), home=own_home)
+    learned_from = [
         t["track_id"]
         for t in Catalog.open(own_home).search(k=None).to_dict("records")
         if t["split"] in ("training", "validation") and t["track_id"] != upload_id
-    )
+    ]
+    if arch == "cnn1d":
+        assert upload_id not in seen["train"] + seen["val"]
+        assert sorted(seen["train"] + seen["val"]) == sorted(learned_from)
+    else:  # the upload is in the catalog, labelled "training": the head must still leave it out
+        assert seen["n_train"] + seen["n_val"] == len(learned_from)
 
 
 def test_a_moved_home_still_listens_with_its_own_model(built_home, tmp_path):
@@ -105,7 +116,7 @@ def test_a_rebuild_killed_before_its_switch_leaves_the_previous_catalog_whole(ow
     before = _catalog_as_seen(own_home)
     code = (
         "from recommender.build import BuildOptions, build, TqdmProgress\n"
-        f"build(BuildOptions(source='demo', tracks=32, epochs=200, workers=1), home={str(own_home)!r},"
+        f"build(BuildOptions(source='demo', tracks=32, arch='cnn1d', epochs=200, workers=1), home={str(own_home)!r},"
         " progress=TqdmProgress())\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, cwd=ROOT)

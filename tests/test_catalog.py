@@ -5,8 +5,9 @@ import shutil
 
 import pytest
 
-from recommender.catalog import Catalog, default_title
+from recommender.catalog import Catalog
 from recommender.errors import ModelError
+from recommender.uploads import default_title
 
 
 @pytest.fixture

@@ -37,7 +37,8 @@ def test_info_reports_the_demo_catalog(built_home):
     assert info["tracks"] == 24
     assert len(info["genres"]) >= 8 and sum(info["genres"].values()) == 24
     assert info["source"] == "demo" and info["synthesised"] is True
-    assert info["model"]["arch"] == "cnn1d" and info["model"]["embedding_dim"] >= 128
+    assert info["model"]["arch"] == "musicnn" and info["model"]["head"] in ("lda", "none")
+    assert info["model"]["description"].startswith("pretrained musicnn backbone")
     assert "synthesised" in cli("info", home=built_home).stdout
 
 
@@ -116,10 +117,12 @@ def test_commands_before_any_build_say_what_to_do(tmp_path):
     assert "build one first" in proc.stderr
 
 
-def test_demo_build_of_80_tracks_features_only(tmp_path):
+def test_demo_build_of_80_tracks_without_training_uses_the_backbone_alone(tmp_path):
     home = tmp_path / "h"
     info = cli_json("build", "--source", "demo", "--tracks", 80, "--no-train", home=home)
-    assert info["tracks"] == 80 and len(info["genres"]) >= 8 and info["model"] is None
+    assert info["tracks"] == 80 and len(info["genres"]) >= 8
+    assert info["model"]["arch"] == "musicnn" and info["model"]["head"] == "none"
+    assert info["model"]["test_accuracy"] is None and info["model"]["genres"] == []
     assert cli_json("info", home=home)["tracks"] == 80
 
 

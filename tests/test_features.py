@@ -193,7 +193,16 @@ def _folder_build(tmp_path: Path, n: int) -> tuple[list[str], dict, Path]:
 
 
 def _feature_files(home: Path) -> list[Path]:
-    return list((home / "features").glob("*/*/*.npy"))
+    """The log-mel files of the build's tracks."""
+    return list(FeatureCache(home / "features").dir.glob("*/*.npy"))
+
+
+def _done(home: Path) -> set[str]:
+    """Tracks with both their log-mel and their backbone sound features cached."""
+    from recommender.backbone import DEFAULT_SOUND
+
+    sounds = {f.name for f in FeatureCache(home / "features", DEFAULT_SOUND).dir.glob("*/*.npy")}
+    return {f.name for f in _feature_files(home)} & sounds
 
 
 def _workers_once_features_appear(proc: subprocess.Popen, home: Path, *, at_least: int = 3) -> list:
@@ -201,7 +210,7 @@ def _workers_once_features_appear(proc: subprocess.Popen, home: Path, *, at_leas
     import psutil
 
     deadline = time.time() + 300  # generous: the machine may be busy
-    while len(_feature_files(home)) < at_least and time.time() < deadline and proc.poll() is None:
+    while len(_done(home)) < at_least and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     children = psutil.Process(proc.pid).children(recursive=True)
     workers = [c for c in children if "spawn_main" in " ".join(c.cmdline())]
@@ -228,7 +237,7 @@ def test_sigkill_mid_build_leaves_no_worker_and_the_rerun_computes_only_the_rest
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not _left_alive(children, within=30), "workers outlived the killed build"
-    done_before = len(_feature_files(home))
+    done_before = len(_done(home))
     everything = sorted((home / "features").rglob("*"))
     time.sleep(1.0)
     assert sorted((home / "features").rglob("*")) == everything, "files still being written"
@@ -240,7 +249,7 @@ def test_sigkill_mid_build_leaves_no_worker_and_the_rerun_computes_only_the_rest
     rerun = subprocess.run(rerun_cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     files = _feature_files(home)
-    assert len(files) == n and len({f.name for f in files}) == n
+    assert len(files) == n and len(_done(home)) == n
     assert not list((home / "features").glob("*/*/.*.tmp"))
     import json
 

@@ -141,6 +141,10 @@ def build_home(out: Path, name: str, *extra: str) -> Path:
     """A folder catalog of the clips, built with ``extra`` build options (once; rebuilt with --rebuild)."""
     home = out / "homes" / name
     if not (home / "build.json").is_file():
+        done = [h for h in sorted((out / "homes").glob("*/features")) if h.parent != home]
+        if done and not (home / "features").exists():  # the same clips: reuse their cached features
+            home.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["cp", "-al", str(done[0]), str(home / "features")], check=True)
         command = [sys.executable, "-m", "recommender", "build", "--source", "folder", "--audio",
                    str(out / "catalog"), "--home", str(home), *extra]  # fmt: skip
         print("$", " ".join(command), file=sys.stderr)
@@ -214,7 +218,7 @@ def main() -> None:
               f"{c['query_tracks']:>3} query tracks ({c['query_clips']} clips)")  # fmt: skip
     query_paths, truth = queries(out)
     results = {"albums": counts}
-    for method in args.methods:
+    for method in sorted(args.methods, key=lambda m: m == "mfcc"):  # mfcc reads the backbone home's cache
         if method == "mfcc":
             home = build_home(out, "backbone", "--no-train")
             results[method] = report(method, scores_mfcc(home, query_paths), truth)

@@ -1,0 +1,135 @@
+"""recommender/head.py: the head on the backbone's sound features, on synthetic features with known answers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+from recommender.backbone import sound_layout
+from recommender.errors import ModelError
+from recommender.head import BackboneModel, _block_unit, embedding_blocks, fit_lda
+
+WIDTH = sum(size for *_, size in sound_layout())
+GENRES = ["Ambient", "Jazz", "Rock"]
+
+
+def sound_features(rng, labels: list[str], *, spread: float = 1.0, signal: float = 3.0) -> np.ndarray:
+    """Sound-feature rows ``(n, WIDTH)``: noise, plus a direction per genre in a few columns of every block."""
+    centres = {g: rng.normal(size=WIDTH) for g in GENRES}
+    x = spread * rng.normal(size=(len(labels), WIDTH))
+    mask = np.zeros(WIDTH)
+    mask[::50] = 1.0  # the genres differ in a sparse set of features, as layers of a real model would
+    for i, g in enumerate(labels):
+        x[i] += signal * centres[g] * mask
+    return x.astype(np.float32)
+
+
+def precision_at_k(vectors: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    sims = unit @ unit.T
+    np.fill_diagonal(sims, -np.inf)
+    nearest = np.argsort(-sims, axis=1)[:, :k]
+    return float(np.mean(labels[nearest] == labels[:, None]))
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_lda_probabilities_equal_scikit_learn_for_the_same_shrinkage(rng, n_classes):
+    x = rng.normal(size=(120, 15))
+    y = np.array([str(i % n_classes) for i in range(120)])
+    x[y == "1", :3] += 1.5
+    classes = sorted(set(y))
+    found = fit_lda(x, y, classes)
+    reference = LinearDiscriminantAnalysis(solver="eigen", shrinkage=found.shrinkage).fit(x, y)
+    decision = x @ found.coef.T + found.intercept
+    proba = np.exp(decision - decision.max(axis=1, keepdims=True))
+    proba /= proba.sum(axis=1, keepdims=True)
+    assert proba == pytest.approx(reference.predict_proba(x), abs=1e-9)
+    assert found.scalings.shape == (15, n_classes - 1)
+    # Its first direction separates the classes best (Fisher's ratio), at least as well as scikit-learn's.
+
+    def fisher(direction: np.ndarray) -> float:
+        z = x @ direction
+        means = np.array([z[y == c].mean() for c in classes])
+        within = sum(((z[y == c] - m) ** 2).sum() for c, m in zip(classes, means, strict=True))
+        return float(((means - z.mean()) ** 2).sum() * len(z) / len(classes) / within)
+
+    best = fisher(found.scalings[:, 0])
+    assert best >= fisher(reference.scalings_[:, 0]) * 0.99
+    assert all(best > fisher(d) for d in rng.normal(size=(20, 15)))
+
+
+def test_blocks_are_standardised_then_of_unit_length(rng):
+    columns, blocks = embedding_blocks(("musicnn-msd", "musicnn-mtt"))
+    assert blocks == [200, 753, 753, 200, 753, 753] and len(columns) == sum(blocks)
+    x = _block_unit(rng.normal(size=(3, sum(blocks))) * 50, blocks)
+    ends = np.cumsum([0, *blocks])
+    norms = [np.linalg.norm(x[:, a:b], axis=1) for a, b in zip(ends[:-1], ends[1:], strict=True)]
+    assert np.allclose(norms, 1.0)
+
+
+def test_with_labels_the_head_separates_genres_classifies_and_round_trips(rng, tmp_path):
+    labels = [GENRES[i % 3] for i in range(90)]
+    x = sound_features(rng, labels)
+    val_labels = [GENRES[i % 3] for i in range(15)]
+    val = sound_features(np.random.default_rng(7), val_labels)  # songs the model has not seen
+    model = BackboneModel(genres=GENRES, head="lda").fit(x, labels)
+    embeddings, proba = model.embed_and_predict_many(x)
+    assert model.uses_head_ and model.genres_ == GENRES
+    assert embeddings.shape == (90, model.embedding_dim_) and np.allclose(
+        np.linalg.norm(embeddings, axis=1), 1
+    )
+    assert model.embedding_dim_ == min(128, 89) + 2  # PCA part + (genres - 1) discriminant directions
+    assert proba.shape == (90, 3) and np.allclose(proba.sum(axis=1), 1)
+    assert np.mean(np.array(GENRES)[proba.argmax(axis=1)] == np.array(labels)) > 0.95
+    assert precision_at_k(embeddings, np.array(labels)) > 0.95
+
+    model.save(tmp_path, "head")
+    meta = json.loads((tmp_path / "head.json").read_text())
+    assert meta["arch"] == "musicnn" and meta["head"] == "lda" and meta["genres"] == GENRES
+    loaded = BackboneModel.load(tmp_path / "head.keras", meta=meta, genres=GENRES)
+    again, proba_again = loaded.embed_and_predict_many(val)
+    first, proba_first = model.embed_and_predict_many(val)
+    assert again == pytest.approx(first, abs=1e-6) and proba_again == pytest.approx(proba_first, abs=1e-6)
+    with pytest.raises(ModelError, match="trained on genres"):
+        BackboneModel.load(tmp_path / "head.keras", meta=meta, genres=["Polka", "Yodel"])
+
+
+def test_without_labels_the_backbone_embedding_alone(rng):
+    labels = [GENRES[i % 3] for i in range(60)]
+    x = sound_features(rng, labels)
+    model = BackboneModel(genres=["Unknown"]).fit(x, None)
+    embeddings, proba = model.embed_and_predict_many(x)
+    assert not model.uses_head_ and model.genres_ == [] and proba.shape == (60, 0)
+    assert model.embedding_dim_ == 59  # PCA of 60 songs
+    assert precision_at_k(embeddings, np.array(labels)) > 0.6  # chance is 1/3: the structure is heard unlabelled
+
+
+def test_auto_keeps_the_head_only_where_validation_says_it_helps(rng):
+    # Labels that follow the sound: the head helps.
+    labels = [GENRES[i % 3] for i in range(90)]
+    x = sound_features(rng, labels)
+    val_labels = GENRES * 5
+    val = x[:15] + 0.3 * rng.normal(size=(15, WIDTH)).astype(np.float32)  # new takes of known songs
+    model = BackboneModel(genres=GENRES).fit(x, labels, val_features=val, val_genres=val_labels)
+    assert model.uses_head_ and model.validation_["with_head"] >= model.validation_["backbone_only"]
+
+
+def test_auto_embeds_without_the_head_where_validation_says_it_hurts(rng, monkeypatch):
+    labels = [GENRES[i % 3] for i in range(90)]
+    x = sound_features(rng, labels)
+    monkeypatch.setattr(
+        BackboneModel, "_validate", lambda *a, **k: {"with_head": 0.4, "backbone_only": 0.6, "n": 15}
+    )
+    model = BackboneModel(genres=GENRES).fit(x, labels, val_features=x[:15], val_genres=labels[:15])
+    assert not model.uses_head_ and model.genres_ == GENRES  # it still classifies, but embeds without LDA
+    assert model.embedding_dim_ == 89
+    assert model.embed_and_predict_many(x)[1].shape == (90, 3)
+
+
+def test_features_of_another_width_are_refused(rng):
+    model = BackboneModel(genres=[]).fit(sound_features(rng, GENRES * 4), None)
+    with pytest.raises(ModelError, match="sound features have 10 values"):
+        model.embed_and_predict_many(np.zeros((2, 10), np.float32))

@@ -17,7 +17,7 @@ batches to ``map_batches`` inside ``connect``; it never sees processes or addres
 - With an address (``tcp://host:8786``) the client connects within ``CONNECT_TIMEOUT_S``
   to a running ``dask scheduler`` and its ``dask worker`` processes do the work.
   Every worker must have the project installed and see the home at the same path.
-- A batch is 50-200 items, about four per worker thread (one task per file would cost
+- A batch is 50-200 items, about eight per worker thread (one task per file would cost
   more in scheduling than in work; big batches would leave workers idle at the end), and
   one per worker thread when the items are too few for that.
 - Dask may run a batch twice (a worker lost mid-batch is rescheduled): batch functions
@@ -68,7 +68,7 @@ DASHBOARD_ENV = "MUSICREC_DASHBOARD"
 CONNECT_TIMEOUT_S = 5
 IDLE_TIMEOUT_S = 3  # how long a closing LocalCluster waits for cancelled batches to return
 WORKERS_TIMEOUT_S = 30  # how long a scheduler may be without workers before the build gives up
-SMALLEST_BATCH, LARGEST_BATCH, BATCHES_PER_SLOT = 50, 200, 4
+SMALLEST_BATCH, LARGEST_BATCH, BATCHES_PER_SLOT = 50, 200, 8
 
 dashboard_link: str | None = None
 """URL of the Dask dashboard of the cluster in use, while one runs; else None."""

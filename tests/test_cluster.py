@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
         (3, 2, 2),
         (1, 4, 1),
         (0, 2, 1),
-        (400, 2, 50),  # about four batches per slot, at least 50 tracks each
-        (800, 2, 100),
+        (400, 2, 50),  # about eight batches per slot, at least 50 tracks each
+        (1_600, 2, 100),
         (8_000, 2, 200),  # at most 200
         (106_574, 64, 200),
         (10_000, 64, 50),

@@ -17,12 +17,14 @@ batches to ``map_batches`` inside ``connect``; it never sees processes or addres
 - With an address (``tcp://host:8786``) the client connects within ``CONNECT_TIMEOUT_S``
   to a running ``dask scheduler`` and its ``dask worker`` processes do the work.
   Every worker must have the project installed and see the home at the same path.
-- A batch is 50-200 items, about four per worker thread (one task per file would cost
+- A batch is 50-200 items, about eight per worker thread (one task per file would cost
   more in scheduling than in work; big batches would leave workers idle at the end), and
   one per worker thread when the items are too few for that.
 - Dask may run a batch twice (a worker lost mid-batch is rescheduled): batch functions
   must be idempotent (write each result atomically under its final name) and callers
-  count each item once.
+  count each item once. A cluster whose workers all die and do not come back (a
+  LocalCluster's nannies give up after repeated deaths) stops ``map_batches`` with an
+  error after ``WORKERS_TIMEOUT_S`` instead of leaving the build waiting for ever.
 
 **Loading something heavy once per worker** (a Keras model for an embedding stage):
 the batch function asks ``per_process(key, make)``, which calls ``make()`` the first time
@@ -58,7 +60,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from recommender.errors import UserInputError
+from recommender.errors import RecommenderError, UserInputError
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -68,7 +70,7 @@ DASHBOARD_ENV = "MUSICREC_DASHBOARD"
 CONNECT_TIMEOUT_S = 5
 IDLE_TIMEOUT_S = 3  # how long a closing LocalCluster waits for cancelled batches to return
 WORKERS_TIMEOUT_S = 30  # how long a scheduler may be without workers before the build gives up
-SMALLEST_BATCH, LARGEST_BATCH, BATCHES_PER_SLOT = 50, 200, 4
+SMALLEST_BATCH, LARGEST_BATCH, BATCHES_PER_SLOT = 50, 200, 8
 
 dashboard_link: str | None = None
 """URL of the Dask dashboard of the cluster in use, while one runs; else None."""
@@ -250,10 +252,12 @@ def map_batches(
     gives up after a few tries: a file that crashes a decoder or exhausts the worker's
     memory) runs again one item per task, then each item that still failed runs alone,
     and an item that kills its worker even then is given to ``lost([item], reason)``,
-    whose return stands for ``fn``'s (without ``lost``: raised). Leaving the loop early
-    (``break``, an exception, Ctrl-C) cancels the batches that have not finished.
+    whose return stands for ``fn``'s (without ``lost``: raised). A cluster left without
+    workers for ``WORKERS_TIMEOUT_S`` raises ``RecommenderError`` rather than wait for
+    ever. Leaving the loop early (``break``, an exception, Ctrl-C) cancels the batches
+    that have not finished.
     """
-    from distributed import KilledWorker, as_completed
+    from distributed import KilledWorker, wait
 
     name = getattr(fn, "__name__", "batch")
     run = secrets.token_hex(4)
@@ -266,28 +270,55 @@ def map_batches(
         futures.append(future)
         return future
 
-    pending = as_completed([submit(list(batch)) for batch in batches])
+    remaining = {submit(list(batch)) for batch in batches}
     suspects: list[list[T]] = []
+    alone = False  # the last round: suspects one at a time
+    watchdog = _NoWorkersWatchdog(client)
     try:
-        for future in pending:
+        while remaining:
             try:
-                yield future.result()
-            except KilledWorker:
-                if lost is None:
-                    raise
-                batch = submitted[future.key]
-                if len(batch) == 1:
-                    suspects.append(batch)
-                else:
-                    pending.update(submit([item]) for item in batch)
-        # A worker's death also fails the tasks waiting beside the culprit: alone, only it dies.
-        for batch in suspects:
-            try:
-                yield submit(batch).result()
-            except KilledWorker:
-                yield lost(batch, "it made its worker process die each time it was tried")
+                done, remaining = wait(remaining, timeout=1, return_when="FIRST_COMPLETED")
+            except TimeoutError:  # nothing finished within the second
+                watchdog.check()
+                continue
+            for future in done:
+                try:
+                    yield future.result()
+                except KilledWorker:
+                    batch = submitted[future.key]
+                    if lost is None:
+                        raise
+                    if alone:
+                        yield lost(batch, "it made its worker process die each time it was tried")
+                    elif len(batch) == 1:
+                        suspects.append(batch)
+                    else:
+                        remaining |= {submit([item]) for item in batch}
+            if not remaining and suspects:
+                # A worker's death also fails the tasks waiting beside the culprit: alone, only it dies.
+                alone = True
+                remaining = {submit(suspects.pop(0))}
     finally:
         client.cancel([f for f in futures if not f.done()])
+
+
+class _NoWorkersWatchdog:
+    """Raises once the cluster has had no workers for ``WORKERS_TIMEOUT_S`` (all died, none came back)."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.since: float | None = None
+
+    def check(self) -> None:
+        if self.client.nthreads():
+            self.since = None
+        elif self.since is None:
+            self.since = time.monotonic()
+        elif time.monotonic() - self.since > WORKERS_TIMEOUT_S:
+            raise RecommenderError(
+                f"the Dask cluster has had no workers for {WORKERS_TIMEOUT_S} s (their processes died: out of "
+                "memory?); run the build again, it resumes where it stopped"
+            )
 
 
 def _run_batch(fn: Callable[..., R], batch: list, *args: Any) -> R:

@@ -16,7 +16,7 @@ import pytest
 
 from recommender import cluster
 from recommender.build import BuildOptions, build
-from recommender.errors import UserInputError
+from recommender.errors import RecommenderError, UserInputError
 from recommender.features import FeatureCache, extract
 from recommender.sources.base import Track
 from tests.fixtures import tone, write_audio
@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
         (3, 2, 2),
         (1, 4, 1),
         (0, 2, 1),
-        (400, 2, 50),  # about four batches per slot, at least 50 tracks each
-        (800, 2, 100),
+        (400, 2, 50),  # about eight batches per slot, at least 50 tracks each
+        (1_600, 2, 100),
         (8_000, 2, 200),  # at most 200
         (106_574, 64, 200),
         (10_000, 64, 50),
@@ -151,6 +151,19 @@ def test_an_item_that_kills_every_worker_it_meets_is_reported_lost_and_the_rest_
         with pytest.raises(Exception, match="poison|died|KilledWorker"):
             list(cluster.map_batches(client, poison_batch, [["poison"]]))  # without lost: raised
     assert sorted(item for batch in results for item in batch) == ["a", "b", "c", "d", "lost poison"]
+
+
+def test_a_cluster_left_without_workers_stops_the_batches_with_a_message(monkeypatch):
+    monkeypatch.setattr(cluster, "WORKERS_TIMEOUT_S", 2)
+    with cluster.connect(None, workers=1) as client:
+        client.retire_workers(list(client.scheduler_info()["workers"]), close_workers=True)
+        deadline = time.monotonic() + 30
+        while client.nthreads() and time.monotonic() < deadline:  # gone, and no nanny brings it back
+            time.sleep(0.05)
+        start = time.monotonic()
+        with pytest.raises(RecommenderError, match="no workers for 2 s.*run the build again"):
+            list(cluster.map_batches(client, load_once_batch, [[1, 2]]))
+        assert time.monotonic() - start < 15
 
 
 def test_a_worker_that_cannot_see_the_home_or_import_the_project_stops_the_build(monkeypatch, tmp_path):

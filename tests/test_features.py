@@ -1,5 +1,6 @@
 """recommender/features.py: the resumable, parallel feature cache."""
 
+import contextlib
 import errno
 import os
 import re
@@ -218,6 +219,22 @@ def _workers_once_features_appear(proc: subprocess.Popen, home: Path, *, at_leas
     return children
 
 
+@contextlib.contextmanager
+def _never_left_running(proc: subprocess.Popen):
+    """Whatever the test's outcome, the build and the processes it started do not outlive it."""
+    import psutil
+
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(psutil.Error):
+                for child in psutil.Process(proc.pid).children(recursive=True):
+                    child.kill()
+            proc.kill()
+            proc.wait()
+
+
 def _left_alive(processes: list, *, within: float) -> list:
     import psutil
 
@@ -233,9 +250,10 @@ def test_sigkill_mid_build_leaves_no_worker_and_the_rerun_computes_only_the_rest
     n = 40
     cmd, env, home = _folder_build(tmp_path, n)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    children = _workers_once_features_appear(proc, home)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    with _never_left_running(proc):
+        children = _workers_once_features_appear(proc, home)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
     assert not _left_alive(children, within=30), "workers outlived the killed build"
     done_before = len(_done(home))
     everything = sorted((home / "features").rglob("*"))
@@ -267,10 +285,11 @@ def test_ctrl_c_cancels_the_build_and_closes_its_local_cluster(tmp_path):
         cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )  # fmt: skip
-    children = _workers_once_features_appear(proc, home)
-    done_at_interrupt = len(_feature_files(home))
-    os.killpg(proc.pid, signal.SIGINT)
-    _, stderr = proc.communicate(timeout=30)
+    with _never_left_running(proc):
+        children = _workers_once_features_appear(proc, home)
+        done_at_interrupt = len(_feature_files(home))
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert stderr.strip().splitlines()[-1] == "error: interrupted"
     assert "Traceback" not in stderr and "distributed." not in stderr, stderr  # no noise from Dask

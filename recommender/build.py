@@ -269,8 +269,7 @@ def _model_stages(
     out.mkdir(parents=True, exist_ok=True)
     index = SimilarityIndex().fit(done.embeddings, ids, track_genres)
     index.save(out / "index.npz")
-    held_out = np.array([t.split != "training" for t in tracks])
-    calibration = nearest_neighbour_calibration(index, ids[held_out] if held_out.sum() >= 20 else ids)
+    calibration = nearest_neighbour_calibration(index, ids)
     atomic_write(
         out / "map.npz",
         lambda tmp: _savez(
@@ -280,15 +279,21 @@ def _model_stages(
     )  # fmt: skip
 
     progress.stage("evaluation")
+    measured = done.evaluated or (done.embeddings, done.proba)
     in_use = (
         model.arch_ if model.arch_ != "musicnn" else ("backbone_head" if model.uses_head_ else "backbone")
     )
     metrics = compare(
         genres=list(track_genres), splits=[t.split for t in tracks], in_use=in_use,
-        embeddings=done.embeddings, proba=done.proba, classes=done.genres,
+        embeddings=measured[0], proba=measured[1], classes=done.genres,
         alternatives=done.alternatives,
         mels=(mels.get(int(i)) for i in ids), seed=options.seed,
     )  # fmt: skip
+    if done.evaluated is not None:
+        metrics["refitted"] = (
+            "measured as fitted on the training split; the catalog uses the same head fitted again on every "
+            "labelled song"
+        )
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
     classifier = metrics.get("classifier") or {}
     return {
@@ -306,10 +311,9 @@ def _model_stages(
 
 
 def nearest_neighbour_calibration(index, ids: np.ndarray) -> dict:
-    """How close catalog songs usually are to their nearest other song (cosine), to tell when a clip is unlike them.
+    """How close catalog songs usually are to their nearest other song (cosine): median and low percentiles.
 
-    ``ids``: the songs measured (the held-out ones when there are enough: the head was
-    fitted on the others, which sit closer together than any new clip would).
+    ``Catalog.unlike_catalog`` compares a clip's best match with them.
     """
     best = []
     for track_id in ids:

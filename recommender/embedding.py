@@ -46,6 +46,8 @@ class Embedded:
     genres: list[str]  # the classifier's genres, [] without one
     alternatives: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = field(default_factory=dict)
     """Other ways of listening, for the comparison: name → (embeddings, proba, genres)."""
+    evaluated: tuple[np.ndarray, np.ndarray] | None = None
+    """``(embeddings, proba)`` of the model as measured, when the catalog uses it refitted on more songs."""
 
 
 def resolve_arch(arch: str | None) -> str:
@@ -110,6 +112,7 @@ def embed_catalog(
     progress.stage("read features", len(ids))
     heard = _stack(sounds, ids, progress)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    evaluated = None
 
     if options.model is not None:
         progress.stage("load model")
@@ -122,6 +125,16 @@ def embed_catalog(
         model = _fit_head(
             tracks, heard, genres, head="none" if options.no_train else "auto", seed=options.seed
         )
+        if model.genres_:
+            # Measured as fitted on the training split; then fitted again, with the same choice, on
+            # every labelled song for the catalog's use (a small catalog gains most from it).
+            evaluated = model.embed_and_predict_many(heard)
+            refit = _fit_head(
+                tracks, heard, genres, head="lda" if model.uses_head_ else "classifier", seed=options.seed,
+                splits=("training", "validation", "test"),
+            )  # fmt: skip
+            refit.validation_ = model.validation_
+            model = refit
         name = f"{options.source}-musicnn-{stamp}"
         model.save(models_dir, name)
     elif options.no_train:
@@ -139,6 +152,8 @@ def embed_catalog(
     progress.stage("embeddings", len(ids))
     embeddings, proba = _embed(model, ids, heard=heard, mels=mels, progress=progress)
     result = Embedded(model, name, embeddings, proba, list(getattr(model, "genres_", [])))
+    if evaluated is not None:
+        result.evaluated = evaluated
     if genres:
         progress.stage("alternatives")
         result.alternatives = _alternatives(model, tracks, heard, genres, mels, models_dir, options.seed)
@@ -163,10 +178,14 @@ def _split(tracks: list, name: str) -> np.ndarray:
     return np.array([i for i, t in enumerate(tracks) if t.split == name and t.source != UPLOAD], dtype=int)
 
 
-def _fit_head(tracks: list, heard: np.ndarray, genres: list[str], *, head: str, seed: int):
+def _fit_head(
+    tracks: list, heard: np.ndarray, genres: list[str], *, head: str, seed: int, splits: tuple = ("training",)
+):
+    """A ``BackboneModel`` fitted on the songs of ``splits`` (validation songs choose, unless they are in them)."""
     from recommender.head import BackboneModel
 
-    train, val = _split(tracks, "training"), _split(tracks, "validation")
+    train = np.sort(np.concatenate([_split(tracks, name) for name in splits]))
+    val = _split(tracks, "validation") if "validation" not in splits else np.array([], dtype=int)
     if len(train) < 2:  # a handful of songs: learn the backbone embedding from all of them
         train, val = np.arange(len(tracks)), np.array([], dtype=int)
     if len(train) > HEAD_FIT_MAX_SONGS:

@@ -49,6 +49,9 @@ from recommender.errors import ModelError, UserInputError
 ARCH = "musicnn"
 EMBEDDING_LAYER = "embedding"
 DEFAULT_COMPONENTS = 128
+HEADS = ("auto", "lda", "classifier", "none")
+"""``auto``: LDA where validation says it helps; ``lda``: always; ``classifier``: genre
+probabilities only, the embedding without LDA; ``none``: the backbone embedding alone."""
 MIN_SONGS_PER_GENRE = 1  # a genre the classifier knows has at least one training song
 VALIDATION_K = 10
 
@@ -113,9 +116,7 @@ class BackboneModel:
 
     Hyperparameters (no work here): ``genres`` (the catalog's genre names, sorted; empty
     or one genre: no classifier), ``backbones`` (musicnn models whose features are used),
-    ``components`` (PCA dimensions at most), ``head`` (``"auto"``: LDA when there are
-    labels, kept where it measures better; ``"lda"``: always; ``"none"``: backbone
-    only), ``seed``.
+    ``components`` (PCA dimensions at most), ``head`` (one of ``HEADS``), ``seed``.
 
     Learned (``fit``): ``model_`` (Keras), ``genres_`` (empty without a classifier),
     ``uses_head_``, ``embedding_dim_``, ``validation_`` (genre precision@10 on the
@@ -152,8 +153,8 @@ class BackboneModel:
         """Learn from the training songs' sound features ``(n, width)`` and their genres (None: no labels)."""
         from sklearn.decomposition import PCA
 
-        if self.head not in ("auto", "lda", "none"):
-            raise UserInputError(f"unknown head {self.head!r}; choose auto, lda or none")
+        if self.head not in HEADS:
+            raise UserInputError(f"unknown head {self.head!r}; choose one of {', '.join(HEADS)}")
         columns, blocks = embedding_blocks(self.backbones)
         x = self._check_features(features)[:, columns].astype(np.float64)
         if len(x) < 1:
@@ -167,13 +168,21 @@ class BackboneModel:
 
         classes = self._classes(genres)
         lda = fit_lda(standard, np.asarray(genres), classes) if classes and self.head != "none" else None
+        use_lda = lda is not None and self.head != "classifier"
         self.model_ = _head_network(
-            _keras(), blocks=blocks, mean=mean, scale=scale, pca=pca, lda=lda, classes=classes, use_lda=True
+            _keras(),
+            blocks=blocks,
+            mean=mean,
+            scale=scale,
+            pca=pca,
+            lda=lda,
+            classes=classes,
+            use_lda=use_lda,
         )
         self.genres_ = list(classes) if lda is not None else []
-        self.uses_head_ = lda is not None
+        self.uses_head_ = use_lda
         self.validation_ = None
-        if lda is not None and val_features is not None and val_genres is not None and len(val_genres):
+        if use_lda and val_features is not None and val_genres is not None and len(val_genres):
             self.validation_ = self._validate(features, genres, val_features, val_genres)
             if self.head == "auto" and self.validation_["with_head"] < self.validation_["backbone_only"]:
                 self.model_ = _head_network(
@@ -333,7 +342,7 @@ class BackboneModel:
                 f"the backbones {backbones}: it is not a musicrec head; build the catalog again."
             )
         obj = cls(genres=saved_genres, backbones=backbones, components=meta.get("components", DEFAULT_COMPONENTS),
-                  head="lda" if meta.get("head") == "lda" else "none", seed=meta.get("seed", 0))  # fmt: skip
+                  head=meta.get("head", "none"), seed=meta.get("seed", 0))  # fmt: skip
         obj.model_ = model
         obj.genres_ = saved_genres if len(model.outputs) > 1 else []
         obj.uses_head_ = meta.get("head") == "lda"

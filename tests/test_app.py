@@ -436,9 +436,7 @@ def test_adding_a_clip_to_a_catalog_folder_that_refuses_writes_is_a_message(own_
     at.text_input(key="upload_title").input("Refused")
     next(b for b in at.form_submit_button if b.label == "Add to the catalog").click().run()
     assert not at.exception
-    assert any(
-        f"in {folder} (permission denied); make the folder writable" in e for e in errors(at)
-    )
+    assert any(f"in {folder} (permission denied); make the folder writable" in e for e in errors(at))
     monkeypatch.undo()
     reopened = Catalog.open(own_home)
     assert len(reopened.map_frame()) == 24 and reopened.search("Refused", k=5).empty

@@ -104,7 +104,9 @@ def test_without_labels_the_backbone_embedding_alone(rng):
     embeddings, proba = model.embed_and_predict_many(x)
     assert not model.uses_head_ and model.genres_ == [] and proba.shape == (60, 0)
     assert model.embedding_dim_ == 59  # PCA of 60 songs
-    assert precision_at_k(embeddings, np.array(labels)) > 0.6  # chance is 1/3: the structure is heard unlabelled
+    assert (
+        precision_at_k(embeddings, np.array(labels)) > 0.6
+    )  # chance is 1/3: the structure is heard unlabelled
 
 
 def test_auto_keeps_the_head_only_where_validation_says_it_helps(rng):

@@ -1,0 +1,91 @@
+"""A folder catalog built from nothing, end to end: songs per second and where the time goes.
+
+    python bench/build_speed.py [--clips 200] [--workers 2] [--real DIR]
+
+Builds ``python -m recommender``'s default (the pretrained backbone; a head when the
+folder has genres) on N 30-s 44.1 kHz stereo MP3s in two genre folders (``make_clips``
+of bench/ingest.py), or on the audio files below ``--real`` (e.g. the clips
+bench/real_audio.py cuts), into a fresh home. Prints the wall time of every stage, the
+end-to-end songs per second (target: at least 2 on two cores, i.e. fma_small's 8 000
+clips in about an hour) and the backbone's share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ingest import make_clips  # noqa: E402
+
+from recommender.build import BuildOptions, build  # noqa: E402
+
+
+class StageTimes:
+    """A build ``Progress`` that records the wall time of each stage."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self._name: str | None = None
+        self._start = time.perf_counter()
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self._close()
+        self._name, self._start = name, time.perf_counter()
+
+    def advance(self, done: int, total: int, info: str = "") -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+    def _close(self) -> None:
+        if self._name is not None:
+            self.times[self._name] = self.times.get(self._name, 0.0) + time.perf_counter() - self._start
+            self._name = None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", type=int, default=200)
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--real", type=Path, default=None, help="build this folder of audio instead")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="musicrec-build-speed-") as tmp:
+        tmp = Path(tmp)
+        if args.real is None:
+            audio = tmp / "music"
+            half = args.clips // 2
+            make_clips(audio / "Chords", half, seed=1)
+            make_clips(audio / "Noise", args.clips - half, seed=2)
+        else:
+            audio = args.real
+        progress = StageTimes()
+        started = time.perf_counter()
+        result = build(
+            BuildOptions(source="folder", audio=audio, workers=args.workers),
+            home=tmp / "home",
+            progress=progress,
+        )
+        progress._close()
+        total = time.perf_counter() - started
+        shutil.rmtree(tmp / "home", ignore_errors=True)
+
+    n = result.info["tracks"]
+    print(f"{n} songs, model: {result.info['model']['name']} (head: {result.info['model']['head']})")
+    for name, seconds in progress.times.items():
+        print(f"  {name:<22} {seconds:7.1f} s")
+    print(
+        f"end to end: {total:.1f} s = {n / total:.2f} songs/s (features alone {n / progress.times['features']:.2f})"
+    )
+
+
+if __name__ == "__main__":
+    main()

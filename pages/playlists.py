@@ -120,7 +120,10 @@ else:
 # ---- a path between two songs ---------------------------------------------------------------------
 st.divider()
 st.subheader("A path from one song to another")
-st.caption("Songs that move smoothly from the first song's sound to the second's, one step at a time.")
+st.caption(
+    "Songs that move smoothly from the first song's sound to the second's through the songs between them, "
+    "each step as small as the catalog allows, no artist twice in a row where it can be helped."
+)
 with _common.user_errors():
     cols = st.columns(2)
     with cols[0]:
@@ -133,7 +136,11 @@ with _common.user_errors():
             st.session_state.playlists_path = (start, end, int(steps))
         if st.session_state.playlists_path == (start, end, int(steps)):
             path = cat.path(start, end, steps=int(steps))
-            _common.song_list(cat, path, key="playlists_path_list", via="path")
+            _common.song_list(
+                cat, path, key="playlists_path_list", via="path",
+                score_caption="Score: cosine similarity to the previous song in the path (1 = sounds the same). "
+                f"The largest step is the lowest score: {path['score'].iloc[1:].min():.2f}.",
+            )  # fmt: skip
             coords = _common.map_frame(cat).set_index("track_id")
             here = coords.loc[[t for t in path["track_id"] if t in coords.index]]
             mark = pd.DataFrame({"x": here["x"], "y": here["y"], "label": [""] * len(here)})

@@ -448,12 +448,15 @@ class Catalog:
         return self._results([(r.track_id, r.score) for r in recs], reasons=[r.reason for r in recs]), cold
 
     def path(self, from_id: int, to_id: int, *, steps: int = 8) -> pd.DataFrame:
-        """Songs moving smoothly from one track to another, both included."""
+        """``steps`` songs moving smoothly from one track to another, both included, in order.
+
+        ``score``: the cosine similarity of each song to the previous one (1.0 for the first).
+        """
         from recommender.profile import song_path
 
         self.track(from_id)
         self.track(to_id)
-        return self._results(song_path(self.index, int(from_id), int(to_id), steps=steps))
+        return self._results(song_path(self.index, int(from_id), int(to_id), steps=steps, store=self.store))
 
     def continue_playlist(self, user: str, name: str, *, k: int = 5) -> pd.DataFrame:
         """Songs that would carry a playlist on (none of its own songs)."""

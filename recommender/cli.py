@@ -36,7 +36,12 @@ MAX_TRACKS = 100_000  # demo songs to synthesise
 MAX_SEED = 2**32 - 1  # NumPy, Keras and UMAP seeds
 MAX_EPOCHS = 10_000
 MAX_WORKERS = 1024
-MAX_STEPS = 1_000  # songs in a path
+MAX_STEPS = 100  # songs in a path (recommender.profile.MAX_PATH_STEPS)
+
+PATH_SCORE = (
+    "score: the cosine similarity of each song to the previous one in the path (1 = identical; "
+    "1.0 for the first song); the lowest score is the path's largest step."
+)
 
 
 def _whole(low: int, high: int) -> Callable[[str], int]:
@@ -163,11 +168,22 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--genre", default=None)
     r.add_argument("--one-per-artist", action="store_true")
 
-    pa = sub.add_parser("path", help="a playlist moving smoothly from one song to another")
+    pa = sub.add_parser(
+        "path",
+        help="a playlist moving smoothly from one song to another",
+        description="Songs that walk from one song to another through the songs that lie between them, "
+        "each step as small as the catalog allows, no artist twice in a row where it can be helped. "
+        + PATH_SCORE,
+    )
     _add_common(pa, json_flag=True)
     pa.add_argument("--from", dest="from_id", type=_track_id, required=True)
     pa.add_argument("--to", dest="to_id", type=_track_id, required=True)
-    pa.add_argument("--steps", type=_whole(2, MAX_STEPS), default=8)
+    pa.add_argument(
+        "--steps",
+        type=_whole(2, MAX_STEPS),
+        default=8,
+        help="songs in the path, both ends included (default 8)",
+    )
     return root
 
 
@@ -463,9 +479,9 @@ def cmd_path(args) -> None:
     catalog = _store(args)
     catalog.track(args.from_id)
     catalog.track(args.to_id)
-    steps = song_path(catalog.index, args.from_id, args.to_id, steps=args.steps)
+    steps = song_path(catalog.index, args.from_id, args.to_id, steps=args.steps, store=catalog.store)
     out = _recommendation_results(catalog, [(tid, score, "") for tid, score in steps])
-    _emit(args, out, lambda o: _table(o["results"], RESULT_COLS))
+    _emit(args, out, lambda o: _table(o["results"], RESULT_COLS) + "\n" + PATH_SCORE)
 
 
 def _recommendation_results(catalog, triples) -> dict:

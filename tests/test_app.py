@@ -436,9 +436,7 @@ def test_adding_a_clip_to_a_catalog_folder_that_refuses_writes_is_a_message(own_
     at.text_input(key="upload_title").input("Refused")
     next(b for b in at.form_submit_button if b.label == "Add to the catalog").click().run()
     assert not at.exception
-    assert any(
-        f"in {folder} (permission denied); make the folder writable" in e for e in errors(at)
-    )
+    assert any(f"in {folder} (permission denied); make the folder writable" in e for e in errors(at))
     monkeypatch.undo()
     reopened = Catalog.open(own_home)
     assert len(reopened.map_frame()) == 24 and reopened.search("Refused", k=5).empty
@@ -548,6 +546,8 @@ def test_a_path_between_two_songs_becomes_a_playlist(app_home, catalog):
     path = catalog.path(1, 20, steps=5)
     text = shown(at)
     assert all(t in text for t in path["title"])
+    assert "Score: cosine similarity to the previous song in the path" in text
+    assert f"The largest step is the lowest score: {path['score'].iloc[1:].min():.2f}." in text
     at.text_input(key="playlists_path_name").input("Journey")
     at.button(key="playlists_save_path").click().run()
     assert catalog.store.playlist(user, "Journey")["track_id"].tolist() == path["track_id"].tolist()

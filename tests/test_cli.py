@@ -204,7 +204,7 @@ HUGE = "99999999999999999999"
         (("history", "--user", "ann", "-k", HUGE), "-k", "from 1 to 1,000,000"),
         (("similar", "--track", "1", "-k", "0"), "-k", "from 1 to 1,000,000"),
         (("recommend", "--user", "ann", "-k", "-3"), "-k", "from 1 to 1,000,000"),
-        (("path", "--from", "1", "--to", "2", "--steps", "1"), "--steps", "from 2 to 1,000"),
+        (("path", "--from", "1", "--to", "2", "--steps", "1"), "--steps", "from 2 to 100"),
         (("build", "--tracks", HUGE), "--tracks", "from 1 to 100,000"),
         (("build", "--seed", "-1"), "--seed", "from 0 to 4,294,967,295"),
         (("build", "--seed", HUGE), "--seed", "from 0 to 4,294,967,295"),
@@ -245,6 +245,25 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(built_home, args):
     stderr = proc.stderr.read()
     assert proc.wait(timeout=120) == 141  # as if killed by SIGPIPE, like other Unix tools
     assert stderr == ""
+
+
+def test_path_walks_from_one_song_to_another_and_says_what_score_means(built_home):
+    from recommender.catalog import Catalog
+    from recommender.cli import MAX_STEPS
+    from recommender.profile import MAX_PATH_STEPS
+
+    assert MAX_STEPS == MAX_PATH_STEPS
+    rows = cli_json("path", "--from", 1, "--to", 20, "--steps", 5, home=built_home)["results"]
+    ids = [r["track_id"] for r in rows]
+    assert ids[0] == 1 and ids[-1] == 20 and len(set(ids)) == 5 and set(rows[0]) >= RESULT_KEYS
+    index = Catalog.open(built_home).index
+    assert rows[0]["score"] == 1.0
+    for previous, row in zip(rows, rows[1:], strict=False):  # score: cosine to the previous song
+        cosine = float(index.vector(previous["track_id"]) @ index.vector(row["track_id"]))
+        assert row["score"] == pytest.approx(cosine, abs=1e-5)
+    meaning = "cosine similarity of each song to the previous one in the path"
+    assert meaning in cli("path", "--from", 1, "--to", 20, "--steps", 3, home=built_home).stdout
+    assert meaning in " ".join(cli("path", "--help").stdout.split())
 
 
 def test_an_unreachable_scheduler_fails_at_once_on_one_line_naming_it(tmp_path):

@@ -1,9 +1,13 @@
-"""Playlists: create, rename, delete, add/remove/reorder songs, play, continue, or walk from song A to B."""
+"""Playlists: create, rename, delete, add/remove/reorder songs, play, continue, export or import as M3U8/XSPF,
+or walk from song A to B."""
+
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from pages import _common
+from recommender import playlists as playlist_files
 from recommender import plots
 
 _common.ensure_routed(__file__)
@@ -26,7 +30,7 @@ if pending in names:
     st.session_state.playlists_selected = pending
 if st.session_state.playlists_selected not in names:
     st.session_state.playlists_selected = names[0] if names else None
-top = st.columns([3, 2], vertical_alignment="bottom")
+top = st.columns([3, 2, 2], vertical_alignment="bottom")
 top[0].selectbox("Playlist", names, key="playlists_selected", placeholder="No playlist yet")
 with top[1].popover("New playlist", icon=":material/add:", use_container_width=True):
     new_name = st.text_input("Name", key="playlists_new_name", max_chars=60)
@@ -35,6 +39,27 @@ with top[1].popover("New playlist", icon=":material/add:", use_container_width=T
             store.create_playlist(user, new_name)
             _common.flash(f"Created playlist “{_common.md(new_name)}”.")
             st.session_state.playlists_pending = new_name.strip()
+            st.rerun()
+with top[2].popover("Import a file", icon=":material/upload_file:", use_container_width=True):
+    st.caption("An .m3u, .m3u8 or .xspf playlist whose entries are this catalog's audio files.")
+    upload = st.file_uploader("Playlist file", type=["m3u", "m3u8", "xspf"], key="playlists_import_file")
+    import_name = st.text_input(
+        "Name", key="playlists_import_name", max_chars=60, placeholder="the file's name"
+    )
+    if st.button("Import", key="playlists_import", type="primary", disabled=upload is None):
+        with _common.user_errors():
+            chosen = import_name.strip() or Path(upload.name).stem.strip()
+            found = cat.import_playlist(user, chosen, upload.getvalue(), file_name=upload.name)
+            message = f"Imported {len(found.track_ids)} songs into “{_common.md(chosen)}”."
+            if found.skipped:
+                shown = ", ".join(f"“{_common.md(e)}”" for e in found.skipped[:5])
+                message += f" Skipped {len(found.skipped)} not in the catalog: {shown}" + (
+                    ", …" if len(found.skipped) > 5 else "."
+                )
+            if found.repeated:
+                message += f" Left out {len(found.repeated)} listed twice."
+            _common.flash(message)
+            st.session_state.playlists_pending = chosen
             st.rerun()
 name = st.session_state.playlists_selected
 if name is None:
@@ -86,6 +111,20 @@ else:
                 _common.play(cat, int(songs.iloc[position + 1]["track_id"]), via=f"playlist {name}")
                 st.rerun()
 
+        if len(songs):
+            exports = st.columns([1, 1, 4], vertical_alignment="center")
+            for column, fmt, label in ((exports[0], "m3u8", "M3U8"), (exports[1], "xspf", "XSPF")):
+                column.download_button(
+                    label,
+                    data=cat.export_playlist(user, name, fmt=fmt)[0],
+                    file_name=playlist_files.file_name(name, fmt),
+                    mime=playlist_files.MIME_TYPES[fmt],
+                    key=f"playlists_download_{fmt}",
+                    icon=":material/download:",
+                    help=f"Download this playlist as an {label} file, for any music player",
+                )
+            exports[2].caption("Its songs by their audio files' absolute paths: it plays on this computer.")
+
         action = _common.song_list(
             cat, songs, key="playlists_songs", via=f"playlist {name}",
             extras=[("Move up", ":material/arrow_upward:"), ("Move down", ":material/arrow_downward:"),
@@ -120,7 +159,10 @@ else:
 # ---- a path between two songs ---------------------------------------------------------------------
 st.divider()
 st.subheader("A path from one song to another")
-st.caption("Songs that move smoothly from the first song's sound to the second's, one step at a time.")
+st.caption(
+    "Songs that move smoothly from the first song's sound to the second's through the songs between them, "
+    "each step as small as the catalog allows, no artist twice in a row where it can be helped."
+)
 with _common.user_errors():
     cols = st.columns(2)
     with cols[0]:
@@ -133,7 +175,11 @@ with _common.user_errors():
             st.session_state.playlists_path = (start, end, int(steps))
         if st.session_state.playlists_path == (start, end, int(steps)):
             path = cat.path(start, end, steps=int(steps))
-            _common.song_list(cat, path, key="playlists_path_list", via="path")
+            _common.song_list(
+                cat, path, key="playlists_path_list", via="path",
+                score_caption="Score: cosine similarity to the previous song in the path (1 = sounds the same). "
+                f"The largest step is the lowest score: {path['score'].iloc[1:].min():.2f}.",
+            )  # fmt: skip
             coords = _common.map_frame(cat).set_index("track_id")
             here = coords.loc[[t for t in path["track_id"] if t in coords.index]]
             mark = pd.DataFrame({"x": here["x"], "y": here["y"], "label": [""] * len(here)})

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import tempfile
 import threading
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -453,12 +454,15 @@ class Catalog:
         return self._results([(r.track_id, r.score) for r in recs], reasons=[r.reason for r in recs]), cold
 
     def path(self, from_id: int, to_id: int, *, steps: int = 8) -> pd.DataFrame:
-        """Songs moving smoothly from one track to another, both included."""
+        """``steps`` songs moving smoothly from one track to another, both included, in order.
+
+        ``score``: the cosine similarity of each song to the previous one (1.0 for the first).
+        """
         from recommender.profile import song_path
 
         self.track(from_id)
         self.track(to_id)
-        return self._results(song_path(self.index, int(from_id), int(to_id), steps=steps))
+        return self._results(song_path(self.index, int(from_id), int(to_id), steps=steps, store=self.store))
 
     def continue_playlist(self, user: str, name: str, *, k: int = 5) -> pd.DataFrame:
         """Songs that would carry a playlist on (none of its own songs)."""
@@ -470,6 +474,64 @@ class Catalog:
     def save_playlist(self, user: str, name: str, track_ids: list[int]) -> None:
         """Create playlist ``name`` holding ``track_ids`` in order (all or nothing)."""
         self.store.create_playlist(user, name, [int(t) for t in track_ids])
+
+    def export_playlist(
+        self, user: str, name: str, *, fmt: str = "m3u8", relative_to: Path | None = None
+    ) -> tuple[str, int]:
+        """Playlist ``name`` of ``user`` as the text of an M3U8 or XSPF file, and how many songs it holds.
+
+        Paths are absolute, or relative to the folder ``relative_to`` (``recommender.playlists``).
+        """
+        from recommender.playlists import Entry, playlist_text
+
+        songs = self.store.playlist(user, name)
+        rows = self.store.tracks(track_ids=songs["track_id"].tolist()).set_index("track_id")
+        entries = [
+            Entry(
+                title=str(row["title"]),
+                artist=str(row["artist"]),
+                duration=None if pd.isna(row["duration"]) else float(row["duration"]),
+                path=Path(row["audio_path"]),
+            )
+            for row in (rows.loc[int(t)] for t in songs["track_id"])
+        ]
+        creator = self.store.user_name(user) or user.strip()
+        title = self.playlist_name(user, name)
+        return playlist_text(entries, fmt=fmt, name=title, creator=creator, relative_to=relative_to), len(
+            entries
+        )
+
+    def playlist_name(self, user: str, name: str) -> str:
+        """Playlist ``name`` of ``user`` as stored ("Road trip" for "road trip "), else as typed, trimmed."""
+        wanted = unicodedata.normalize("NFC", name).strip()
+        stored = [n for n in self.store.playlists(user)["name"] if n.casefold() == wanted.casefold()]
+        return stored[0] if stored else wanted
+
+    def import_playlist(
+        self, user: str, name: str, data: bytes, *, file_name: str = "playlist", bases: tuple[Path, ...] = ()
+    ):
+        """Create playlist ``name`` from the bytes of an M3U, M3U8 or XSPF file (all or nothing).
+
+        Entries are matched with catalog songs by the absolute path of their audio file;
+        relative entries are tried against each of ``bases``, then the home. Returns the
+        ``playlists.Matched``: the songs imported and the entries skipped (no song of the
+        catalog) or repeated. None matching is a ``UserInputError``.
+        """
+        from recommender.playlists import match_entries, read_entries
+
+        entries = read_entries(data, file_name=file_name)
+        if not entries:
+            raise UserInputError(f"{file_name}: no songs in this playlist file")
+        tracks = self.tracks()
+        audio = dict(zip(tracks["track_id"].astype(int), tracks["audio_path"].astype(str), strict=True))
+        found = match_entries(entries, audio, bases=[*bases, self.paths.home])
+        if not found.track_ids:
+            raise UserInputError(
+                f"none of the {len(entries)} entries of {file_name} is a song of this catalog "
+                f"(the first: {entries[0]!r}); entries must name the catalog's audio files"
+            )
+        self.store.create_playlist(user, name, found.track_ids)
+        return found
 
     # ---- models ------------------------------------------------------------------------------------
     def rebuild_options(self, **changes):

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from recommender.errors import NoUsableAudioError, RecommenderError
+from recommender.playlists import FORMATS
 
 
 def _add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
@@ -36,7 +37,12 @@ MAX_TRACKS = 100_000  # demo songs to synthesise
 MAX_SEED = 2**32 - 1  # NumPy, Keras and UMAP seeds
 MAX_EPOCHS = 10_000
 MAX_WORKERS = 1024
-MAX_STEPS = 1_000  # songs in a path
+MAX_STEPS = 100  # songs in a path (recommender.profile.MAX_PATH_STEPS)
+
+PATH_SCORE = (
+    "score: the cosine similarity of each song to the previous one in the path (1 = identical; "
+    "1.0 for the first song); the lowest score is the path's largest step."
+)
 
 
 def _whole(low: int, high: int) -> Callable[[str], int]:
@@ -144,12 +150,39 @@ def parser() -> argparse.ArgumentParser:
         a.add_argument("--user", required=True)
         a.add_argument("--track", type=_track_id, required=True)
 
-    pl = sub.add_parser("playlist", help="a user's playlists")
+    pl = sub.add_parser(
+        "playlist",
+        help="a user's playlists; export one as an M3U8 or XSPF file, or import one",
+        description="export writes extended M3U8 (#EXTINF lines, one path a line) or XSPF (XML, file:// URIs); "
+        "paths are absolute unless --relative. import reads an .m3u, .m3u8 or .xspf file whose entries are "
+        "the catalog's audio files (absolute paths, file:// URIs, or paths relative to the file's folder or "
+        "the home); entries that are no song of the catalog are skipped and listed.",
+    )
     _add_common(pl, json_flag=True)
-    pl.add_argument("action", choices=("create", "add", "remove", "show", "list", "delete"))
+    pl.add_argument(
+        "action", choices=("create", "add", "remove", "show", "list", "delete", "export", "import")
+    )
     pl.add_argument("--user", required=True)
     pl.add_argument("--name")
     pl.add_argument("--track", type=_track_id)
+    pl.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="export: m3u8 or xspf (default: --out's ending, else m3u8)",
+    )
+    pl.add_argument("--out", type=Path, help="export: the file to write (default: the playlist on stdout)")
+    pl.add_argument("--force", action="store_true", help="export: replace --out if it exists (else refused)")
+    pl.add_argument(
+        "--relative",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DIR",
+        help="export: paths relative to DIR (default: --out's folder, else the home); players resolve them "
+        "from the playlist file's folder, so save it there",
+    )
+    pl.add_argument("--file", type=Path, help="import: the .m3u, .m3u8 or .xspf file to read")
 
     h = sub.add_parser("history", help="a user's plays, newest first")
     _add_common(h, json_flag=True)
@@ -163,11 +196,22 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--genre", default=None)
     r.add_argument("--one-per-artist", action="store_true")
 
-    pa = sub.add_parser("path", help="a playlist moving smoothly from one song to another")
+    pa = sub.add_parser(
+        "path",
+        help="a playlist moving smoothly from one song to another",
+        description="Songs that walk from one song to another through the songs that lie between them, "
+        "each step as small as the catalog allows, no artist twice in a row where it can be helped. "
+        + PATH_SCORE,
+    )
     _add_common(pa, json_flag=True)
     pa.add_argument("--from", dest="from_id", type=_track_id, required=True)
     pa.add_argument("--to", dest="to_id", type=_track_id, required=True)
-    pa.add_argument("--steps", type=_whole(2, MAX_STEPS), default=8)
+    pa.add_argument(
+        "--steps",
+        type=_whole(2, MAX_STEPS),
+        default=8,
+        help="songs in the path, both ends included (default 8)",
+    )
     return root
 
 
@@ -392,15 +436,37 @@ def cmd_like(args) -> None:
     )
 
 
-def cmd_playlist(args) -> None:
-    from recommender.catalog import results_json
-
-    store = _store(args).store
-    act, user, name = args.action, args.user, args.name
-    if act != "list" and not name:
+def _check_playlist_options(args) -> None:
+    """Options that belong to another action are a mistake worth saying, not something to ignore."""
+    act = args.action
+    if act != "list" and not args.name:
         raise RecommenderError(f"playlist {act} needs --name")
     if act in ("add", "remove") and args.track is None:
         raise RecommenderError(f"playlist {act} needs --track ID")
+    if act == "import" and args.file is None:
+        raise RecommenderError("playlist import needs --file PLAYLIST (.m3u, .m3u8 or .xspf)")
+    owners = {"--file": ("import", args.file is not None)}
+    for option, given in (("--out", args.out), ("--format", args.format), ("--relative", args.relative)):
+        owners[option] = ("export", given is not None)
+    owners["--force"] = ("export", args.force)
+    for option, (owner, given) in owners.items():
+        if given and act != owner:
+            raise RecommenderError(f"{option} is for playlist {owner}, not playlist {act}")
+
+
+def cmd_playlist(args) -> None:
+    from recommender.catalog import results_json
+
+    _check_playlist_options(args)
+    catalog = _store(args)
+    store = catalog.store
+    act, user, name = args.action, args.user, args.name
+    if act == "export":
+        _playlist_export(args, catalog)
+        return
+    if act == "import":
+        _playlist_import(args, catalog)
+        return
     if act == "create":
         store.create_playlist(user, name)
     elif act == "add":
@@ -425,6 +491,66 @@ def cmd_playlist(args) -> None:
         return head + ("\n" + _table(o["results"], cols) if o["results"] else "")
 
     _emit(args, {"user": user, "name": name, "results": rows}, text)
+
+
+def _playlist_export(args, catalog) -> None:
+    from recommender.playlists import format_of, write_file
+
+    fmt = args.format or format_of(args.out)
+    relative = None
+    if args.relative is not None:
+        relative = (
+            Path(args.relative) if args.relative else (args.out.parent if args.out else catalog.paths.home)
+        )
+    text, entries = catalog.export_playlist(args.user, args.name, fmt=fmt, relative_to=relative)
+    out = {
+        "user": _user(catalog.store, args.user),
+        "name": catalog.playlist_name(args.user, args.name),
+        "format": fmt,
+        "path": None,
+        "entries": entries,
+    }
+    if args.out is None:  # the playlist itself on stdout; with --json, inside the one JSON object
+        if args.json:
+            _emit(args, {**out, "playlist": text}, str)
+        else:
+            sys.stdout.write(text)
+        return
+    out["path"] = str(write_file(args.out, text, force=args.force))
+    _emit(
+        args,
+        out,
+        lambda o: f"wrote {o['entries']} songs of playlist {o['name']!r} to {o['path']} ({o['format']})",
+    )
+
+
+def _playlist_import(args, catalog) -> None:
+    from recommender.playlists import MAX_IMPORT_BYTES
+
+    path = args.file
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_IMPORT_BYTES + 1)  # one byte more: too large is refused, not read whole
+    except OSError as error:
+        raise RecommenderError(f"cannot read {path}: {error.strerror or error}") from None
+    found = catalog.import_playlist(
+        args.user, args.name, data, file_name=path.name, bases=(Path(os.path.abspath(path)).parent,)
+    )
+    out = {
+        "user": _user(catalog.store, args.user),
+        "name": catalog.playlist_name(args.user, args.name),
+        "imported": len(found.track_ids),
+        "skipped": found.skipped,
+        "repeated": found.repeated,
+    }
+
+    def text(o: dict) -> str:
+        lines = [f"imported {o['imported']} songs into playlist {o['name']!r} of {o['user']}"]
+        lines += [f"  skipped (no song of this catalog): {e}" for e in o["skipped"]]
+        lines += [f"  skipped (listed before): {e}" for e in o["repeated"]]
+        return "\n".join(lines)
+
+    _emit(args, out, text)
 
 
 def cmd_history(args) -> None:
@@ -463,9 +589,9 @@ def cmd_path(args) -> None:
     catalog = _store(args)
     catalog.track(args.from_id)
     catalog.track(args.to_id)
-    steps = song_path(catalog.index, args.from_id, args.to_id, steps=args.steps)
+    steps = song_path(catalog.index, args.from_id, args.to_id, steps=args.steps, store=catalog.store)
     out = _recommendation_results(catalog, [(tid, score, "") for tid, score in steps])
-    _emit(args, out, lambda o: _table(o["results"], RESULT_COLS))
+    _emit(args, out, lambda o: _table(o["results"], RESULT_COLS) + "\n" + PATH_SCORE)
 
 
 def _recommendation_results(catalog, triples) -> dict:

@@ -546,10 +546,74 @@ def test_a_path_between_two_songs_becomes_a_playlist(app_home, catalog):
     path = catalog.path(1, 20, steps=5)
     text = shown(at)
     assert all(t in text for t in path["title"])
+    assert "Score: cosine similarity to the previous song in the path" in text
+    assert f"The largest step is the lowest score: {path['score'].iloc[1:].min():.2f}." in text
     at.text_input(key="playlists_path_name").input("Journey")
     at.button(key="playlists_save_path").click().run()
     assert catalog.store.playlist(user, "Journey")["track_id"].tolist() == path["track_id"].tolist()
     assert at.selectbox(key="playlists_selected").value == "Journey"
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, tuple[bytes, str, str]]:
+    """What each download button would send the browser: ``{media id: (bytes, MIME type, file name)}``."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    sent = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def load_and_get_id(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        sent[file_id] = (path_or_data, mimetype, filename)
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", load_and_get_id)
+    return sent
+
+
+def test_a_playlist_downloads_as_m3u8_and_xspf_and_a_file_imports_back(app_home, catalog, downloads):
+    import xml.etree.ElementTree as ET
+    from urllib.parse import unquote, urlsplit
+
+    user, ids = "exporter", [3, 8, 14]
+    catalog.store.create_playlist(user, "Road, #1 <trip>", ids)
+    audio = [str(catalog.audio_path(t)) for t in ids]
+    at = start(user=user, page="playlists")
+    files = {}
+    for fmt in ("m3u8", "xspf"):
+        button = at.download_button(key=f"playlists_download_{fmt}")
+        files[fmt] = downloads[button.proto.url.rsplit("/", 1)[-1].split(".")[0]]  # /media/ID.ext
+    m3u8, mime, name = files["m3u8"]
+    assert mime == "audio/x-mpegurl" and name == "Road, #1 trip.m3u8"
+    lines = m3u8.decode("utf-8").splitlines()
+    assert lines[:2] == ["#EXTM3U", "#PLAYLIST:Road, #1 <trip>"] and lines[3::2] == audio
+    assert lines[2] == f"#EXTINF:30,{catalog.track(3)['artist']} - {catalog.track(3)['title']}"
+    xspf, mime, name = files["xspf"]
+    assert mime == "application/xspf+xml" and name == "Road, #1 trip.xspf"
+    root = ET.fromstring(xspf)
+    locations = [e.text for e in root.iter("{http://xspf.org/ns/0/}location")]
+    assert [unquote(urlsplit(loc).path) for loc in locations] == audio
+
+    # Back in: the M3U8 as it was downloaded, plus an entry that is no song of this catalog.
+    at.file_uploader(key="playlists_import_file").upload(
+        "Road again.m3u8", m3u8 + b"/music/elsewhere.mp3\n", "audio/x-mpegurl"
+    ).run()
+    at.button(key="playlists_import").click().run()
+    assert not at.exception and errors(at) == []
+    assert catalog.store.playlist(user, "Road again")["track_id"].tolist() == ids  # named after the file
+    assert at.selectbox(key="playlists_selected").value == "Road again"
+    assert (
+        "Imported 3 songs into “Road again”. Skipped 1 not in the catalog: “/music/elsewhere.mp3”."
+        in shown(at)
+    )
+
+    at.file_uploader(key="playlists_import_file").upload("x.xspf", xspf, "application/xspf+xml").run()
+    at.text_input(key="playlists_import_name").input("Road again").run()
+    at.button(key="playlists_import").click().run()  # the name is taken: a message, nothing created
+    assert errors(at) == ["you already have a playlist named 'Road again'"]
+    at.text_input(key="playlists_import_name").input("From XSPF").run()
+    at.button(key="playlists_import").click().run()
+    assert catalog.store.playlist(user, "From XSPF")["track_id"].tolist() == ids
 
 
 # ---- history -------------------------------------------------------------------------------------

@@ -204,7 +204,7 @@ HUGE = "99999999999999999999"
         (("history", "--user", "ann", "-k", HUGE), "-k", "from 1 to 1,000,000"),
         (("similar", "--track", "1", "-k", "0"), "-k", "from 1 to 1,000,000"),
         (("recommend", "--user", "ann", "-k", "-3"), "-k", "from 1 to 1,000,000"),
-        (("path", "--from", "1", "--to", "2", "--steps", "1"), "--steps", "from 2 to 1,000"),
+        (("path", "--from", "1", "--to", "2", "--steps", "1"), "--steps", "from 2 to 100"),
         (("build", "--tracks", HUGE), "--tracks", "from 1 to 100,000"),
         (("build", "--seed", "-1"), "--seed", "from 0 to 4,294,967,295"),
         (("build", "--seed", HUGE), "--seed", "from 0 to 4,294,967,295"),
@@ -245,6 +245,159 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(built_home, args):
     stderr = proc.stderr.read()
     assert proc.wait(timeout=120) == 141  # as if killed by SIGPIPE, like other Unix tools
     assert stderr == ""
+
+
+def test_path_walks_from_one_song_to_another_and_says_what_score_means(built_home):
+    from recommender.catalog import Catalog
+    from recommender.cli import MAX_STEPS
+    from recommender.profile import MAX_PATH_STEPS
+
+    assert MAX_STEPS == MAX_PATH_STEPS
+    rows = cli_json("path", "--from", 1, "--to", 20, "--steps", 5, home=built_home)["results"]
+    ids = [r["track_id"] for r in rows]
+    assert ids[0] == 1 and ids[-1] == 20 and len(set(ids)) == 5 and set(rows[0]) >= RESULT_KEYS
+    index = Catalog.open(built_home).index
+    assert rows[0]["score"] == 1.0
+    for previous, row in zip(rows, rows[1:], strict=False):  # score: cosine to the previous song
+        cosine = float(index.vector(previous["track_id"]) @ index.vector(row["track_id"]))
+        assert row["score"] == pytest.approx(cosine, abs=1e-5)
+    meaning = "cosine similarity of each song to the previous one in the path"
+    assert meaning in cli("path", "--from", 1, "--to", 20, "--steps", 3, home=built_home).stdout
+    assert meaning in " ".join(cli("path", "--help").stdout.split())
+
+
+def test_playlist_export_to_stdout_a_file_and_json(built_home, tmp_path):
+    from recommender.catalog import Catalog
+
+    catalog = Catalog.open(built_home)
+    user, name = "Exporting Ed", "Ed's, #1 <mix>"
+    catalog.store.create_playlist(user, name, [7, 3, 11])
+    audio = [str(catalog.audio_path(t)) for t in (7, 3, 11)]
+    text = cli("playlist", "export", "--user", "exporting ed", "--name", name, home=built_home).stdout
+    assert text.startswith("#EXTM3U\n") and [line for line in text.splitlines() if line[:1] == "/"] == audio
+    out = cli_json(
+        "playlist", "export", "--user", "exporting ed", "--name", name, "--format", "xspf", home=built_home
+    )
+    assert out == {
+        "user": user, "name": name, "format": "xspf", "path": None, "entries": 3, "playlist": out["playlist"]
+    }  # fmt: skip
+    assert out["playlist"].count("<location>file:///") == 3
+
+    target = tmp_path / "ed.xspf"  # the format from the file's ending
+    out = cli_json("playlist", "export", "--user", user, "--name", name, "--out", target, home=built_home)
+    assert out == {"user": user, "name": name, "format": "xspf", "path": str(target), "entries": 3}
+    assert target.read_text(encoding="utf-8").startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    proc = cli(
+        "playlist", "export", "--user", user, "--name", name, "--out", target, home=built_home, check=False
+    )
+    assert (
+        proc.returncode == 1
+        and proc.stderr == f"error: {target} exists: choose another file, or replace it with --force\n"
+    )
+    args = (
+        "playlist",
+        "export",
+        "--user",
+        user,
+        "--name",
+        name,
+        "--out",
+        target,
+        "--format",
+        "m3u8",
+        "--force",
+    )
+    assert cli_json(*args, home=built_home)["format"] == "m3u8"
+    assert target.read_text(encoding="utf-8").startswith("#EXTM3U")
+
+    # --relative alone: relative to the folder of --out, where players look for them.
+    listed = tmp_path / "lists" / "ed.m3u8"
+    listed.parent.mkdir()
+    cli("playlist", "export", "--user", user, "--name", name, "--out", listed, "--relative", home=built_home)
+    entries = [line for line in listed.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    assert [str((listed.parent / e).resolve()) for e in entries] == [str(Path(a).resolve()) for a in audio]
+    assert not any(Path(e).is_absolute() for e in entries)
+
+
+def test_playlist_import_reports_skipped_entries_and_is_all_or_nothing(built_home, tmp_path):
+    from recommender.catalog import Catalog
+
+    catalog = Catalog.open(built_home)
+    audio = [catalog.audio_path(t) for t in (4, 9)]
+    playlist = tmp_path / "mine.m3u8"
+    playlist.write_text(
+        f"#EXTM3U\n#EXTINF:30,x - y\n{audio[0]}\n/music/not here.mp3\n{audio[1].as_uri()}\n{audio[0]}\n",
+        encoding="utf-8",
+    )
+    out = cli_json(
+        "playlist", "import", "--user", "Importing Ida", "--name", "Mine", "--file", playlist, home=built_home
+    )
+    assert out == {
+        "user": "Importing Ida", "name": "Mine", "imported": 2, "skipped": ["/music/not here.mp3"],
+        "repeated": [str(audio[0])],
+    }  # fmt: skip
+    assert catalog.store.playlist("Importing Ida", "Mine")["track_id"].tolist() == [4, 9]
+    proc = cli(
+        "playlist",
+        "import",
+        "--user",
+        "Importing Ida",
+        "--name",
+        "mine",
+        "--file",
+        playlist,
+        home=built_home,
+        check=False,
+    )
+    assert proc.returncode == 1 and proc.stderr == "error: you already have a playlist named 'Mine'\n"
+
+    strangers = tmp_path / "strangers.xspf"
+    strangers.write_text(
+        '<playlist version="1" xmlns="http://xspf.org/ns/0/"><trackList><track><location>file:///x.mp3'
+        "</location></track></trackList></playlist>",
+        encoding="utf-8",
+    )
+    proc = cli(
+        "playlist",
+        "import",
+        "--user",
+        "Importing Ida",
+        "--name",
+        "None",
+        "--file",
+        strangers,
+        home=built_home,
+        check=False,
+    )
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("error: none of the 1 entries of strangers.xspf is a song of this catalog")
+    assert proc.stderr.count("\n") == 1
+    assert catalog.store.playlists("Importing Ida")["name"].tolist() == ["Mine"]
+    text = cli(
+        "playlist", "import", "--user", "ida", "--name", "Again", "--file", playlist, home=built_home
+    ).stdout
+    assert "imported 2 songs" in text and "skipped (no song of this catalog): /music/not here.mp3" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("import", "--name", "P"), "playlist import needs --file PLAYLIST"),
+        (("show", "--name", "P", "--file", "x.m3u"), "--file is for playlist import, not playlist show"),
+        (("import", "--name", "P", "--file", "x.m3u", "--force"), "--force is for playlist export"),
+        (("create", "--name", "P", "--relative"), "--relative is for playlist export, not playlist create"),
+        (("export",), "playlist export needs --name"),
+        (
+            ("import", "--name", "P", "--file", "/no/such/file.m3u8"),
+            "cannot read /no/such/file.m3u8: No such file",
+        ),
+    ],
+)
+def test_playlist_options_of_another_action_are_refused(built_home, args, message):
+    proc = cli("playlist", *args, "--user", "Optional Olga", home=built_home, check=False)
+    assert (
+        proc.returncode == 1 and proc.stderr.startswith(f"error: {message}") and proc.stderr.count("\n") == 1
+    )
 
 
 def test_an_unreachable_scheduler_fails_at_once_on_one_line_naming_it(tmp_path):

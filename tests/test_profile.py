@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
 
+from recommender.catalog import Catalog
 from recommender.errors import UserInputError
 from recommender.index import SimilarityIndex
 from recommender.profile import (
@@ -297,6 +299,11 @@ def test_song_path_of_two_steps_and_between_opposite_songs():
     assert [t for t, _ in path][0] == 1 and path[-1][0] == 2 and len({t for t, _ in path}) == 4
 
 
+def test_a_path_longer_than_the_catalog_is_refused():
+    with pytest.raises(UserInputError, match="needs a catalog of at least 6; it has 5"):
+        song_path(_opposites_index(), 1, 2, steps=6)
+
+
 def _opposites_index() -> SimilarityIndex:
     v = np.eye(4, dtype=np.float32)
     vectors = np.stack([v[0], -v[0], v[1], -v[1], v[2]])
@@ -310,12 +317,100 @@ def _opposites_index() -> SimilarityIndex:
         (1, 9999, 5, "no track with id 9999"),
         (9999, 1, 5, "no track with id 9999"),
         (1, 2, 1, "at least 2 steps"),
-        (1, 2, 151, "at least 151"),
+        (1, 2, 101, "at most 100 songs"),
     ],
 )
 def test_song_path_errors(curve_index, from_id, to_id, steps, message):
     with pytest.raises(UserInputError, match=message):
         song_path(curve_index, from_id, to_id, steps=steps)
+
+
+def lowest_score(path: list[tuple[int, float]]) -> float:
+    """The path's largest step: the lowest cosine between two songs in a row."""
+    return min(score for _, score in path[1:])
+
+
+@pytest.fixture
+def arc_index(rng):
+    """61 songs evenly spaced on a half circle of latitude (angle 0 to 180°) in 8-D; ids 1..61 in arc order.
+
+    The great circle between the two ends runs over the pole, far from every song: a path that
+    follows the songs must bend along the arc. Two songs 3° of arc apart have cosine
+    0.36·cos(3°) + 0.64 (the circle has radius 0.6 at height 0.8).
+    """
+    theta = np.linspace(0.0, np.pi, 61)
+    points = np.zeros((61, 8))
+    points[:, 0], points[:, 1], points[:, 2] = 0.6 * np.cos(theta), 0.6 * np.sin(theta), 0.8
+    points[:, 3:] = 0.01 * rng.standard_normal((61, 5))
+    order = rng.permutation(61)  # the index must not rely on the ids' order
+    return SimilarityIndex().fit(unit(points[order]).astype(np.float32), order + 1, None)
+
+
+@pytest.mark.parametrize("steps", [3, 5, 8, 12])
+def test_a_path_follows_a_curved_arc_of_songs_in_even_steps(arc_index, steps):
+    path = song_path(arc_index, 1, 61, steps=steps)
+    ids = [t for t, _ in path]
+    assert ids == sorted(ids)  # along the arc, never back
+    # The best a path of equal steps along the arc can do, one grid step (3°) of slack:
+    ideal = 0.36 * np.cos(np.pi / (steps - 1) + np.radians(3)) + 0.64
+    direct = float(arc_index.vector(1) @ arc_index.vector(61))
+    assert direct == pytest.approx(0.28, abs=0.01)
+    assert lowest_score(path) >= ideal > direct + 0.3
+
+
+def test_a_path_on_the_demo_catalog_steps_through_the_songs_between(built_home):
+    """On the tiny demo catalog (3 songs per genre, one artist per genre)."""
+    catalog = Catalog.open(built_home)
+    index, store = catalog.index, catalog.store
+    tracks = catalog.tracks().set_index("track_id")
+    artist, genre = tracks["artist"].str.casefold(), tracks["genre"]
+    ids = index.track_ids_.tolist()
+    vectors = {t: index.vector(t).astype(np.float64) for t in ids}
+
+    def cos(u: int, v: int) -> float:
+        return float(vectors[u] @ vectors[v])
+
+    improved = 0
+    for a, b in itertools.combinations(ids, 2):
+        # Three songs: the largest step is the best that any one song in between gives (the search is exact).
+        best = max(min(cos(a, w), cos(w, b)) for w in ids if w not in (a, b))
+        if best > cos(a, b):
+            assert lowest_score(song_path(index, a, b, steps=3)) == pytest.approx(best, abs=1e-6)
+            improved += 1
+        # Eight songs from one genre to another, no artist twice in a row: wherever the catalog has
+        # the six songs in between, the largest step is clearly smaller than the direct jump.
+        between = [
+            w
+            for w in ids
+            if w not in (a, b)
+            and artist[w] not in (artist[a], artist[b])
+            and min(cos(a, w), cos(w, b)) > cos(a, b)
+        ]
+        if genre[a] != genre[b] and len(between) >= 6 and (a + b) % 2:  # half of them: the test stays fast
+            path = song_path(index, a, b, steps=8, store=store)
+            assert lowest_score(path) > cos(a, b) + 0.1, (a, b)
+            assert all(artist[u] != artist[v] for (u, _), (v, _) in zip(path, path[1:], strict=False))
+            improved += 1
+    assert improved > 100
+
+
+def test_no_artist_twice_in_a_row_where_the_catalog_allows(world, tmp_path):
+    store, index, info = world
+    start, end = songs(info, "Jazz")[0], songs(info, "Rock")[0]
+    by = {t: v[1] for t, v in info.items() if t != "centres"}
+    anyone = [t for t, _ in song_path(index, start, end, steps=12)]
+    assert any(
+        by[u] == by[v] for u, v in zip(anyone, anyone[1:], strict=False)
+    )  # the songs of an artist are close
+    path = [t for t, _ in song_path(index, start, end, steps=12, store=store)]
+    assert path[0] == start and path[-1] == end and len(set(path)) == 12
+    assert all(by[u] != by[v] for u, v in zip(path, path[1:], strict=False))
+    # One artist only: the catalog allows nothing else, and the path is still made.
+    alone = Store(tmp_path / "alone.duckdb")
+    alone.write_tracks(
+        [Track(t, f"song {t}", "Solo", "LP", v[0], "training", "/x.wav", "demo") for t, v in by.items()]
+    )
+    assert len(song_path(index, start, end, steps=12, store=alone)) == 12
 
 
 # ---------------------------------------------------------------------------- exact copies

@@ -1,0 +1,260 @@
+"""Playlists that leave the app: M3U8 and XSPF files out, and back in.
+
+Export (``playlist_text``) writes the songs of a playlist, in order, as
+
+- **M3U8**: extended M3U in UTF-8: ``#EXTM3U``, ``#PLAYLIST:<name>``, then for each song
+  ``#EXTINF:<seconds>,<artist> - <title>`` (``-1`` when the length is unknown) and the
+  path of its audio file on a line of its own. Line breaks in a title or artist become
+  spaces (a line is a record in M3U). A path that players misread (with ``#`` or ``%``,
+  which VLC takes for URI syntax, a line break, or space at either end) is written as an
+  absolute, percent-encoded ``file://`` URI instead, which players read as well.
+- **XSPF**: XSPF 1.0 XML (namespace ``http://xspf.org/ns/0/``) in UTF-8, escaped by the
+  XML writer: ``<title>`` (the playlist's name), ``<creator>`` (the profile), then one
+  ``<track>`` per song with ``<location>`` (a percent-encoded ``file://`` URI, or a
+  percent-encoded relative URI), ``<title>``, ``<creator>`` (the artist) and
+  ``<duration>`` (milliseconds). Characters XML 1.0 cannot hold are left out.
+
+Paths are absolute unless ``relative_to`` names a folder: then they are relative to it
+(with ``..`` where needed), which is what players resolve them against when the file is
+saved in that folder.
+
+Import (``read_entries``, ``match_entries``) reads the entries of an M3U, M3U8 or XSPF
+file and finds the catalog song of each: an entry matches the song whose audio file has
+the same absolute path, resolved (``file://`` URIs decoded; relative entries tried
+against each base folder in turn, e.g. the playlist file's folder, then the home;
+symbolic links followed when nothing matches as written). Entries that match no song
+are reported and skipped; a song listed twice is kept once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+from recommender.errors import UserInputError
+
+FORMATS = ("m3u8", "xspf")
+SUFFIXES = {".m3u8": "m3u8", ".m3u": "m3u8", ".xspf": "xspf"}
+"""File name endings and the format they stand for (an ``.m3u`` file is read as M3U8's older form)."""
+MIME_TYPES = {"m3u8": "audio/x-mpegurl", "xspf": "application/xspf+xml"}
+XSPF_NS = "http://xspf.org/ns/0/"
+MAX_IMPORT_BYTES = 10 * 2**20
+"""The largest playlist file read (10 MiB: some 50 000 entries)."""
+
+# Characters XML 1.0 cannot hold (C0 controls but tab, line feed and carriage return; U+FFFE, U+FFFF;
+# lone surrogates): left out of XSPF text.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One song of an exported playlist."""
+
+    title: str
+    artist: str
+    duration: float | None  # seconds, when known
+    path: Path  # absolute path of its audio file
+
+
+@dataclass
+class Matched:
+    """What an import found: catalog ``track_ids`` in the file's order, and the entries left out."""
+
+    track_ids: list[int] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # entries that are no song of the catalog
+    repeated: list[str] = field(default_factory=list)  # entries of a song already listed
+
+
+def format_of(file_name: str | os.PathLike | None, *, default: str = "m3u8") -> str:
+    """The format a file name's ending stands for (``SUFFIXES``); ``default`` for any other name."""
+    if file_name is None:
+        return default
+    return SUFFIXES.get(Path(file_name).suffix.lower(), default)
+
+
+def check_format(fmt: str) -> str:
+    wanted = str(fmt).strip().lower().lstrip(".")
+    wanted = "m3u8" if wanted == "m3u" else wanted
+    if wanted not in FORMATS:
+        raise UserInputError(f"unknown playlist format {fmt!r}; known formats: {', '.join(FORMATS)}")
+    return wanted
+
+
+def file_name(name: str, fmt: str) -> str:
+    """A file name for playlist ``name`` in format ``fmt``: the name, less what a file name cannot hold."""
+    stem = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]+", " ", name)
+    stem = " ".join(stem.split()).strip(". ") or "playlist"
+    return f"{stem[:100]}.{check_format(fmt)}"
+
+
+# ---- export ------------------------------------------------------------------------------------------
+def playlist_text(
+    entries: Sequence[Entry], *, fmt: str, name: str, creator: str = "", relative_to: Path | None = None
+) -> str:
+    """Playlist ``name`` as the text of an M3U8 or XSPF file (see the module docstring)."""
+    fmt = check_format(fmt)
+    base = None if relative_to is None else Path(os.path.abspath(relative_to))
+    if fmt == "m3u8":
+        return _m3u8(entries, name=name, base=base)
+    return _xspf(entries, name=name, creator=creator, base=base)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).splitlines()).strip()
+
+
+def _m3u8(entries: Sequence[Entry], *, name: str, base: Path | None) -> str:
+    lines = ["#EXTM3U", f"#PLAYLIST:{_one_line(name)}"]
+    for entry in entries:
+        seconds = (
+            round(entry.duration) if entry.duration is not None and entry.duration == entry.duration else -1
+        )
+        lines.append(f"#EXTINF:{seconds},{_one_line(entry.artist)} - {_one_line(entry.title)}")
+        lines.append(_m3u8_location(Path(os.path.abspath(entry.path)), base))
+    return "\n".join(lines) + "\n"
+
+
+def _m3u8_location(path: Path, base: Path | None) -> str:
+    text = str(path) if base is None else os.path.relpath(path, base)
+    # VLC reads '#' in a line as a URI's fragment and '%' as an escape; a line break or space at
+    # either end does not survive a line-based reader. A file:// URI says all of them.
+    awkward = len(text.splitlines()) != 1 or text != text.strip() or "#" in text or "%" in text
+    return path.as_uri() if awkward else text
+
+
+def _xspf(entries: Sequence[Entry], *, name: str, creator: str, base: Path | None) -> str:
+    def child(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+        element = ET.SubElement(parent, tag)
+        if text is not None:
+            element.text = _NOT_XML.sub("", str(text).replace("\r\n", "\n").replace("\r", "\n"))
+        return element
+
+    # Plain tag names under a default namespace declared on the root: every element is in XSPF's namespace.
+    root = ET.Element("playlist", version="1", xmlns=XSPF_NS)
+    child(root, "title", name)
+    if creator:
+        child(root, "creator", creator)
+    tracks = child(root, "trackList")
+    for entry in entries:
+        track = child(tracks, "track")
+        path = Path(os.path.abspath(entry.path))
+        child(track, "location", path.as_uri() if base is None else quote(os.path.relpath(path, base)))
+        child(track, "title", entry.title)
+        child(track, "creator", entry.artist)
+        if entry.duration is not None and entry.duration == entry.duration and entry.duration >= 0:
+            child(track, "duration", str(round(entry.duration * 1000)))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_file(path: Path, text: str, *, force: bool = False) -> Path:
+    """Write ``text`` (UTF-8) to the file ``path``; an existing file only with ``force``. Returns its absolute path.
+
+    Without ``force`` the file is created exclusively, so a file that appears meanwhile is not lost either.
+    """
+    path = Path(os.path.abspath(path))
+    if path.is_dir():
+        raise UserInputError(f"{path} is a folder: name the playlist file to write")
+    if not path.parent.is_dir():
+        raise UserInputError(f"cannot write {path.name}: there is no folder {path.parent}")
+    try:
+        with open(path, "w" if force else "x", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+    except FileExistsError:
+        raise UserInputError(f"{path} exists: choose another file, or replace it with --force") from None
+    except OSError as error:
+        raise UserInputError(f"cannot write {path}: {error.strerror or error}") from None
+    return path
+
+
+# ---- import ------------------------------------------------------------------------------------------
+def read_entries(data: bytes, *, file_name: str = "playlist") -> list[str]:
+    """The entries (locations, as written) of an M3U, M3U8 or XSPF file's bytes, in order.
+
+    The format comes from the file name's ending, else from the content (XML: XSPF).
+    """
+    if len(data) > MAX_IMPORT_BYTES:
+        raise UserInputError(f"{file_name}: larger than {MAX_IMPORT_BYTES // 2**20} MiB; is it a playlist?")
+    suffix = Path(file_name).suffix.lower()
+    looks_xml = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+    if suffix == ".xspf" or (suffix not in SUFFIXES and looks_xml):
+        return _xspf_entries(data, file_name=file_name)
+    return _m3u_entries(data, file_name=file_name, strict_utf8=suffix == ".m3u8")
+
+
+def _m3u_entries(data: bytes, *, file_name: str, strict_utf8: bool) -> list[str]:
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        if strict_utf8:
+            raise UserInputError(
+                f"{file_name}: an .m3u8 file must be UTF-8 text, and this one is not"
+            ) from None
+        text = data.decode("cp1252", errors="replace")  # what an old .m3u from a Windows player holds
+    if "\x00" in text:
+        raise UserInputError(f"{file_name}: not a text file, so not an M3U playlist")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _xspf_entries(data: bytes, *, file_name: str) -> list[str]:
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:  # XSPF needs neither; entities can blow up a parser
+        raise UserInputError(f"{file_name}: XSPF files have no DOCTYPE or entity declarations")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as error:
+        raise UserInputError(f"{file_name}: not well-formed XML ({error})") from None
+    ns = f"{{{XSPF_NS}}}" if root.tag.startswith(f"{{{XSPF_NS}}}") else ""
+    if root.tag != f"{ns}playlist":
+        raise UserInputError(f"{file_name}: not an XSPF playlist (its root is <{root.tag}>)")
+    entries = []
+    for track in root.iterfind(f"{ns}trackList/{ns}track"):
+        location = track.find(f"{ns}location")
+        if location is not None and (location.text or "").strip():
+            entries.append(location.text.strip())
+        else:
+            title = (track.findtext(f"{ns}title") or "").strip()
+            entries.append(f"(a track without a location{': ' + title if title else ''})")
+    return entries
+
+
+def _candidates(entry: str, bases: Sequence[Path]) -> list[str]:
+    """Absolute paths that ``entry`` may stand for: a ``file://`` URI's, an absolute path, or a
+    relative path (a relative URI, decoded, in XSPF) joined to each of ``bases``."""
+    parts = urlsplit(entry)
+    if parts.scheme.lower() == "file":
+        return [unquote(parts.path)] if parts.netloc in ("", "localhost") else []
+    if len(parts.scheme) > 1:  # http:, smb:, … (one letter: a Windows drive, read as a path)
+        return []
+    if os.path.isabs(entry):
+        return [entry]
+    return [
+        os.path.join(base, relative) for relative in dict.fromkeys([entry, unquote(entry)]) for base in bases
+    ]
+
+
+def match_entries(entries: Iterable[str], audio_paths: dict[int, str], *, bases: Sequence[Path]) -> Matched:
+    """Catalog songs for ``entries``: ``audio_paths`` maps each catalog track id to its audio file."""
+    by_path = {os.path.normpath(os.path.abspath(p)): t for t, p in audio_paths.items()}
+    by_real: dict[str, int] | None = None  # symbolic links resolved: built only if needed
+    found, seen = Matched(), set()
+    for entry in entries:
+        tried = [os.path.normpath(os.path.abspath(c)) for c in _candidates(entry, bases)]
+        track_id = next((by_path[c] for c in tried if c in by_path), None)
+        if track_id is None and tried:
+            if by_real is None:
+                by_real = {os.path.realpath(p): t for p, t in by_path.items()}
+            track_id = next((by_real[r] for r in map(os.path.realpath, tried) if r in by_real), None)
+        if track_id is None:
+            found.skipped.append(entry)
+        elif track_id in seen:
+            found.repeated.append(entry)
+        else:
+            seen.add(track_id)
+            found.track_ids.append(track_id)
+    return found

@@ -151,6 +151,32 @@ def map_figures(frame: pd.DataFrame) -> dict:
     return out
 
 
+def hybrid_similarity(vectors: np.ndarray, info: pd.DataFrame) -> dict:
+    """Per hybrid: median cosine of its songs, and of the rest of its genre, to the borrowed genre's centre.
+
+    ``vectors`` (n, d) unit rows in the order of ``info`` (genre, substyle). A hybrid that
+    borrows audibly is nearer the other genre than its genre's other songs are.
+    """
+    borrowed = {s.name: s.borrows for s in demo.SUBSTYLES if s.borrows}
+    if info["substyle"].isna().any():
+        return {}
+    pure = ~info["substyle"].isin(borrowed).to_numpy()
+    out = {}
+    for name, other in borrowed.items():
+        mine = (info["substyle"] == name).to_numpy()
+        if not mine.any():
+            continue
+        genre = info.loc[mine, "genre"].iloc[0]
+        centre = vectors[(info["genre"] == other).to_numpy() & pure].mean(axis=0)
+        centre /= np.linalg.norm(centre)
+        rest = (info["genre"] == genre).to_numpy() & pure
+        out[f"{name} ({genre} + {other})"] = {
+            "cos_to_other_hybrid": round(float(np.median(vectors[mine] @ centre)), 3),
+            "cos_to_other_rest": round(float(np.median(vectors[rest] @ centre)), 3),
+        }
+    return out
+
+
 def backbone_figures(catalog: Catalog, tracks: pd.DataFrame, k: int) -> dict:
     """Scores, shares and map figures of the backbone half of the embedding (unit length)."""
     from recommender.projection import umap_coordinates
@@ -185,7 +211,12 @@ def backbone_figures(catalog: Catalog, tracks: pd.DataFrame, k: int) -> dict:
     maps = map_figures(frame)
     for figures in maps.get("hybrids", {}).values():
         del figures["p_other_genre_hybrid"], figures["p_other_genre_rest"]
-    return {"scores": score_figures(hits), "neighbours": share_figures(hits, tracks), "map": maps}
+    return {
+        "scores": score_figures(hits),
+        "neighbours": share_figures(hits, tracks),
+        "map": maps,
+        "hybrids_in_embedding": hybrid_similarity(part, info),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -206,6 +237,10 @@ def main(argv: list[str] | None = None) -> dict:
         "scores": score_figures(hits),
         "neighbours": share_figures(hits, tracks),
         "map": map_figures(frame),
+        "hybrids_in_embedding": hybrid_similarity(
+            np.array([catalog.index.vector(int(t)) for t in tracks["track_id"]]),
+            tracks.reset_index(drop=True),
+        ),
         "backbone_half": backbone_figures(catalog, tracks, args.k),
     }
     print(json.dumps(figures, indent=None if args.json else 1))

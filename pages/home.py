@@ -18,7 +18,8 @@ cat = _common.catalog()
 if cat is None:
     st.markdown(
         "There is no catalog yet. The **demo catalog** is music the project *synthesises itself* — "
-        "eight styles of generated songs, each style a genre — so everything works offline, with no download. "
+        "eight genres of generated songs, each with sub-styles and hybrids (the album names the sub-style) — "
+        "so everything works offline, with no download. "
         "Building it synthesises the songs, computes their log-mel spectrograms, trains the genre CNN, "
         "embeds every song, lays out the map and builds the similarity index."
     )

@@ -19,19 +19,48 @@ from recommender.sources.base import SPLITS
 
 SR = 22_050
 SECONDS = 10.0  # long enough for tempo and onset statistics, short enough to be fast
+PER_SUBSTYLE = 3  # songs rendered per sub-style: fewer and one odd song decides a comparison
 
 
 @pytest.fixture(scope="module")
-def clips() -> dict[str, list[np.ndarray]]:
-    """Three 10-s renders of every style (plan seed 0, 24 songs), by genre."""
+def rendered() -> list[tuple[demo.DemoSong, np.ndarray]]:
+    """10-s renders of the first three songs of every sub-style in the default plan (seed 0)."""
+    by_substyle: dict[str, list[demo.DemoSong]] = defaultdict(list)
+    for song in demo.plan_catalog(demo.DEFAULT_TRACKS, seed=0):
+        by_substyle[song.substyle].append(song)
+    return [
+        (song, demo.render(song, sr=SR, seconds=SECONDS))
+        for style in demo.SUBSTYLES
+        for song in by_substyle[style.name][:PER_SUBSTYLE]
+    ]
+
+
+@pytest.fixture(scope="module")
+def clips(rendered) -> dict[str, list[np.ndarray]]:
+    """The rendered clips by genre (every sub-style of it, hybrids included)."""
     out: dict[str, list[np.ndarray]] = defaultdict(list)
-    for song in demo.plan_catalog(3 * len(demo.STYLES), seed=0):
-        out[song.genre].append(demo.render(song, sr=SR, seconds=SECONDS))
+    for song, y in rendered:
+        out[song.genre].append(y)
     return dict(out)
 
 
 def _fields(songs: list[demo.DemoSong]) -> list[tuple]:
-    return [(s.track_id, s.title, s.artist, s.album, s.genre, s.split, s.seed, s.tempo, s.key) for s in songs]
+    return [
+        (
+            s.track_id,
+            s.title,
+            s.artist,
+            s.album,
+            s.genre,
+            s.substyle,
+            s.split,
+            s.seed,
+            s.tempo,
+            s.key,
+            s.energy,
+        )
+        for s in songs
+    ]
 
 
 # ---------------------------------------------------------------------------- plan
@@ -86,8 +115,8 @@ def test_metadata_is_generated_and_each_artist_plays_one_genre():
     for s in songs:
         assert s.title and s.artist and s.album
         assert s.mode in ("major", "minor") and 0 <= s.key < 12
-        lo, hi = demo._STYLE[s.genre].tempo
-        assert lo <= s.tempo <= hi
+        lo, hi = demo._SUBSTYLE[s.substyle].tempo
+        assert lo <= s.tempo <= hi and 0.0 <= s.energy <= 1.0
     genres_of = defaultdict(set)
     songs_of = Counter()
     for s in songs:
@@ -99,6 +128,53 @@ def test_metadata_is_generated_and_each_artist_plays_one_genre():
     albums = {(s.artist, s.album) for s in songs}
     assert len(songs_of) <= len(albums) <= 2 * len(songs_of)
     assert len({(s.artist, s.title) for s in songs}) == len(songs)  # no artist repeats a title
+
+
+def test_every_genre_has_several_substyles_one_of_them_a_hybrid():
+    assert len({s.name for s in demo.SUBSTYLES}) == len(demo.SUBSTYLES)
+    for genre in demo.STYLES:
+        styles = demo.substyles(genre)
+        assert len(styles) >= 3 and all(s.genre == genre for s in styles)
+        hybrids = [s for s in styles if s.borrows]
+        assert hybrids, genre
+        assert all(s.borrows in demo.STYLES and s.borrows != genre for s in hybrids)
+    assert all(s.tempo[0] < s.tempo[1] for s in demo.SUBSTYLES)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_substyle_has_songs_by_several_artists_and_albums_keep_to_one(seed):
+    songs = demo.plan_catalog(400, seed=seed)
+    artists, substyles_of_album, substyles_of_artist = defaultdict(set), defaultdict(set), defaultdict(set)
+    for s in songs:
+        assert s.substyle in {x.name for x in demo.substyles(s.genre)}
+        assert s.album.endswith(f" ({s.substyle})")  # the app shows it with the album, no new column
+        artists[s.substyle].add(s.artist)
+        substyles_of_album[s.artist, s.album].add(s.substyle)
+        substyles_of_artist[s.artist].add(s.substyle)
+    assert set(artists) == {x.name for x in demo.SUBSTYLES}
+    assert min(len(a) for a in artists.values()) >= 2
+    assert all(len(x) == 1 for x in substyles_of_album.values())
+    # most artists keep to one sub-style; some second albums move to another
+    one = np.mean([len(x) == 1 for x in substyles_of_artist.values()])
+    assert 0.6 <= one < 1.0
+
+
+def test_hybrids_are_labelled_with_their_own_genre_only():
+    songs = demo.plan_catalog(400, seed=0)
+    hybrids = [s for s in songs if demo._SUBSTYLE[s.substyle].borrows]
+    assert len(hybrids) >= 40  # one sub-style in four
+    for s in hybrids:
+        style = demo._SUBSTYLE[s.substyle]
+        assert s.genre == style.genre != style.borrows
+
+
+def test_tempo_and_energy_vary_within_a_substyle():
+    songs = demo.plan_catalog(400, seed=0)
+    for style in demo.SUBSTYLES:
+        mine = [s for s in songs if s.substyle == style.name]
+        lo, hi = style.tempo
+        assert np.ptp([s.tempo for s in mine]) >= 0.3 * (hi - lo), style.name
+        assert np.ptp([s.energy for s in mine]) >= 0.3, style.name
 
 
 @pytest.mark.parametrize("n", [0, -5, 2.5, True, "10", None])
@@ -127,14 +203,13 @@ def test_render_is_float32_mono_bounded_and_not_silent(clips, genre):
         assert per_second.min() > 0.003
 
 
-def test_render_is_deterministic_and_depends_on_the_song(clips):
-    songs = demo.plan_catalog(16, seed=0)
-    again = demo.render(songs[3], sr=SR, seconds=SECONDS)
-    assert np.array_equal(again, clips[songs[3].genre][0])
-    other_seed = demo.plan_catalog(16, seed=1)[3]
-    assert other_seed.genre == songs[3].genre
+def test_render_is_deterministic_and_depends_on_the_song(rendered):
+    song, first = rendered[5]
+    again = demo.render(song, sr=SR, seconds=SECONDS)
+    assert again.tobytes() == first.tobytes()  # the same song gives the same bytes
+    other_seed = next(s for s in demo.plan_catalog(400, seed=1) if s.substyle == song.substyle)
     assert not np.allclose(demo.render(other_seed, sr=SR, seconds=SECONDS), again, atol=1e-3)
-    a, b, _ = clips["Rock"]
+    a, b = [y for s, y in rendered if s.substyle == song.substyle][:2]
     assert not np.allclose(a, b, atol=1e-3)
 
 
@@ -144,10 +219,11 @@ def test_render_honours_rate_and_length(sr, seconds):
     assert y.shape == (int(round(sr * seconds)),) and np.max(np.abs(y)) > 0.1
 
 
-def test_render_rejects_an_unknown_style():
-    song = demo.plan_catalog(1)[0]
+@pytest.mark.parametrize("change", [{"genre": "Polka"}, {"substyle": "Polka"}, {"genre": "Jazz"}])
+def test_render_rejects_an_unknown_style(change):
+    song = demo.plan_catalog(1)[0]  # Electronic: "Jazz" does not go with its sub-style
     with pytest.raises(UserInputError, match="Unknown demo style"):
-        demo.render(dataclasses.replace(song, genre="Polka"))
+        demo.render(dataclasses.replace(song, **change))
 
 
 def _centroid(y: np.ndarray) -> float:
@@ -166,7 +242,10 @@ def _onset_rate(y: np.ndarray) -> float:
 
 def _pulse(y: np.ndarray) -> float:
     """Rhythmic regularity: peak autocorrelation of the onset envelope at 0.25-1.5 s lags."""
-    env = librosa.onset.onset_strength(y=y, sr=SR)
+    return _pulse_of(librosa.onset.onset_strength(y=y, sr=SR))
+
+
+def _pulse_of(env: np.ndarray) -> float:
     env = env - env.mean()
     ac = np.correlate(env, env, "full")[len(env) - 1 :] / np.sum(env**2)
     lags = np.arange(len(ac)) * 512 / SR
@@ -198,23 +277,93 @@ def test_styles_differ_measurably_in_the_expected_direction(clips, measure, lowe
     assert low < high, f"{measure.__name__}: {lower} {low:.3g} should be below {higher} {high:.3g}"
 
 
-@pytest.mark.parametrize("genre", ["Electronic", "Hip-Hop", "Rock", "Folk", "Drum & Bass"])
-def test_beat_styles_play_at_their_planned_tempo(clips, genre):
-    songs = [s for s in demo.plan_catalog(3 * len(demo.STYLES), seed=0) if s.genre == genre]
-    for song, y in zip(songs, clips[genre], strict=True):
+def _timbre_and_rhythm(y: np.ndarray) -> np.ndarray:
+    """A clip's features (28,): mean and spread of 13 MFCCs (timbre), onsets per second and pulse (rhythm)."""
+    db = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=SR))
+    mfcc = librosa.feature.mfcc(S=db, n_mfcc=13)
+    env = librosa.onset.onset_strength(S=db, sr=SR)
+    onsets = len(librosa.onset.onset_detect(onset_envelope=env, sr=SR)) / SECONDS
+    return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1), [onsets, _pulse_of(env)]])
+
+
+@pytest.fixture(scope="module")
+def features(rendered) -> np.ndarray:
+    """``_timbre_and_rhythm`` of every rendered clip, each feature standardised over all clips; (clips, 28)."""
+    x = np.array([_timbre_and_rhythm(y) for _, y in rendered])
+    return (x - x.mean(axis=0)) / x.std(axis=0)
+
+
+def _separation(x: np.ndarray, labels: np.ndarray) -> float:
+    """Mean distance between rows of different labels over the mean distance between rows of the same one."""
+    distance = np.linalg.norm(x[:, None] - x[None], axis=2)
+    same, other = labels[:, None] == labels[None], ~np.eye(len(x), dtype=bool)
+    return float(distance[~same].mean() / distance[same & other].mean())
+
+
+@pytest.mark.parametrize("genre", demo.STYLES)
+def test_substyles_of_a_genre_differ_measurably(rendered, features, genre):
+    mine = [i for i, (s, _) in enumerate(rendered) if s.genre == genre]
+    labels = np.array([rendered[i][0].substyle for i in mine])
+    x = features[mine]
+    x = (x - x.mean(axis=0)) / x.std(axis=0)  # within the genre: what tells its sub-styles apart
+    ratio = _separation(x, labels)
+    # the same clips under shuffled labels: how far chance alone goes
+    chance = [_separation(x, np.random.default_rng(k).permutation(labels)) for k in range(100)]
+    assert ratio > 1.2 and ratio > np.percentile(chance, 99), (genre, ratio, np.percentile(chance, 99))
+
+
+@pytest.mark.parametrize("hybrid", [s.name for s in demo.SUBSTYLES if s.borrows])
+def test_hybrids_sound_between_their_two_genres(rendered, features, hybrid):
+    style = demo._SUBSTYLE[hybrid]
+    genre = np.array([s.genre for s, _ in rendered])
+    pure = np.array([demo._SUBSTYLE[s.substyle].borrows is None for s, _ in rendered])
+    mine = np.array([s.substyle == hybrid for s, _ in rendered])
+
+    def distance(rows: np.ndarray, to: str) -> float:  # mean distance to a genre's pure songs' centre
+        return float(
+            np.linalg.norm(features[rows] - features[(genre == to) & pure].mean(axis=0), axis=1).mean()
+        )
+
+    # nearer the genre it borrows from than its own genre's other songs are, and vice versa
+    assert distance(mine, style.borrows) < distance((genre == style.genre) & pure, style.borrows)
+    assert distance(mine, style.genre) < distance((genre == style.borrows) & pure, style.genre)
+
+
+@pytest.mark.parametrize("substyle", ["Deep House", "Boom Bap", "Hard Rock", "Liquid"])
+def test_energy_brightens_the_mix(rendered, substyle):
+    song = next(s for s, _ in rendered if s.substyle == substyle)
+    calm, driving = (
+        demo.render(dataclasses.replace(song, energy=e), sr=SR, seconds=SECONDS) for e in (0.05, 0.95)
+    )
+    assert _centroid(driving) > 1.2 * _centroid(calm)
+
+
+# Sub-styles with a steady pulse on the beat; the others (one drop, clave, triplet rolls,
+# no beat at all) rightly fool a beat tracker into 3/4 or 4/3 of their tempo.
+_STEADY = [
+    "Techno", "Synth-pop", "Boom Bap", "Hard Rock", "Punk", "Swing", "Jazz Fusion", "Downtempo",
+    "Bluegrass", "Folktronica", "Ska", "Neurofunk", "Halftime",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("substyle", _STEADY)
+def test_beat_styles_play_at_their_planned_tempo(rendered, substyle):
+    assert {demo._SUBSTYLE[name].genre for name in _STEADY} == set(demo.STYLES)
+    for song, y in [(s, y) for s, y in rendered if s.substyle == substyle]:
         env = librosa.onset.onset_strength(y=y, sr=SR)
         estimate = float(librosa.feature.tempo(onset_envelope=env, sr=SR)[0])
         # beat trackers may pick half or double time: compare tempo octaves
         octaves = np.log2(estimate / song.tempo)
-        assert abs(octaves - round(octaves)) < 0.06, (genre, song.tempo, estimate)
+        assert abs(octaves - round(octaves)) < 0.06, (substyle, song.tempo, estimate)
 
 
-def test_tempo_ranges_overlap_between_some_styles():
-    ranges = [demo._STYLE[g].tempo for g in demo.STYLES]
-    overlapping = sum(
-        1 for i, (a, b) in enumerate(ranges) for c, d in ranges[i + 1 :] if min(b, d) > max(a, c)
-    )
-    assert overlapping >= 4  # tempo alone must not give the genre away
+def test_tempo_ranges_overlap_between_genres():
+    ranges = {
+        g: (min(s.tempo[0] for s in demo.substyles(g)), max(s.tempo[1] for s in demo.substyles(g)))
+        for g in demo.STYLES
+    }
+    for genre, (a, b) in ranges.items():  # tempo alone must not give the genre away
+        assert any(min(b, d) > max(a, c) for g, (c, d) in ranges.items() if g != genre), genre
 
 
 # ---------------------------------------------------------------------------- build

@@ -209,7 +209,7 @@ COUNTING_PRELOAD = """
 import os
 import recommender.features as features
 
-original = getattr(features.mel_for_file, "original", features.mel_for_file)  # Dask imports, then reloads
+original = getattr(features.clip_features, "original", features.clip_features)  # Dask imports, then reloads
 
 
 def counted(path, **kwargs):
@@ -219,7 +219,7 @@ def counted(path, **kwargs):
 
 
 counted.original = original
-features.mel_for_file = counted
+features.clip_features = counted
 """
 
 

@@ -164,10 +164,14 @@ def test_retrieval_comparison_order_and_labels():
         "random": {"genre_precision_at_10": 0.12},
         "cnn": {"genre_precision_at_10": 0.81},
         "mfcc_baseline": {"genre_precision_at_10": 0.55},
+        "cnn1d": {"genre_precision_at_10": 0.62},
+        "backbone": {"genre_precision_at_10": 0.74},
     }
     fig = plots.retrieval_figure(retrieval)
-    assert list(fig.data[0].x) == ["CNN embedding", "MFCC baseline", "Random"]
-    assert list(fig.data[0].y) == [0.81, 0.55, 0.12]
+    assert list(fig.data[0].x) == [
+        "Model in use", "Backbone alone", "cnn1d from scratch", "MFCC baseline", "Random"
+    ]  # fmt: skip
+    assert list(fig.data[0].y) == [0.81, 0.74, 0.62, 0.55, 0.12]
     assert fig.layout.yaxis.title.text == "genre precision@10"
 
 

@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from pages import _common
-from recommender import plots
-from recommender.build import build
+from pages import _build, _common
+from recommender import jobs, plots
 from recommender.catalog import model_description
 
 _common.ensure_routed(__file__)
@@ -23,15 +22,10 @@ st.caption(
     "which no model saw while learning."
 )
 _common.show_flash()
+_build.show_outcome()
 cat = _common.require_catalog()
-
-
-def run_build(options) -> None:
-    progress = _common.StreamlitProgress()
-    build(options, home=cat.paths.home, progress=progress)
-    progress.finish()
-    progress.show_notes()
-    _common.invalidate()
+if _build.running():
+    _build.show_running(key="model")
 
 
 if cat.model_info:
@@ -94,6 +88,9 @@ else:
     st.info("This catalog has no model yet: build one below.")
 
 st.divider()
+if _build.running():
+    st.caption("A build is running: a new model can be chosen when it has finished.")
+    st.stop()
 train_tab, load_tab = st.tabs(["Build a new model", "Use a saved model"])
 with train_tab:
     st.caption(
@@ -114,8 +111,7 @@ with train_tab:
         )
     if train:
         with _common.user_errors():
-            run_build(cat.rebuild_options(arch=arch, epochs=int(epochs), model=None, no_train=False))
-            _common.flash("The new model is ready and the catalog rebuilt with it.")
+            jobs.start(cat.rebuild_options(arch=arch, epochs=int(epochs), model=None, no_train=False))
             st.rerun()
 
 with load_tab:
@@ -133,6 +129,5 @@ with load_tab:
             path = (
                 cat.import_model({f.name: f.getvalue() for f in files}) if files else cat.model_path(choice)
             )
-            run_build(cat.rebuild_options(model=path, no_train=True))
-            _common.flash(f"The catalog now uses model {_common.md(path.stem)}.")
+            jobs.start(cat.rebuild_options(model=path, no_train=True))
             st.rerun()

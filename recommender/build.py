@@ -152,10 +152,16 @@ def build(
     options: BuildOptions, *, home: Path | str | None = None, progress: Progress | None = None
 ) -> BuildResult:
     """Run the whole build into ``home``. Returns the tracks kept, what was skipped and why, and build info."""
-    progress = progress or SilentProgress()
-    started = datetime.now(UTC)
     paths = Paths.at(home)
     _check_writable(paths, options)
+    from recommender.jobs import build_lock
+
+    with build_lock(paths):
+        return _build(options, paths, progress or SilentProgress())
+
+
+def _build(options: BuildOptions, paths: Paths, progress: Progress) -> BuildResult:
+    started = datetime.now(UTC)
     paths.ensure()
     _remove_stale_temps(paths)
     cluster.check_reachable(options.scheduler)  # before the source stage, which may take minutes
@@ -264,7 +270,14 @@ def _model_stages(
     tags = tag_probabilities(np.stack([sounds.get(int(i)) for i in ids]), sounds.config.backbones)
 
     progress.stage("map")
-    coords = umap_coordinates(done.embeddings, seed=options.seed)
+    # The map shows how songs sound: with a head, its genre directions are left out, or every
+    # genre would be an island and no gradient, sub-style or hybrid would show between them.
+    sound_part = (
+        done.embeddings[:, : model.embedding_dim_ - len(done.genres) + 1]
+        if getattr(model, "uses_head_", False)
+        else done.embeddings
+    )
+    coords = umap_coordinates(sound_part, seed=options.seed)
     progress.stage("index")
     out.mkdir(parents=True, exist_ok=True)
     index = SimilarityIndex().fit(done.embeddings, ids, track_genres)

@@ -222,3 +222,32 @@ def _nothing_found(root: Path, report: SourceReport) -> str:
         f"no audio files in {root}: looked for {', '.join(AUDIO_EXTENSIONS)} in every subfolder "
         "(hidden files and folders are skipped)"
     )
+
+
+def folder_summary(audio_dir: Path) -> dict:
+    """What a build of ``audio_dir`` would find, checked before starting one (the app's folder check).
+
+    Returns ``{"folder", "files", "genres": {name: files}, "skipped"}`` (genres from the
+    folders, as a build without tags would see them); raises ``SourceError`` naming what
+    is wrong: missing, not a folder, unreadable, no audio file below it.
+    """
+    root = Path(os.path.abspath(Path(audio_dir).expanduser()))
+    if not root.is_dir():
+        detail = " (it is a file, not a folder)" if root.exists() else ""
+        raise SourceError(f"audio folder not found: {root}{detail}")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise SourceError(f"the folder {root} cannot be read (permission denied)")
+    report = SourceReport()
+    paths = find_audio_files(root, report)
+    if not paths:
+        raise SourceError(_nothing_found(root, report))
+    genres: dict[str, int] = defaultdict(int)
+    for rel in paths:
+        parent = Path(rel).parent.name
+        genres[parent or UNKNOWN_GENRE] += 1
+    return {
+        "folder": str(root),
+        "files": len(paths),
+        "genres": dict(sorted(genres.items())),
+        "skipped": len(report.skipped),
+    }

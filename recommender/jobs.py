@@ -1,0 +1,247 @@
+"""Builds in the background: started from the app, watched from any tab, cancelled cleanly.
+
+A build the app starts runs in a process of its own (``python -m recommender.jobs``), so
+it survives reloads and closed tabs, and every browser sees it: the process writes its
+state to ``<home>/build-status.json`` (stage, progress, notes, outcome) as it goes,
+atomically, and anyone reads it. One build per home at a time, whoever starts it (the
+app or the command line): ``build`` holds ``<home>/build.lock`` while it runs
+(``build_lock``). Cancel sends the build's process group an interrupt, as Ctrl-C would:
+the build stops before its switch, so the previous catalog keeps serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from recommender.config import Paths
+from recommender.errors import RecommenderError, UserInputError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock, builds must not overlap
+    fcntl = None
+
+STATUS_FILE = "build-status.json"
+LOCK_FILE = "build.lock"
+NOTES_KEPT = 200
+
+
+# ---- one build per home ----------------------------------------------------------------------------
+@contextlib.contextmanager
+def build_lock(paths: Paths) -> Iterator[None]:
+    """Hold ``<home>/build.lock`` for a build, or raise ``UserInputError`` if another build holds it."""
+    paths.home.mkdir(parents=True, exist_ok=True)
+    path = paths.home / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        if fcntl is not None and not _lock(fd, wait=1.0):  # a reader's probe holds it for microseconds
+            holder = _read_json(path) or {}
+            raise UserInputError(
+                f"another build of {paths.home} is running (process {holder.get('pid', '?')}, "
+                f"started {holder.get('started_at', 'a moment ago')}); wait for it or cancel it"
+            )
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "started_at": _now()}).encode())
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _lock(fd: int, *, wait: float) -> bool:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+
+
+def is_building(paths: Paths) -> bool:
+    """Whether a build of this home is running now (its lock is held)."""
+    path = paths.home / LOCK_FILE
+    if fcntl is None or not path.is_file():
+        return False
+    with open(path, "rb") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        return False
+
+
+# ---- the state of a background build ------------------------------------------------------------------
+class FileProgress:
+    """A build ``Progress`` that keeps ``<home>/build-status.json`` up to date (at most every 0.3 s)."""
+
+    def __init__(self, paths: Paths, options: dict):
+        self.path = paths.home / STATUS_FILE
+        self.state = {
+            "state": "running", "pid": os.getpid(), "started_at": _now(), "finished_at": None,
+            "stage": None, "done": 0, "total": None, "info": "", "stages": [], "notes": [],
+            "error": None, "options": options, "epochs": [],
+        }  # fmt: skip
+        self._written = 0.0
+        self._write(force=True)
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self.state.update(stage=name, done=0, total=total, info="")
+        self.state["stages"].append({"name": name, "started_at": time.time()})
+        self._write(force=True)
+
+    def advance(self, done: int, total: int, info: str = "") -> None:
+        self.state.update(done=done, total=total, info=info)
+        if self.state["stage"] == "training" and info:
+            self.state["epochs"].append({"epoch": done, "info": info})
+        self._write(force=self.state["stage"] == "training")
+
+    def note(self, message: str) -> None:
+        if len(self.state["notes"]) < NOTES_KEPT:
+            self.state["notes"].append(message)
+        self._write()
+
+    def finish(self, state: str, error: str | None = None) -> None:
+        self.state.update(state=state, error=error, finished_at=_now())
+        self._write(force=True)
+
+    def _write(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._written > 0.3:
+            from recommender.features import atomic_write_text
+
+            atomic_write_text(self.path, json.dumps(self.state, ensure_ascii=False))
+            self._written = now
+
+
+def status(home: str | Path | None = None) -> dict | None:
+    """The last background build of ``home`` as ``FileProgress`` wrote it (None: none yet).
+
+    A build whose process is gone without saying how it ended reads as ``"failed"``.
+    """
+    paths = Paths.at(home)
+    state = _read_json(paths.home / STATUS_FILE)
+    if state and state.get("state") == "running" and not is_building(paths) and not _alive(state.get("pid")):
+        state = {**state, "state": "failed", "error": "the build process stopped without finishing"}
+    return state
+
+
+def start(options, home: str | Path | None = None) -> int:
+    """Start ``build(options)`` of ``home`` in a process of its own; returns its pid.
+
+    Refused (``UserInputError``) while another build of the home runs.
+    """
+    paths = Paths.at(home)
+    if is_building(paths):
+        raise UserInputError("a build of this catalog is already running: wait for it or cancel it")
+    paths.home.mkdir(parents=True, exist_ok=True)
+    spec = json.dumps({"home": str(paths.home.resolve()), "options": options_to_dict(options)})
+    log = open(paths.home / "build.log", "w")  # noqa: SIM115 (the child keeps it)
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recommender.jobs", spec],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env,
+    )  # fmt: skip
+    log.close()
+    threading.Thread(target=process.wait, daemon=True).start()  # reaped when it ends: never a zombie
+    # Wait (briefly) until the build holds the lock, so that a second start is refused.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and process.poll() is None and not is_building(paths):
+        time.sleep(0.05)
+    return process.pid
+
+
+def cancel(home: str | Path | None = None) -> bool:
+    """Interrupt the running background build of ``home`` (as Ctrl-C would); False if none runs."""
+    state = status(home)
+    if not state or state.get("state") != "running" or not _alive(state.get("pid")):
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(os.getpgid(int(state["pid"])), signal.SIGINT)
+        return True
+    return False
+
+
+def options_to_dict(options) -> dict:
+    """``BuildOptions`` as plain JSON values (paths as strings; the audio config left to its default)."""
+    out = {}
+    for f in dataclasses.fields(options):
+        if f.name == "config":
+            continue
+        value = getattr(options, f.name)
+        out[f.name] = str(value) if isinstance(value, Path) else value
+    return out
+
+
+def options_from_dict(data: dict):
+    from recommender.build import BuildOptions
+
+    known = {f.name for f in dataclasses.fields(BuildOptions)} - {"config"}
+    values = {k: v for k, v in data.items() if k in known}
+    for key in ("metadata", "audio", "model"):
+        if values.get(key) not in (None, "", "None"):
+            values[key] = Path(values[key])
+        else:
+            values[key] = None
+    return BuildOptions(**values)
+
+
+def _run(spec: str) -> int:
+    """The background build process: ``build`` with a ``FileProgress``; its outcome goes to the status file."""
+    from recommender.build import build
+
+    job = json.loads(spec)
+    paths = Paths.at(job["home"])
+    progress = FileProgress(paths, job["options"])
+    try:
+        build(options_from_dict(job["options"]), home=paths.home, progress=progress)
+    except KeyboardInterrupt:
+        progress.finish("cancelled")
+        return 130
+    except RecommenderError as error:
+        progress.finish("failed", str(error))
+        return 1
+    except Exception as error:  # a bug: say it in one line, the log has the rest
+        progress.finish("failed", f"the build stopped unexpectedly ({type(error).__name__}: {error})")
+        raise
+    progress.finish("done")
+    return 0
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+if __name__ == "__main__":
+    sys.exit(_run(sys.argv[1]))

@@ -1,0 +1,73 @@
+"""recommender/jobs.py: builds in the background, one per home, watched and cancelled."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from recommender import jobs
+from recommender.build import BuildOptions, build
+from recommender.catalog import Catalog
+from recommender.config import Paths
+from recommender.errors import UserInputError
+from tests.fixtures import tone, write_audio
+
+
+def _folder(root: Path, n: int) -> Path:
+    for i in range(n):
+        write_audio(
+            root / ("Low" if i % 2 else "High") / f"song{i:02d}.wav",
+            tone(4.0, freq=220 + 40 * i, seed=i),
+            22_050,
+        )
+    return root
+
+
+def _wait(home: Path, until, *, timeout: float = 300.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = jobs.status(home)
+        if state and until(state):
+            return state
+        time.sleep(0.1)
+    raise AssertionError(f"the background build did not get there: {jobs.status(home)}")
+
+
+def test_a_second_build_of_a_home_is_refused_while_one_runs(tmp_path):
+    home = tmp_path / "home"
+    with jobs.build_lock(Paths.at(home)):
+        assert jobs.is_building(Paths.at(home))
+        with pytest.raises(UserInputError, match="another build of .* is running"):
+            build(BuildOptions(source="folder", audio=_folder(tmp_path / "music", 4), workers=1), home=home)
+        with pytest.raises(UserInputError, match="already running"):
+            jobs.start(BuildOptions(source="demo", tracks=24), home=home)
+    assert not jobs.is_building(Paths.at(home))
+
+
+def test_a_background_build_reports_its_stages_then_serves_the_catalog(tmp_path):
+    home = tmp_path / "home"
+    music = _folder(tmp_path / "music", 6)
+    pid = jobs.start(BuildOptions(source="folder", audio=music, workers=1), home=home)
+    assert pid > 0
+    state = _wait(home, lambda s: s["state"] != "running")
+    assert state["state"] == "done", state
+    assert [s["name"] for s in state["stages"]][:2] == ["scan folder", "features"]
+    assert state["options"]["audio"] == str(music)
+    assert Catalog.open(home).summary()["tracks"] == 6
+    assert not jobs.is_building(Paths.at(home))
+
+
+def test_cancel_stops_the_build_and_the_previous_catalog_stays(tmp_path):
+    home = tmp_path / "home"
+    build(BuildOptions(source="folder", audio=_folder(tmp_path / "small", 4), workers=1), home=home)
+    before = Catalog.open(home).summary()["tracks"]
+    jobs.start(BuildOptions(source="folder", audio=_folder(tmp_path / "big", 40), workers=1), home=home)
+    _wait(home, lambda s: s.get("stage") == "features" and s.get("done", 0) >= 8)
+    assert jobs.cancel(home)
+    state = _wait(home, lambda s: s["state"] != "running", timeout=60)
+    assert state["state"] == "cancelled" and state["error"] is None
+    assert Catalog.open(home).summary()["tracks"] == before
+    assert not jobs.is_building(Paths.at(home))
+    assert not jobs.cancel(home)  # nothing left to cancel

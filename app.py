@@ -4,11 +4,15 @@ This file only routes: page config, the navigation, the shared sidebar (profile 
 and catalog status), then the chosen page runs. Each page lives in ``pages/``.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from pages import _common
 
-st.set_page_config(page_title="musicrec", page_icon=":material/graphic_eq:", layout="wide")
+# The tab icon is a file of the project: a Material or emoji icon would be fetched from a font or CDN server.
+ICON = Path(__file__).parent / "assets" / "icon.png"
+st.set_page_config(page_title="musicrec", page_icon=str(ICON), layout="wide")
 _common.init_state()
 
 pages = {

@@ -182,7 +182,9 @@ def show_running(*, key: str) -> None:
         if not state or state.get("state") != "running":
             _common.invalidate()
             if state and state.get("state") == "done":
-                _common.flash("The new catalog is built and in use: explore the map, search, or upload a clip.")
+                _common.flash(
+                    "The new catalog is built and in use: explore the map, search, or upload a clip."
+                )
             st.rerun(scope="app")
         _progress(state)
         if st.button("Cancel the build", icon=":material/cancel:", key=f"{key}_cancel"):

@@ -33,10 +33,10 @@ HOME_PAGE = "pages/home.py"
 SONG_PAGE = "pages/song.py"
 
 TAGLINE = "A music recommender that listens: it hears songs, not their tags."
-AUDIO_TYPES = ("mp3", "wav", "flac", "ogg", "opus", "aiff", "aif")
+AUDIO_TYPES = ("mp3", "wav", "flac", "ogg", "opus", "aiff", "aif", "m4a", "aac")
 MIME = {
     ".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg",
-    ".opus": "audio/ogg", ".aiff": "audio/aiff", ".aif": "audio/aiff",
+    ".opus": "audio/ogg", ".aiff": "audio/aiff", ".aif": "audio/aiff", ".m4a": "audio/mp4", ".aac": "audio/aac",
 }  # fmt: skip
 
 # Session state the app reads everywhere; pages add their own keys with the same guard.

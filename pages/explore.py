@@ -31,7 +31,9 @@ with _common.user_errors():
             highlight = pd.DataFrame({"x": [row["x"]], "y": [row["y"]], "label": [row["title"]]})
     st.caption(f"{len(shown):,} of {len(frame):,} songs shown.")
     event = st.plotly_chart(
-        plots.map_figure(shown, colors=_common.colors(cat), highlight=highlight),
+        plots.map_figure(
+            shown, colors=_common.colors(cat), highlight=highlight, highlight_name="the open song"
+        ),
         key="explore_map",
         on_select="rerun",
         selection_mode="points",

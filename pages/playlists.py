@@ -186,7 +186,7 @@ with _common.user_errors():
             if len(mark):
                 mark.iloc[[0, -1], mark.columns.get_loc("label")] = ["from", "to"]
             st.plotly_chart(
-                plots.map_figure(_common.map_frame(cat), colors=_common.colors(cat), highlight=mark, connect=True,
+                plots.map_figure(_common.map_frame(cat), colors=_common.colors(cat), highlight=mark, highlight_name="path", connect=True,
                                  height=420),
                 key="playlists_path_map",
             )  # fmt: skip

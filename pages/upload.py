@@ -9,6 +9,7 @@ import streamlit as st
 
 from pages import _common
 from recommender import plots
+from recommender.audio import can_decode
 from recommender.describe import sound_traits, why
 from recommender.uploads import default_title
 
@@ -20,7 +21,8 @@ st.title(":material/upload: Upload a clip")
 limit_mb = int(st.get_option("server.maxUploadSize"))
 st.caption(
     f"{', '.join(t.upper() for t in _common.AUDIO_TYPES)} · at least 3 seconds · up to {limit_mb} MB. "
-    "The model listens to the centre 30 s of longer files."
+    + ("" if can_decode(".m4a") else "M4A and AAC need ffmpeg, which this server lacks. ")
+    + "The model listens to the centre 30 s of longer files."
 )
 _common.show_flash()
 cat = _common.require_catalog(model=True)
@@ -86,7 +88,10 @@ with _common.user_errors():
     x, y = cat.locate(clip)
     mark = pd.DataFrame({"x": [x], "y": [y], "label": ["your clip"]})
     st.plotly_chart(
-        plots.map_figure(_common.map_frame(cat), colors=palette, highlight=mark, height=480), key="upload_map"
+        plots.map_figure(
+            _common.map_frame(cat), colors=palette, highlight=mark, highlight_name="your clip", height=480
+        ),
+        key="upload_map",
     )
 
     st.subheader("Add it to the catalog")

@@ -29,6 +29,19 @@ SILENCE_PEAK = 1e-4
 TOP_DB = 80.0
 
 
+NEEDS_FFMPEG = (".m4a", ".aac", ".mp4", ".wma")
+"""Formats libsndfile does not read: decoded through audioread, which needs ffmpeg for them."""
+
+
+def can_decode(suffix: str) -> bool:
+    """Whether this machine can decode files with ``suffix`` (``".m4a"``…): libsndfile's, or ffmpeg's when installed."""
+    import shutil
+
+    if suffix.lower() not in NEEDS_FFMPEG:
+        return True
+    return shutil.which("ffmpeg") is not None or shutil.which("avconv") is not None
+
+
 def _name(path: str | os.PathLike) -> str:
     return Path(path).name or str(path)
 
@@ -132,6 +145,11 @@ def decode(
         try:
             data, sr = _read_fallback(p)
         except Exception:
+            if p.suffix.lower() in NEEDS_FFMPEG and not can_decode(p.suffix):
+                raise AudioError(
+                    f"{_name(p)}: {p.suffix.lstrip('.').upper()} audio needs ffmpeg to be decoded, and this "
+                    "machine has none; convert the file to MP3, FLAC, OGG or WAV, or install ffmpeg"
+                ) from None
             raise AudioError(
                 f"{_name(p)}: not a readable audio file (it is corrupt, or in a format this machine cannot decode)"
             ) from None

@@ -75,17 +75,37 @@ def parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="build a catalog: features, model, embeddings, map, index")
     _add_common(b, json_flag=True)
-    b.add_argument("--source", choices=("demo", "fma", "folder"), default="demo")
+    b.add_argument(
+        "--source",
+        choices=("demo", "fma", "folder"),
+        default="demo",
+        help="where the songs come from (default demo)",
+    )
     b.add_argument(
         "--tracks", type=_whole(1, MAX_TRACKS), default=None, help="demo: number of songs to synthesise"
     )
-    b.add_argument("--seed", type=_whole(0, MAX_SEED), default=0)
+    b.add_argument(
+        "--seed",
+        type=_whole(0, MAX_SEED),
+        default=0,
+        help="seed of the demo, the splits and training (default 0)",
+    )
     b.add_argument("--metadata", type=Path, help="fma: the fma_metadata folder (tracks.csv, genres.csv)")
     b.add_argument(
         "--audio", type=Path, help="fma: fma_small/medium/large folder; folder: any folder of audio"
     )
-    b.add_argument("--subset", choices=("small", "medium", "large"), default="small")
-    b.add_argument("--epochs", type=_whole(1, MAX_EPOCHS), default=30)
+    b.add_argument(
+        "--subset",
+        choices=("small", "medium", "large"),
+        default="small",
+        help="fma: the subset to build (default small)",
+    )
+    b.add_argument(
+        "--epochs",
+        type=_whole(1, MAX_EPOCHS),
+        default=30,
+        help="cnn1d/seed-2d: at most this many epochs (default 30)",
+    )
     b.add_argument(
         "--arch",
         choices=("musicnn", "cnn1d", "seed-2d"),
@@ -139,16 +159,16 @@ def parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("similar", help="songs that sound like a track or an audio file")
     _add_common(sim, json_flag=True)
     what = sim.add_mutually_exclusive_group(required=True)
-    what.add_argument("--track", type=_track_id)
-    what.add_argument("--file", type=Path)
-    sim.add_argument("-k", type=_whole(1, MAX_K), default=10)
-    sim.add_argument("--genre", default=None)
+    what.add_argument("--track", type=_track_id, help="a catalog track id (see search)")
+    what.add_argument("--file", type=Path, help="an audio file to listen to (3 s or more)")
+    sim.add_argument("-k", type=_whole(1, MAX_K), default=10, help="how many songs (default 10)")
+    sim.add_argument("--genre", default=None, help="only songs of this genre")
 
     for name, text in (("play", "record that a user played a track"), ("like", "like a track")):
         a = sub.add_parser(name, help=text)
         _add_common(a, json_flag=True)
-        a.add_argument("--user", required=True)
-        a.add_argument("--track", type=_track_id, required=True)
+        a.add_argument("--user", required=True, help="the profile name (created on first use)")
+        a.add_argument("--track", type=_track_id, required=True, help="a catalog track id")
 
     pl = sub.add_parser(
         "playlist",
@@ -160,11 +180,13 @@ def parser() -> argparse.ArgumentParser:
     )
     _add_common(pl, json_flag=True)
     pl.add_argument(
-        "action", choices=("create", "add", "remove", "show", "list", "delete", "export", "import")
+        "action",
+        choices=("create", "add", "remove", "show", "list", "delete", "export", "import"),
+        help="what to do with the user's playlists",
     )
-    pl.add_argument("--user", required=True)
-    pl.add_argument("--name")
-    pl.add_argument("--track", type=_track_id)
+    pl.add_argument("--user", required=True, help="the profile name")
+    pl.add_argument("--name", help="the playlist name")
+    pl.add_argument("--track", type=_track_id, help="add/remove: a catalog track id")
     pl.add_argument(
         "--format",
         choices=FORMATS,
@@ -186,15 +208,15 @@ def parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser("history", help="a user's plays, newest first")
     _add_common(h, json_flag=True)
-    h.add_argument("--user", required=True)
-    h.add_argument("-k", type=_whole(1, MAX_K), default=None)
+    h.add_argument("--user", required=True, help="the profile name")
+    h.add_argument("-k", type=_whole(1, MAX_K), default=None, help="only the newest k plays (default all)")
 
     r = sub.add_parser("recommend", help="songs for a user, from their plays, likes and playlists")
     _add_common(r, json_flag=True)
-    r.add_argument("--user", required=True)
-    r.add_argument("-k", type=_whole(1, MAX_K), default=10)
-    r.add_argument("--genre", default=None)
-    r.add_argument("--one-per-artist", action="store_true")
+    r.add_argument("--user", required=True, help="the profile name")
+    r.add_argument("-k", type=_whole(1, MAX_K), default=10, help="how many songs (default 10)")
+    r.add_argument("--genre", default=None, help="only songs of this genre")
+    r.add_argument("--one-per-artist", action="store_true", help="at most one song per artist")
 
     pa = sub.add_parser(
         "path",
@@ -204,8 +226,8 @@ def parser() -> argparse.ArgumentParser:
         + PATH_SCORE,
     )
     _add_common(pa, json_flag=True)
-    pa.add_argument("--from", dest="from_id", type=_track_id, required=True)
-    pa.add_argument("--to", dest="to_id", type=_track_id, required=True)
+    pa.add_argument("--from", dest="from_id", type=_track_id, required=True, help="the first song's track id")
+    pa.add_argument("--to", dest="to_id", type=_track_id, required=True, help="the last song's track id")
     pa.add_argument(
         "--steps",
         type=_whole(2, MAX_STEPS),
@@ -416,24 +438,26 @@ def _user(store, typed: str) -> str:
 
 def cmd_play(args) -> None:
     catalog = _store(args)
-    catalog.track(args.track)
+    track = catalog.track(args.track)
     catalog.store.record_play(args.user, args.track, source="cli")
     _emit(
         args,
-        {"user": _user(catalog.store, args.user), "track_id": args.track, "played": True},
-        lambda o: f"{o['user']} played track {o['track_id']}",
-    )
+        {"user": _user(catalog.store, args.user), "track_id": args.track, "title": track["title"],
+         "artist": track["artist"], "played": True},
+        lambda o: f"{o['user']} played “{o['title']}” by {o['artist']}",
+    )  # fmt: skip
 
 
 def cmd_like(args) -> None:
     catalog = _store(args)
-    catalog.track(args.track)
+    track = catalog.track(args.track)
     catalog.store.like(args.user, args.track)
     _emit(
         args,
-        {"user": _user(catalog.store, args.user), "track_id": args.track, "liked": True},
-        lambda o: f"{o['user']} likes track {o['track_id']}",
-    )
+        {"user": _user(catalog.store, args.user), "track_id": args.track, "title": track["title"],
+         "artist": track["artist"], "liked": True},
+        lambda o: f"{o['user']} likes “{o['title']}” by {o['artist']}",
+    )  # fmt: skip
 
 
 def _check_playlist_options(args) -> None:
@@ -560,7 +584,12 @@ def cmd_history(args) -> None:
     frame = store.history(args.user, k=args.k)
     cols = ["track_id", "title", "played_at", "source"]
     rows = results_json(frame[[c for c in cols + ["artist", "genre"] if c in frame]])
-    _emit(args, {"user": _user(store, args.user), "results": rows}, lambda o: _table(o["results"], cols))
+
+    def text(o: dict) -> str:  # times to the second; the JSON keeps them whole
+        shown = [r | {"played_at": str(r["played_at"])[:19].replace("T", " ")} for r in o["results"]]
+        return _table(shown, cols)
+
+    _emit(args, {"user": _user(store, args.user), "results": rows}, text)
 
 
 def cmd_recommend(args) -> None:
@@ -606,7 +635,7 @@ def _recommendation_results(catalog, triples) -> dict:
             "title": t["title"],
             "artist": t["artist"],
             "genre": t["genre"],
-            "score": round(float(score), 6),
+            "score": round(float(score), 3),
         }
         if reason:
             row["reason"] = reason

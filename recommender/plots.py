@@ -18,11 +18,10 @@ from plotly.subplots import make_subplots
 
 from recommender.config import DEFAULT_AUDIO, AudioConfig
 
-# Distinct, readable on light and dark backgrounds; 24 genres before a colour repeats.
+# Colour-blind safe: Okabe & Ito's eight hues, then Paul Tol's "muted" nine; 17 genres before a colour repeats.
 PALETTE = (
-    "#3969AC", "#F2B701", "#E73F74", "#11A579", "#7F3C8D", "#E68310", "#008695", "#CF1C90",
-    "#80BA5A", "#f97b72", "#4b4b8f", "#A5AA99", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
-    "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939",
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+    "#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499",
 )  # fmt: skip
 OTHER_COLOR = "#9e9e9e"
 HIGHLIGHT_COLOR = "#111111"
@@ -84,7 +83,8 @@ def _layout(fig: go.Figure, *, title: str | None = None, height: int | None = No
     fig.update_layout(
         title=title,
         height=height,
-        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        # Room above the plot for plotly's toolbar, so it never covers a colour bar's title or a bar.
+        margin={"l": 10, "r": 10, "t": 70 if title else 40, "b": 10},
         legend={"itemsizing": "constant"},
     )
     return fig
@@ -106,6 +106,7 @@ def map_figure(
     *,
     colors: Mapping[str, str] | None = None,
     highlight: pd.DataFrame | None = None,
+    highlight_name: str = "this song",
     connect: bool = False,
     height: int = 620,
 ) -> go.Figure:
@@ -140,7 +141,7 @@ def map_figure(
                 x=highlight["x"].to_numpy(np.float32),
                 y=highlight["y"].to_numpy(np.float32),
                 mode="lines+markers+text" if connect else "markers+text",
-                name="selected",
+                name=label(highlight_name),
                 marker={
                     "size": 16,
                     "symbol": "star",
@@ -295,7 +296,9 @@ def training_curves_figure(history: pd.DataFrame, *, height: int = 340) -> go.Fi
             )
     fig.update_xaxes(title="epoch")
     fig.update_yaxes(range=[0, 1.02], row=1, col=1)
-    return _layout(fig, height=height).update_layout(margin={"t": 40})  # room for the subplot titles
+    return _layout(fig, height=height).update_layout(
+        margin={"t": 60}
+    )  # room for the subplot titles and toolbar
 
 
 def confusion_figure(

@@ -259,6 +259,12 @@ def _track_id(track_id: object) -> int:
     return value
 
 
+def _title(con: duckdb.DuckDBPyConnection, track_id: int) -> str:
+    """A track's title for messages people read (its id only when it has none)."""
+    row = con.execute("SELECT title FROM tracks WHERE track_id = ?", [track_id]).fetchone()
+    return str(row[0]) if row else f"track {track_id}"
+
+
 def _set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     con.execute(
         "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
@@ -826,7 +832,7 @@ class Store:
                 "SELECT count(*) FROM playlist_items WHERE playlist_id = ? AND track_id = ?", [pid, tid]
             ).fetchone()[0]
             if there:
-                raise UserInputError(f"track {tid} is already in playlist {stored!r}")
+                raise UserInputError(f"“{_title(con, tid)}” is already in playlist {stored!r}")
             con.execute(
                 "INSERT INTO playlist_items VALUES (?, ?, ?)", [pid, tid, self._playlist_size(con, pid) + 1]
             )
@@ -887,7 +893,7 @@ class Store:
             "SELECT position FROM playlist_items WHERE playlist_id = ? AND track_id = ?", [pid, tid]
         ).fetchone()
         if row is None:
-            raise UserInputError(f"track {tid} is not in playlist {name!r}")
+            raise UserInputError(f"“{_title(con, tid)}” is not in playlist {name!r}")
         return int(row[0])
 
     def playlist(self, user: str, name: str) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from recommender.errors import AudioError, RecommenderError, UserInputError
 if TYPE_CHECKING:
     from recommender.catalog import Catalog
 
-AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif")
+AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif", ".m4a", ".aac")
 UPLOADS_DIR = "uploads"
 
 

@@ -156,3 +156,18 @@ def test_slices(rng, frames, slices):
         np.testing.assert_array_equal(out[0], mel[:, :128])
     else:  # padded with the quietest value
         assert out[0, :, frames:].max() == mel.min()
+
+
+def test_m4a_without_ffmpeg_says_what_is_missing(tmp_path, monkeypatch):
+    import shutil
+
+    from recommender.audio import can_decode, decode
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    path = tmp_path / "song.m4a"
+    path.write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(200))  # an MP4 header, nothing libsndfile reads
+    assert not can_decode(".m4a") and can_decode(".flac")
+    with pytest.raises(
+        AudioError, match="song.m4a: M4A audio needs ffmpeg to be decoded, and this machine has none"
+    ):
+        decode(path)

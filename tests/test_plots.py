@@ -69,9 +69,9 @@ def test_user_text_in_figures_is_shown_as_typed_never_as_markup(rng):
 def test_map_highlight_is_drawn_on_top(rng):
     frame = map_frame(12, ["A", "B"], rng)
     mark = pd.DataFrame({"x": [0.5, 1.0], "y": [0.1, 0.2], "label": ["from", "to"]})
-    fig = plots.map_figure(frame, highlight=mark, connect=True)
+    fig = plots.map_figure(frame, highlight=mark, highlight_name="path", connect=True)
     top = fig.data[-1]
-    assert top.name == "selected" and list(top.text) == ["from", "to"]
+    assert top.name == "path" and list(top.text) == ["from", "to"]  # named by what it is
     assert "lines" in top.mode
 
 
@@ -185,3 +185,12 @@ def test_genre_counts_largest_on_top():
 def test_map_dots_shrink_as_the_catalog_grows(rng, n, size):
     fig = plots.map_figure(map_frame(n, ["A", "B"], rng))
     assert {t.marker.size for t in fig.data} == {size}
+
+
+def test_genre_colours_are_distinct_for_a_large_catalog():
+    colors = plots.genre_colors([f"genre {i}" for i in range(16)])
+    assert len(set(colors.values())) == 16
+    assert plots.genre_colors(["Electronic", "Rock"]) == {
+        "Electronic": plots.PALETTE[0],
+        "Rock": plots.PALETTE[1],
+    }

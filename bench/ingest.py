@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recommender import cluster  # noqa: E402
 from recommender.audio import mel_for_file  # noqa: E402
-from recommender.features import FeatureCache, _extract_one, default_workers, extract  # noqa: E402
+from recommender.features import FeatureCache, default_workers, extract, extract_batch  # noqa: E402
 from recommender.sources.base import Track  # noqa: E402
 
 ENGINES = ("dask", "pool", "pool-tuned")
@@ -146,7 +146,8 @@ def _pool(workers: int, *, tuned: bool) -> ProcessPoolExecutor:
 
 
 def _pool_task(task: tuple[int, str, FeatureCache]) -> tuple[int, str | None]:
-    return _extract_one(*task)
+    track_id, path, cache = task
+    return extract_batch([(track_id, path)], cache.config.to_dict(), str(cache.dir))[0]
 
 
 def _one_blas_thread() -> None:

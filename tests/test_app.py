@@ -233,7 +233,8 @@ def test_home_says_what_the_catalog_is(app_home, catalog):
 def test_without_a_catalog_home_offers_the_build_and_pages_say_so(tmp_path, monkeypatch):
     monkeypatch.setenv("MUSICREC_HOME", str(tmp_path / "empty"))
     at = start()
-    assert at.button(key="home_build").label == "Build the demo catalog"
+    assert at.button(key="home_build").label == "Build the catalog"
+    assert at.radio(key="home_source").value == "demo"  # a fresh clone builds the demo by default
     assert "synthesises itself" in shown(at)
     for page in ("explore", "search", "for_you", "model"):
         goto(at, page)

@@ -258,9 +258,9 @@ def test_path_walks_from_one_song_to_another_and_says_what_score_means(built_hom
     assert ids[0] == 1 and ids[-1] == 20 and len(set(ids)) == 5 and set(rows[0]) >= RESULT_KEYS
     index = Catalog.open(built_home).index
     assert rows[0]["score"] == 1.0
-    for previous, row in zip(rows, rows[1:], strict=False):  # score: cosine to the previous song
+    for previous, row in zip(rows, rows[1:], strict=False):  # score: cosine to the previous song, 3 decimals
         cosine = float(index.vector(previous["track_id"]) @ index.vector(row["track_id"]))
-        assert row["score"] == pytest.approx(cosine, abs=1e-5)
+        assert row["score"] == pytest.approx(cosine, abs=5e-4 + 1e-6)
     meaning = "cosine similarity of each song to the previous one in the path"
     assert meaning in cli("path", "--from", 1, "--to", 20, "--steps", 3, home=built_home).stdout
     assert meaning in " ".join(cli("path", "--help").stdout.split())

@@ -375,7 +375,7 @@ def test_playlist_errors(store):
         store.create_playlist("ann", "other", [3, 99])
     with pytest.raises(UserInputError, match="position must be between 1 and 2"):
         store.move_in_playlist("ann", "Mix", 1, 3)
-    with pytest.raises(UserInputError, match="track 7 is not in playlist 'Mix'"):
+    with pytest.raises(UserInputError, match="“Little Wing” is not in playlist 'Mix'"):
         store.remove_from_playlist("ann", "Mix", 7)
     with pytest.raises(UserInputError, match="at most 60 characters"):
         store.create_playlist("ann", "p" * 61)

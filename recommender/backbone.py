@@ -510,8 +510,13 @@ def sound_layout(names: Sequence[str] = BACKBONES) -> list[tuple[str, str, int]]
 
 
 @functools.cache
+@functools.cache
 def _sound_forward(name: str):
-    """The shared model as a function ``(batch, 187, 96)`` → its ``SOUND_PARTS`` per patch, in order."""
+    """The shared model as a function ``(batch, 187, 96)`` → its ``SOUND_PARTS`` per patch, in order.
+
+    Made once per backbone and process, not a new Keras model and traced function for
+    every batch of songs a long build hears.
+    """
     keras = _keras()  # imports TensorFlow quietly
     import tensorflow as tf
 

@@ -43,9 +43,9 @@ def tempo_bpm(mel_db: np.ndarray, *, config: AudioConfig = DEFAULT_AUDIO) -> flo
     envelope = librosa.onset.onset_strength(S=mel_db, sr=config.sample_rate, hop_length=config.hop_length)
     if not np.any(envelope > 0):
         return 0.0
-    tempo, _ = librosa.beat.beat_track(
-        onset_envelope=envelope, sr=config.sample_rate, hop_length=config.hop_length, trim=False
-    )
+    # The tempo beat_track would report, without its beat tracker: that runs numba gufuncs whose
+    # on-disk cache two processes compiling at once can corrupt into a crash (numba issue 10128).
+    tempo = librosa.feature.tempo(onset_envelope=envelope, sr=config.sample_rate, hop_length=config.hop_length)
     return float(np.atleast_1d(tempo)[0])
 
 

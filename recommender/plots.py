@@ -127,7 +127,7 @@ def map_figure(
                 y=part["y"].to_numpy(np.float32),
                 mode="markers",
                 name=f"{label(genre)} ({len(part)})",
-                legendgroup=str(genre),
+                legendgroup=label(genre),
                 meta=label(genre),
                 marker={"size": size, "color": _color(colors, str(genre)), "opacity": 0.8},
                 customdata=part["track_id"].to_numpy(np.int64),

@@ -45,7 +45,9 @@ def tempo_bpm(mel_db: np.ndarray, *, config: AudioConfig = DEFAULT_AUDIO) -> flo
         return 0.0
     # The tempo beat_track would report, without its beat tracker: that runs numba gufuncs whose
     # on-disk cache two processes compiling at once can corrupt into a crash (numba issue 10128).
-    tempo = librosa.feature.tempo(onset_envelope=envelope, sr=config.sample_rate, hop_length=config.hop_length)
+    tempo = librosa.feature.tempo(
+        onset_envelope=envelope, sr=config.sample_rate, hop_length=config.hop_length
+    )
     return float(np.atleast_1d(tempo)[0])
 
 

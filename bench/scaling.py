@@ -1,12 +1,13 @@
 """Scaling estimate for fma_full on N Dask workers, from the measured cost of one full-length track.
 
-    python bench/scaling.py [--repeat 10] [--efficiency 0.85] [--backbone-seconds S]
+    python bench/scaling.py [--repeat 5] [--efficiency 0.85]
 
 FMA full holds 106 574 untrimmed tracks whose median length is about 270 s. This writes
 an MP3 of that length (44.1 kHz stereo, 128 kbit/s, by lameenc), times what a worker does
-per track (decode the centre 30 s, log-mel, write to the feature cache: the batch function
-``features.extract_batch``, on one BLAS thread) as the median of ``--repeat`` runs, and
-prints hours for the whole of fma_full on N workers, assuming linear scaling at the stated
+per track (decode the centre 30 s, log-mel, the pretrained backbone's sound features of
+10 patches from both models, write both caches: the batch function
+``features.extract_batch`` on a batch of 8 songs, one BLAS and one TensorFlow thread, as
+on a worker) as the median of ``--repeat`` batches, and prints hours for the whole of fma_full on N workers, assuming linear scaling at the stated
 efficiency (the measured two-worker figure on two cores is in bench/README.md), plus the
 bytes each track reads, which the shared storage has to serve to all workers at once.
 
@@ -15,8 +16,8 @@ fresh for each case) and prints the worker's peak resident memory: once as the b
 it (libsndfile seeks to the centre 30 s) and once decoding the whole file, as the fallback
 decoder does for formats libsndfile cannot read.
 
-The pretrained backbone's inference (a later change) will add its cost per track to
-``BACKBONE_SECONDS_PER_TRACK``; until then the estimate is decode + features only.
+Per track it prints wall and CPU seconds; on a shared machine the CPU seconds are the
+better estimate of what a dedicated one-thread worker spends, and the table uses them.
 """
 
 from __future__ import annotations
@@ -31,9 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
+# As on a worker (cluster._prepare_worker_process): TensorFlow reads these when it starts.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recommender import cluster  # noqa: E402
+from recommender.backbone import DEFAULT_SOUND  # noqa: E402
 from recommender.config import DEFAULT_AUDIO  # noqa: E402
 from recommender.features import FeatureCache, extract_batch  # noqa: E402
 from tests.fixtures import mp3_bytes_lameenc  # noqa: E402
@@ -41,9 +46,7 @@ from tests.fixtures import mp3_bytes_lameenc  # noqa: E402
 FMA_FULL_TRACKS = 106_574
 FMA_FULL_MEDIAN_SECONDS = 270.0
 LONG_TRACK_SECONDS = 20 * 60
-# Seconds per track of the pretrained backbone's inference on a worker: 0 until the change
-# that runs the backbone on the workers measures it and sets it here (or pass --backbone-seconds).
-BACKBONE_SECONDS_PER_TRACK = 0.0
+BATCH = 8  # songs per extract_batch call, as features.SOUND_BATCH_SONGS
 WORKER_COUNTS = (1, 2, 4, 8, 16, 32, 64, 128)
 
 
@@ -61,23 +64,26 @@ def write_track(path: Path, seconds: float, *, seed: int = 0) -> Path:
     return path
 
 
-def per_track_seconds(path: Path, cache_root: Path, *, repeat: int) -> tuple[float, float]:
-    """Median seconds of ``extract_batch`` on one track (decode + log-mel + cache write), and bytes read."""
+def per_track_seconds(path: Path, cache_root: Path, *, repeat: int, sound: bool) -> dict:
+    """Per track of ``extract_batch`` on batches of ``BATCH`` copies of ``path``: median wall and CPU
+    seconds and bytes read; with ``sound`` the backbone's sound features too (the default build)."""
     from threadpoolctl import threadpool_limits
 
-    config = DEFAULT_AUDIO.to_dict()
-    folder = str(FeatureCache(cache_root).dir)
-    times, read = [], []
+    args = [DEFAULT_AUDIO.to_dict(), str(FeatureCache(cache_root).dir)]
+    if sound:
+        args += [DEFAULT_SOUND.to_dict(), str(FeatureCache(cache_root, DEFAULT_SOUND).dir)]
+    wall, cpu, read = [], [], []
     with threadpool_limits(limits=1):
-        extract_batch([(0, str(path))], config, folder)  # warm-up: imports, numba/librosa caches
-        for i in range(1, repeat + 1):
-            before = _bytes_read()
-            start = time.perf_counter()
-            [(_, error)] = extract_batch([(i, str(path))], config, folder)
-            times.append(time.perf_counter() - start)
-            read.append(_bytes_read() - before)
-            assert error is None, error
-    return statistics.median(times), statistics.median(read)
+        extract_batch([(0, str(path))], *args)  # warm-up: imports, numba/librosa caches, the backbones
+        for i in range(repeat):
+            batch = [(1 + i * BATCH + j, str(path)) for j in range(BATCH)]
+            before, start, start_cpu = _bytes_read(), time.perf_counter(), time.process_time()
+            results = extract_batch(batch, *args)
+            wall.append((time.perf_counter() - start) / BATCH)
+            cpu.append((time.process_time() - start_cpu) / BATCH)
+            read.append((_bytes_read() - before) / BATCH)
+            assert all(error is None for _, error in results), results
+    return {"wall": statistics.median(wall), "cpu": statistics.median(cpu), "read": statistics.median(read)}
 
 
 def _bytes_read() -> int:
@@ -125,9 +131,8 @@ def _import_audio() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--efficiency", type=float, default=0.85, help="assumed parallel efficiency per worker")
-    ap.add_argument("--backbone-seconds", type=float, default=BACKBONE_SECONDS_PER_TRACK)
     args = ap.parse_args()
     os.environ.pop(cluster.SCHEDULER_ENV, None)
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,28 +143,32 @@ def main() -> None:
         )
         median_track = write_track(folder / "median.mp3", FMA_FULL_MEDIAN_SECONDS)
         long_track = write_track(folder / "long.mp3", LONG_TRACK_SECONDS, seed=1)
-        features, read = per_track_seconds(median_track, folder / "features", repeat=args.repeat)
+        mel_only = per_track_seconds(median_track, folder / "mel", repeat=args.repeat, sound=False)
+        full = per_track_seconds(median_track, folder / "full", repeat=args.repeat, sound=True)
         seek_before, seek_peak = worker_peak_mb(long_track, whole=False)
         whole_before, whole_peak = worker_peak_mb(long_track, whole=True)
         size_median, size_long = median_track.stat().st_size, long_track.stat().st_size
 
-    per_track = features + args.backbone_seconds
+    per_track, read = full["cpu"], full["read"]
     print(f"cores: {os.cpu_count()}; one {FMA_FULL_MEDIAN_SECONDS:.0f}-s MP3 of {size_median / 1e6:.1f} MB")
+    print("per track on one worker thread (median of batches of 8), wall / CPU:")
     print(
-        f"per track on one worker: decode + log-mel + cache write {features * 1000:.0f} ms "
-        f"(median of {args.repeat}), backbone {args.backbone_seconds * 1000:.0f} ms "
-        f"(BACKBONE_SECONDS_PER_TRACK: added by the backbone change) = {per_track * 1000:.0f} ms"
+        f"  decode + log-mel + cache write: {mel_only['wall'] * 1000:.0f} / {mel_only['cpu'] * 1000:.0f} ms"
+    )
+    print(
+        f"  + the backbone's sound features (the default build): {full['wall'] * 1000:.0f} / {full['cpu'] * 1000:.0f} ms"
     )
     print(f"bytes read per track: {read / 1e6:.2f} MB of the {size_median / 1e6:.1f} MB file")
     print(
-        f"fma_full, {FMA_FULL_TRACKS:,} tracks, linear scaling at {args.efficiency:.0%} efficiency per worker:"
+        f"fma_full, {FMA_FULL_TRACKS:,} tracks at {per_track * 1000:.0f} CPU-ms each, "
+        f"linear scaling at {args.efficiency:.0%} efficiency per worker:"
     )
     print("| workers | hours | tracks/s | storage read MB/s |")
     print("|---:|---:|---:|---:|")
     for n in WORKER_COUNTS:
         rate = n * args.efficiency / per_track
         hours = FMA_FULL_TRACKS / rate / 3600
-        print(f"| {n} | {hours:.2f} | {rate:.0f} | {rate * read / 1e6:.0f} |")
+        print(f"| {n} | {hours:.2f} | {rate:.1f} | {rate * read / 1e6:.0f} |")
     print(f"worker peak RSS decoding a {LONG_TRACK_SECONDS // 60}-min MP3 ({size_long / 1e6:.1f} MB):")
     print(
         f"  as the build does (centre 30 s): {seek_peak:.0f} MB (the worker before it: {seek_before:.0f} MB)"

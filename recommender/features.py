@@ -229,7 +229,7 @@ def clip_features(
     return mel, heard
 
 
-SOUND_BATCH_SONGS = 8  # songs whose patches go through the backbone together (10 patches each)
+SOUND_BATCH_SONGS = 8  # songs whose patches go through the backbone together (5 patches each)
 
 
 def extract_batch(

@@ -13,6 +13,8 @@ clips in about an hour) and the backbone's share.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -68,6 +70,7 @@ def main() -> None:
         else:
             audio = args.real
         progress = StageTimes()
+        cpu_before = _cpu_seconds()
         started = time.perf_counter()
         result = build(
             BuildOptions(source="folder", audio=audio, workers=args.workers),
@@ -76,6 +79,7 @@ def main() -> None:
         )
         progress._close()
         total = time.perf_counter() - started
+        cpu = _cpu_seconds() - cpu_before
         shutil.rmtree(tmp / "home", ignore_errors=True)
 
     n = result.info["tracks"]
@@ -85,6 +89,18 @@ def main() -> None:
     print(
         f"end to end: {total:.1f} s = {n / total:.2f} songs/s (features alone {n / progress.times['features']:.2f})"
     )
+    cores = os.cpu_count() or 1
+    print(
+        f"CPU time of the build and its workers: {cpu:.0f} s = {cpu / n:.2f} CPU-s per song; "
+        f"on {cores} cores of its own at most {cores * n / cpu:.2f} songs/s "
+        f"(load average now {os.getloadavg()[0]:.1f}: other processes' share of the cores)"
+    )
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that have ended (the local cluster's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 if __name__ == "__main__":

@@ -205,6 +205,8 @@ def _progress(state: dict) -> None:
     fraction = min(1.0, done / total) if total else 0.0
     text = f"{label}: {done:,} / {total:,}" if total else f"{label} …"
     st.progress(fraction, text=text)
+    if state.get("dashboard"):  # Dask's own pages: workers, tasks, memory (when bokeh is installed)
+        st.link_button("Dask dashboard", state["dashboard"], icon=":material/monitoring:")
     stages = state.get("stages", [])
     if len(stages) > 1:
         st.caption("Done: " + " · ".join(_common.STAGE_LABELS.get(s["name"], s["name"]) for s in stages[:-1]))

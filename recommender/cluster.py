@@ -35,9 +35,10 @@ the model once, not once per batch::
         model = per_process(("model", model_path), lambda: load_model(model_path))
         return [model.embed(...) for item in items]
 
-Dask's own logging is kept at WARNING and no dashboard runs unless asked for with
-``$MUSICREC_DASHBOARD`` (an address such as ``:8787``) and ``bokeh`` is installed;
-``dashboard_link`` then holds its URL while a cluster is connected (the app may show it).
+Dask's own logging is kept at WARNING. A LocalCluster serves Dask's dashboard when
+``bokeh`` is installed (an optional extra), on a free local port or at
+``$MUSICREC_DASHBOARD`` (an address such as ``:8787``; ``off``: none);
+``dashboard_link`` then holds its URL while a cluster is connected (the app shows it).
 """
 
 from __future__ import annotations
@@ -205,16 +206,18 @@ def _remote_client(address: str) -> Client:
 
 
 def _dashboard_wanted() -> str | None:
-    """The dashboard's address when ``$MUSICREC_DASHBOARD`` asks for one and bokeh can draw it."""
-    wanted = os.environ.get(DASHBOARD_ENV)
-    if not wanted:
+    """Where a LocalCluster serves Dask's dashboard: ``$MUSICREC_DASHBOARD`` (``off``: nowhere),
+    else a free local port; None when bokeh, which draws it, is not installed (an optional extra)."""
+    wanted = os.environ.get(DASHBOARD_ENV, "").strip()
+    if wanted.lower() in ("off", "0", "no", "none"):
         return None
     if importlib.util.find_spec("bokeh") is None:
-        logging.getLogger(__name__).warning(
-            "$%s is set but the Dask dashboard needs bokeh: pip install bokeh", DASHBOARD_ENV
-        )
+        if wanted:
+            logging.getLogger(__name__).warning(
+                "$%s is set but the Dask dashboard needs bokeh: pip install bokeh", DASHBOARD_ENV
+            )
         return None
-    return wanted
+    return wanted or "127.0.0.1:0"
 
 
 def slots(client: Client) -> int:

@@ -122,6 +122,8 @@ class FileProgress:
         if force or now - self._written > 0.3:
             from recommender.features import atomic_write_text
 
+            running = sys.modules.get("recommender.cluster")  # imported by the build once it needs a cluster
+            self.state["dashboard"] = getattr(running, "dashboard_link", None)
             atomic_write_text(self.path, json.dumps(self.state, ensure_ascii=False))
             self._written = now
 

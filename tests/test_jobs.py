@@ -71,3 +71,36 @@ def test_cancel_stops_the_build_and_the_previous_catalog_stays(tmp_path):
     assert Catalog.open(home).summary()["tracks"] == before
     assert not jobs.is_building(Paths.at(home))
     assert not jobs.cancel(home)  # nothing left to cancel
+
+
+def test_the_build_view_links_to_the_dask_dashboard_while_a_cluster_serves_one(tmp_path, monkeypatch):
+    from recommender import cluster
+
+    progress = jobs.FileProgress(Paths.at(tmp_path / "home"), {"source": "demo"})
+    assert jobs.status(tmp_path / "home")["dashboard"] is None  # no cluster yet: no link
+    monkeypatch.setattr(cluster, "dashboard_link", "http://127.0.0.1:8787/status")
+    progress.stage("features", total=10)
+    assert jobs.status(tmp_path / "home")["dashboard"] == "http://127.0.0.1:8787/status"
+
+
+@pytest.mark.parametrize(
+    ("env", "bokeh", "wanted"),
+    [(None, True, "127.0.0.1:0"), (":8787", True, ":8787"), ("off", True, None), (":8787", False, None),
+     (None, False, None)],
+)  # fmt: skip
+def test_a_local_cluster_serves_the_dashboard_when_bokeh_can_draw_it(monkeypatch, env, bokeh, wanted):
+    import importlib.util
+
+    from recommender import cluster
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: (object() if bokeh else None) if name == "bokeh" else real(name, *a),
+    )
+    if env is None:
+        monkeypatch.delenv(cluster.DASHBOARD_ENV, raising=False)
+    else:
+        monkeypatch.setenv(cluster.DASHBOARD_ENV, env)
+    assert cluster._dashboard_wanted() == wanted

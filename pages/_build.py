@@ -265,6 +265,9 @@ def show_outcome() -> None:
         st.info("The last build was cancelled; the catalog is as it was before it.", icon=":material/cancel:")
     else:
         st.error(f"The last build failed: {_common.md(state.get('error') or 'no reason given')}")
+        log = _paths().home / jobs.LOG_FILE
+        if log.is_file() and log.stat().st_size:  # the build process's own output: a bug's traceback
+            st.caption(f"Everything the build printed is in {_common.md(log)}.")
     if st.button("Dismiss", key="build_outcome_dismiss"):
         seen.add(state.get("finished_at"))
         st.rerun()

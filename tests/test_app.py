@@ -278,6 +278,19 @@ def test_every_page_shows_a_running_build_in_the_sidebar(own_home):
     assert not any("Building" in c.value for c in at.sidebar.caption)
 
 
+def test_a_failed_build_says_why_and_where_its_output_is(own_home):
+    from recommender import jobs
+
+    state = {"state": "failed", "pid": 0, "started_at": jobs._now(), "finished_at": jobs._now(),
+             "error": "the build stopped unexpectedly (ValueError: boom)", "stages": [], "options": {}}  # fmt: skip
+    (own_home / jobs.STATUS_FILE).write_text(json.dumps(state))
+    (own_home / jobs.LOG_FILE).write_text("Traceback (most recent call last):\nValueError: boom\n")
+    at = start()
+    assert errors(at) == ["The last build failed: the build stopped unexpectedly (ValueError: boom)"]
+    assert f"Everything the build printed is in {own_home / jobs.LOG_FILE}." in shown(at)
+    assert "Traceback" not in shown(at)
+
+
 # ---- search and explore -------------------------------------------------------------------------
 def test_search_forgives_a_typo_and_opens_the_chosen_song(app_home, catalog):
     title = catalog.track(5)["title"]

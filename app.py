@@ -34,8 +34,8 @@ pages = {
 }
 page = st.navigation(pages)
 cat = _common.catalog()
+_player.show(cat)
 _common.sidebar(cat)
 _build.sidebar_progress()
-_player.show(cat)
 _common.mark_routed()
 page.run()

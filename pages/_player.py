@@ -1,10 +1,10 @@
 """The app's one player: a single "now playing" song per session, heard in the sidebar.
 
 Every Play and ▶ button of every page only says which song to play now (``play_button``);
-the one ``st.audio`` of the whole app is drawn at a fixed place, the bottom of the sidebar
-(``show``, called by app.py after the sidebar). So starting a song stops the one before,
-on any page, and the page itself never moves when a player appears. The player stays
-with the session across page switches.
+the one ``st.audio`` of the whole app is drawn at a fixed place, the top of the sidebar
+(``show``, called by app.py before the rest of the sidebar). So starting a song stops the
+one before, on any page, and the page itself never moves when a player appears. The
+player stays with the session across page switches, and keeps playing through them.
 
 A play is recorded when the button is pressed (st.audio reports no play event), in the
 button's callback: once per press, before the run that draws the player.
@@ -83,27 +83,30 @@ def play_button(
 
 
 def show(cat: Catalog | None) -> None:
-    """The player, at the bottom of the sidebar, while a song plays (or why the last one could not)."""
+    """The player, at the top of the sidebar, while a song plays (or why the last one could not)."""
     playing, error = now_playing(), st.session_state.get(ERROR)
     if cat is None or not (playing or error):
         return
     with st.sidebar:
-        st.divider()
-        st.markdown("### :material/headphones: Now playing")
         if error:
             st.session_state[ERROR] = None
             st.error(_common.md(error), icon=":material/error:")
-        if not playing:
-            return
-        try:
-            track = cat.track(playing["track_id"])
-        except RecommenderError:  # gone with a new build
-            stop()
-            st.caption("The song is no longer in the catalog.")
-            return
-        st.caption(f"**{_common.md(track['title'])}** · {_common.md(track['artist'])}")
-        audio(cat, playing["track_id"], autoplay=True)
-        st.button("Stop", key="player_stop", icon=":material/stop:", on_click=stop)
+        if playing:
+            _player(cat, playing["track_id"])
+        st.divider()
+
+
+def _player(cat: Catalog, track_id: int) -> None:
+    try:
+        track = cat.track(track_id)
+    except RecommenderError:  # gone with a new build
+        stop()
+        return
+    st.caption(
+        f":material/headphones: Now playing **{_common.md(track['title'])}** · {_common.md(track['artist'])}"
+    )
+    audio(cat, track_id, autoplay=True)
+    st.button("Stop", key="player_stop", icon=":material/stop:", on_click=stop, type="tertiary")
 
 
 def audio(cat: Catalog, track_id: int, *, autoplay: bool = False) -> None:

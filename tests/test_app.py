@@ -133,6 +133,13 @@ def open_song(at: AppTest, track_id: int) -> AppTest:
     return goto(at, "song")
 
 
+def player_title(at: AppTest) -> str:
+    """The title of the song in the app's one player (the sidebar's "Now playing")."""
+    lines = [unescaped(c.value) for c in at.sidebar.caption if "Now playing" in c.value]
+    assert len(lines) == 1, lines
+    return lines[0].split("**")[1]
+
+
 def charts(at: AppTest) -> list[dict]:
     """The plotly figures on the page, as plotly JSON."""
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
@@ -376,6 +383,7 @@ def test_play_records_a_play_that_history_shows(app_home, catalog):
     goto(at, "song")
     at.button(key="song_play").click().run()
     assert len(at.sidebar.get("audio")) == 1, "the player appears (in the sidebar) once Play is pressed"
+    assert player_title(at) in title
     assert "Playing, in the sidebar" in shown(at)
     history = catalog.store.history(user)
     assert len(history) == 1 and history.iloc[0]["source"] == "search"
@@ -392,11 +400,6 @@ def test_playing_a_neighbour_records_it_as_found_via_similar(app_home, catalog):
     at.button(key=f"song_similar-play-0-{first}").click().run()
     history = catalog.store.history(user)
     assert history[["track_id", "source"]].values.tolist() == [[first, "similar"]]
-
-
-def player_title(at: AppTest) -> str:
-    """The title of the song in the app's one player (the sidebar's "Now playing")."""
-    return unescaped(at.sidebar.caption[-1].value).split("**")[1]
 
 
 def test_one_player_at_a_time_on_every_page_and_each_press_is_one_play(app_home, catalog):

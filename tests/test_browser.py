@@ -347,11 +347,13 @@ def test_one_player_at_a_time_play_then_a_neighbour(server, private_home, page):
     assert page.locator("audio").count() == 1
     sidebar = page.locator('[data-testid="stSidebar"]')
     assert catalog.track(1)["title"] in sidebar.inner_text()
+    first_source = page.locator("audio").get_attribute("src")
     neighbour_id = int(catalog.similar(1, k=10).iloc[0]["track_id"])
     neighbour = catalog.track(neighbour_id)["title"]
     page.locator(f".st-key-song_similar-play-0-{neighbour_id} button").first.click()
     wait_idle(page)
     assert page.locator("audio").count() == 1  # the neighbour replaced the song: one player
+    assert page.locator("audio").get_attribute("src") != first_source
     assert neighbour in sidebar.inner_text() and catalog.track(1)["title"] not in sidebar.inner_text()
     page.screenshot(path=str(SHOTS / "one-player.png"))
 

@@ -94,21 +94,21 @@ else:
         queue = playing and playing.get("queue")
         if len(songs):  # always drawn, so that the page does not move when a song starts
             position = queue[1] if queue and queue[0] == name and queue[1] < len(songs) else None
-            nav = st.columns([1, 1, 6], vertical_alignment="center")
-            for column, step, label in ((nav[0], -1, "Previous"), (nav[1], 1, "Next")):
+            nav = st.container(horizontal=True, vertical_alignment="center")
+            for step, label in ((-1, "Previous"), (1, "Next")):
                 to = (position or 0) + step
                 _player.play_button(
-                    column, int(songs.iloc[min(max(to, 0), len(songs) - 1)]["track_id"]), via=via,
+                    nav, int(songs.iloc[min(max(to, 0), len(songs) - 1)]["track_id"]), via=via,
                     key=f"playlists_{label[:4].lower()}", queue=(name, to), label=label,
                     icon=f":material/skip_{label.lower()}:", disabled=position is None or not 0 <= to < len(songs),
                 )  # fmt: skip
             if position is None:
-                nav[2].caption(
+                nav.caption(
                     "Play starts the playlist from its first song; Previous and Next step through it."
                 )
             else:
                 current = songs.iloc[position]
-                nav[2].markdown(
+                nav.markdown(
                     f"Now playing {position + 1}/{len(songs)}: **{_common.md(current['title'])}** · "
                     f"{_common.md(current['artist'])}"
                 )

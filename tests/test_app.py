@@ -597,6 +597,7 @@ def test_playing_a_playlist_records_each_song(app_home, catalog):
     assert "Now playing 1/2" in shown(at)
     at.button(key="playlists_next").click().run()
     assert "Now playing 2/2" in shown(at)
+    assert len(at.get("audio")) == 1 and player_title(at) == catalog.track(6)["title"]
     history = catalog.store.history(user)
     assert history["track_id"].tolist() == [6, 5] and set(history["source"]) == {"playlist"}
 

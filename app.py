@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import _common
+from pages import _build, _common, _player
 
 # The tab icon is a file of the project: a Material or emoji icon would be fetched from a font or CDN server.
 ICON = Path(__file__).parent / "assets" / "icon.png"
@@ -33,6 +33,9 @@ pages = {
     ],
 }
 page = st.navigation(pages)
-_common.sidebar(_common.catalog())
+cat = _common.catalog()
+_player.show(cat)
+_common.sidebar(cat)
+_build.sidebar_progress()
 _common.mark_routed()
 page.run()

@@ -24,6 +24,7 @@ from recommender.config import Paths
 from recommender.errors import RecommenderError
 
 OPTIONS_FILE = "app-build-options.json"
+DONE_MESSAGE = "The new catalog is built and in use: explore the map, search, or upload a clip."
 ARCHS = {
     "musicnn": "Pretrained backbone (musicnn) + a head fitted on the genres — knows real music",
     "cnn1d": "cnn1d trained from scratch on the genres",
@@ -182,9 +183,7 @@ def show_running(*, key: str) -> None:
         if not state or state.get("state") != "running":
             _common.invalidate()
             if state and state.get("state") == "done":
-                _common.flash(
-                    "The new catalog is built and in use: explore the map, search, or upload a clip."
-                )
+                _common.flash(DONE_MESSAGE)
             st.rerun(scope="app")
         _progress(state)
         if st.button("Cancel the build", icon=":material/cancel:", key=f"{key}_cancel"):
@@ -192,6 +191,40 @@ def show_running(*, key: str) -> None:
             st.toast("Cancelling: the build stops at its next step; the previous catalog stays.")
 
     live()
+
+
+def sidebar_progress() -> None:
+    """While a build runs: a line in the sidebar of every page (stage, percent) and a link to it on Home.
+
+    Updated every 2 s while the build runs; when it ends, the whole page runs again on the new catalog.
+    Nothing is drawn, and nothing polls, while no build runs.
+    """
+    if not running():
+        return
+
+    @st.fragment(run_every=2.0)
+    def live() -> None:
+        state = jobs.status()
+        if not state or state.get("state") != "running":
+            _common.invalidate()
+            if state and state.get("state") == "done":
+                _common.flash(DONE_MESSAGE)
+            st.rerun(scope="app")
+        st.caption(f":material/build: {_common.md(progress_words(state))}")
+        st.page_link(_common.HOME_PAGE, label="See the build", icon=":material/home:")
+
+    with st.sidebar:
+        st.divider()
+        live()
+
+
+def progress_words(state: dict) -> str:
+    """A running build in a few words: "Building: Computing log-mel spectrograms, 42 %"."""
+    stage = state.get("stage") or "starting"
+    label = _common.STAGE_LABELS.get(stage, stage.capitalize())
+    done, total = state.get("done") or 0, state.get("total")
+    percent = f", {min(100, int(100 * done / total))} %" if total else ""
+    return f"Building: {label}{percent}"
 
 
 def _progress(state: dict) -> None:
@@ -234,6 +267,9 @@ def show_outcome() -> None:
         st.info("The last build was cancelled; the catalog is as it was before it.", icon=":material/cancel:")
     else:
         st.error(f"The last build failed: {_common.md(state.get('error') or 'no reason given')}")
+        log = _paths().home / jobs.LOG_FILE
+        if log.is_file() and log.stat().st_size:  # the build process's own output: a bug's traceback
+            st.caption(f"Everything the build printed is in {_common.md(log)}.")
     if st.button("Dismiss", key="build_outcome_dismiss"):
         seen.add(state.get("finished_at"))
         st.rerun()

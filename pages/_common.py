@@ -13,7 +13,6 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -25,7 +24,6 @@ from recommender.catalog import Catalog
 from recommender.config import Paths
 from recommender.describe import SoundTraits
 from recommender.errors import RecommenderError
-from recommender.store import PLAY_SOURCES
 
 T = TypeVar("T")
 
@@ -43,7 +41,6 @@ MIME = {
 STATE_DEFAULTS = {
     "track_id": None,  # the song the Song page shows
     "found_via": "search",  # how that song was found: stored with its plays
-    "playing": None,  # (list key, track id) of the song playing inline in a list
     "flash": None,  # a message to show once, after a rerun or a page switch
 }
 
@@ -381,28 +378,6 @@ def selected_rows(event) -> list[int]:
         return []
 
 
-def audio(cat: Catalog, track_id: int, *, autoplay: bool = False) -> None:
-    path = Path(cat.audio_path(track_id))
-    if not path.is_file():
-        st.warning(f"The audio file of this song is missing ({md(path.name)}).")
-        return
-    st.audio(str(path), format=MIME.get(path.suffix.lower(), "audio/mpeg"), autoplay=autoplay)
-
-
-def play_source(via: str) -> str:
-    """How a song was found, as the store names it ("playlist Road trip" → "playlist")."""
-    word = via.split()[0] if via else ""
-    return {"for": "recommendation", "link": "search", "history": "search"}.get(word, word) or "search"
-
-
-def play(cat: Catalog, track_id: int, *, via: str) -> None:
-    """Record a play for the current profile (if any): pressing Play is the play event."""
-    user = current_user()
-    if user:
-        source = play_source(via)
-        cat.store.record_play(user, track_id, source=source if source in PLAY_SOURCES else "search")
-
-
 def genre_label(genre: str, palette: dict[str, str]) -> str:
     """Markdown: a dot in the genre's colour, then the genre's name (escaped: genres come from tags)."""
     color = palette.get(genre, plots.OTHER_COLOR)
@@ -422,8 +397,11 @@ def song_list(
     """Songs as rows: title and artist, genre, score, a line of ``notes``, Play and Open buttons.
 
     ``extras`` are ``(label, icon)`` of more buttons per row; returns ``(label, track_id)``
-    of the extra button pressed, else None. Play records the play, then plays inline.
+    of the extra button pressed, else None. Play records the play and plays the song in the app's
+    one player (``pages/_player.py``).
     """
+    from pages import _player
+
     if frame is None or not len(frame):
         st.caption("Nothing here yet.")
         return None
@@ -441,10 +419,7 @@ def song_list(
         score = row.get("score")
         if score is not None and not pd.isna(score):
             cols[2].markdown(f"`{score:.2f}`")
-        if cols[3].button("", key=f"{key}-play-{i}-{tid}", icon=":material/play_arrow:", help="Play"):
-            with user_errors():
-                play(cat, tid, via=via)
-                st.session_state.playing = (key, tid)
+        _player.play_button(cols[3], tid, key=f"{key}-play-{i}-{tid}", via=via)
         if cols[4].button(
             "", key=f"{key}-open-{i}-{tid}", icon=":material/open_in_new:", help="Open the song"
         ):
@@ -452,8 +427,6 @@ def song_list(
         for j, (label, icon) in enumerate(extras):
             if cols[5 + j].button("", key=f"{key}-x{j}-{i}-{tid}", icon=icon, help=label):
                 pressed = (label, tid)
-        if st.session_state.get("playing") == (key, tid):
-            audio(cat, tid, autoplay=True)
     return pressed
 
 

@@ -5,15 +5,17 @@ import streamlit as st
 
 from pages import _common
 from recommender import plots
+from recommender.catalog import model_description
 
 _common.ensure_routed(__file__)
 
 st.title(":material/scatter_plot: Explore")
-st.caption(
-    "Each dot is a song, placed by UMAP from its CNN embedding: neighbours on the map sound alike. "
-    "Colour is the song's genre label. Hover for title and artist; click a dot to open the song."
-)
 cat = _common.require_catalog(model=True)
+st.caption(
+    f"Each dot is a song, placed by UMAP from its embedding by the {_common.md(model_description(cat.model_info))}: "
+    "neighbours on the map sound alike. Colour is the song's genre label. Hover for title and artist; click a "
+    "dot to open the song."
+)
 
 with _common.user_errors():
     frame = _common.map_frame(cat)

@@ -6,13 +6,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from pages import _common
+from pages import _common, _player
 from recommender import playlists as playlist_files
 from recommender import plots
 
 _common.ensure_routed(__file__)
 
-for key, value in (("playlists_selected", None), ("playlists_queue", None), ("playlists_path", None)):
+for key, value in (("playlists_selected", None), ("playlists_path", None)):
     if key not in st.session_state:
         st.session_state[key] = value
 
@@ -69,11 +69,12 @@ else:
         songs = store.playlist(user, name)
         head = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
         head[0].subheader(f"{_common.md(name)} · {len(songs)} songs")
-        if head[1].button(
-            "Play", icon=":material/play_arrow:", key="playlists_play", disabled=not len(songs)
-        ):
-            st.session_state.playlists_queue = (name, 0)
-            _common.play(cat, int(songs.iloc[0]["track_id"]), via=f"playlist {name}")
+        via = f"playlist {name}"
+        if len(songs):
+            _player.play_button(
+                head[1], int(songs.iloc[0]["track_id"]), key="playlists_play", via=via, queue=(name, 0),
+                label="Play", icon=":material/play_arrow:",
+            )  # fmt: skip
         with head[2].popover("Rename", icon=":material/edit:"):
             renamed = st.text_input("New name", value=name, key="playlists_rename_to")
             if st.button("Rename", key="playlists_rename"):
@@ -89,27 +90,28 @@ else:
                 _common.flash(f"Deleted playlist “{_common.md(name)}”.")
                 st.rerun()
 
-        queue = st.session_state.playlists_queue
-        if queue and queue[0] == name and queue[1] < len(songs):
-            position = queue[1]
-            current = songs.iloc[position]
-            st.markdown(
-                f"Now playing {position + 1}/{len(songs)}: **{_common.md(current['title'])}** · "
-                f"{_common.md(current['artist'])}"
-            )
-            _common.audio(cat, int(current["track_id"]), autoplay=True)
-            nav = st.columns([1, 1, 6])
-            if nav[0].button(
-                "Previous", icon=":material/skip_previous:", key="playlists_prev", disabled=position == 0
-            ):
-                st.session_state.playlists_queue = (name, position - 1)
-                _common.play(cat, int(songs.iloc[position - 1]["track_id"]), via=f"playlist {name}")
-                st.rerun()
-            last = position + 1 >= len(songs)
-            if nav[1].button("Next", icon=":material/skip_next:", key="playlists_next", disabled=last):
-                st.session_state.playlists_queue = (name, position + 1)
-                _common.play(cat, int(songs.iloc[position + 1]["track_id"]), via=f"playlist {name}")
-                st.rerun()
+        playing = _player.now_playing()
+        queue = playing and playing.get("queue")
+        if len(songs):  # always drawn, so that the page does not move when a song starts
+            position = queue[1] if queue and queue[0] == name and queue[1] < len(songs) else None
+            nav = st.container(horizontal=True, vertical_alignment="center")
+            for step, label in ((-1, "Previous"), (1, "Next")):
+                to = (position or 0) + step
+                _player.play_button(
+                    nav, int(songs.iloc[min(max(to, 0), len(songs) - 1)]["track_id"]), via=via,
+                    key=f"playlists_{label[:4].lower()}", queue=(name, to), label=label,
+                    icon=f":material/skip_{label.lower()}:", disabled=position is None or not 0 <= to < len(songs),
+                )  # fmt: skip
+            if position is None:
+                nav.caption(
+                    "Play starts the playlist from its first song; Previous and Next step through it."
+                )
+            else:
+                current = songs.iloc[position]
+                nav.markdown(
+                    f"Now playing {position + 1}/{len(songs)}: **{_common.md(current['title'])}** · "
+                    f"{_common.md(current['artist'])}"
+                )
 
         if len(songs):
             exports = st.columns([1, 1, 4], vertical_alignment="center")

@@ -1,15 +1,18 @@
 """Song: listen, see what the model hears, and find the songs that sound most like it.
 
 A play is recorded when the user presses Play (st.audio reports no play event): the
-player appears, starts, and the play goes to the profile's history with how the song
-was found (search, map, similar, …).
+app's one player (in the sidebar) plays it, and the play goes to the profile's history
+with how the song was found (search, map, similar, …).
 """
+
+import re
 
 import streamlit as st
 
-from pages import _common
+from pages import _common, _player
 from recommender import plots
 from recommender.describe import why
+from recommender.errors import RecommenderError, UserInputError
 
 _common.ensure_routed(__file__)
 
@@ -20,29 +23,45 @@ TAGS_CAPTION = (
 
 if "song_k" not in st.session_state:
     st.session_state.song_k = 10
-if "song_playing" not in st.session_state:
-    st.session_state.song_playing = None
 
 cat = _common.require_catalog(model=True)
+
+
+def not_found(why: str) -> None:
+    """A link to no song of this catalog: say so, offer the ways to find one, and stop the page."""
+    st.title(":material/music_off: Song not found")
+    st.warning(f"{_common.md(why)}. The link may come from another catalog, or the song was removed.")
+    st.page_link("pages/search.py", label="Search a song", icon=":material/search:")
+    st.page_link("pages/explore.py", label="Explore the map", icon=":material/scatter_plot:")
+    st.stop()
+
 
 # A song can be opened by a link (?track=ID) as well as from another page.
 if "song_link" not in st.session_state:
     st.session_state.song_link = None
 param = st.query_params.get("track")
+if param and not re.fullmatch(r"[0-9]{1,18}", param.strip()):
+    not_found(f"“{param}” is not a song number")
 if param and param != st.session_state.song_link:
     st.session_state.song_link = param
-    if param.isdigit():
-        st.session_state.track_id = int(param)
-        st.session_state.found_via = "link"
+    st.session_state.track_id = int(param)
+    st.session_state.found_via = "link"
 track_id = st.session_state.track_id
 if track_id is None:
     st.title(":material/music_note: Song")
     st.info("No song open yet: pick one on Search or Explore, or from your recommendations.")
     st.page_link("pages/search.py", label="Search a song", icon=":material/search:")
     st.stop()
+try:
+    track = cat.track(track_id)
+except UserInputError:
+    not_found(f"There is no song number {track_id} in this catalog")
+except RecommenderError as error:  # e.g. another program holds the database
+    st.title(":material/music_note: Song")
+    st.error(_common.md(error), icon=":material/error:")
+    st.stop()
 
 with _common.user_errors():
-    track = cat.track(track_id)
     st.query_params["track"] = st.session_state.song_link = str(track_id)
     user = _common.current_user()
     _common.show_flash()
@@ -54,9 +73,10 @@ with _common.user_errors():
     )
 
     actions = st.container(horizontal=True, vertical_alignment="center")
-    if actions.button("Play", type="primary", icon=":material/play_arrow:", key="song_play"):
-        _common.play(cat, track_id, via=st.session_state.found_via)
-        st.session_state.song_playing = track_id
+    _player.play_button(
+        actions, track_id, key="song_play", via=st.session_state.found_via, label="Play", type="primary",
+        icon=":material/play_arrow:",
+    )  # fmt: skip
     liked = bool(user) and cat.store.is_liked(user, track_id)
     like_label = "Liked" if liked else "Like"
     if actions.button(like_label, icon=":material/favorite:", key="song_like", disabled=not user):
@@ -84,8 +104,8 @@ with _common.user_errors():
     else:
         actions.caption("Pick a profile in the sidebar to like songs, keep playlists and a history.")
 
-    if st.session_state.song_playing == track_id:
-        _common.audio(cat, track_id, autoplay=True)
+    if _player.is_playing(track_id):
+        st.caption(":material/graphic_eq: Playing, in the sidebar. Each listen goes to your history.")
     else:
         st.caption("Press Play to listen; each listen goes to your history.")
 

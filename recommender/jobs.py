@@ -34,6 +34,7 @@ except ImportError:  # Windows: no lock, builds must not overlap
 
 STATUS_FILE = "build-status.json"
 LOCK_FILE = "build.lock"
+LOG_FILE = "build.log"  # what the build process prints, kept out of the server's terminal
 NOTES_KEPT = 200
 
 
@@ -150,7 +151,7 @@ def start(options, home: str | Path | None = None) -> int:
         raise UserInputError("a build of this catalog is already running: wait for it or cancel it")
     paths.home.mkdir(parents=True, exist_ok=True)
     spec = json.dumps({"home": str(paths.home.resolve()), "options": options_to_dict(options)})
-    log = open(paths.home / "build.log", "w")  # noqa: SIM115 (the child keeps it)
+    log = open(paths.home / LOG_FILE, "w")  # noqa: SIM115 (the child keeps it)
     root = Path(__file__).resolve().parents[1]
     env = {
         **os.environ,

@@ -133,6 +133,13 @@ def open_song(at: AppTest, track_id: int) -> AppTest:
     return goto(at, "song")
 
 
+def player_title(at: AppTest) -> str:
+    """The title of the song in the app's one player (the sidebar's "Now playing")."""
+    lines = [unescaped(c.value) for c in at.sidebar.caption if "Now playing" in c.value]
+    assert len(lines) == 1, lines
+    return lines[0].split("**")[1]
+
+
 def charts(at: AppTest) -> list[dict]:
     """The plotly figures on the page, as plotly JSON."""
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
@@ -256,6 +263,41 @@ def test_the_home_button_builds_the_demo_catalog(tmp_path, monkeypatch):
     assert Catalog.open(home).model_info["arch"] == "cnn1d"
 
 
+def test_every_page_shows_a_running_build_in_the_sidebar(own_home):
+    """A build runs (its status file, as the build process writes it): every page says so in the sidebar."""
+    from recommender import jobs
+
+    state = {
+        "state": "running", "pid": os.getpid(), "started_at": jobs._now(), "finished_at": None,
+        "stage": "features", "done": 42, "total": 100, "info": "", "stages": [{"name": "features"}],
+        "notes": [], "error": None, "options": {"source": "folder"}, "epochs": [],
+    }  # fmt: skip
+    status_file = own_home / jobs.STATUS_FILE
+    status_file.write_text(json.dumps(state))
+    at = start()
+    for page in ("search", "history", "model"):
+        goto(at, page)
+        sidebar = [unescaped(c.value) for c in at.sidebar.caption]
+        assert ":material/build: Building: Computing log-mel spectrograms, 42 %" in sidebar, page
+        assert "See the build" in {e.proto.label for e in at.sidebar.get("page_link")}
+    status_file.write_text(json.dumps(state | {"state": "done", "finished_at": jobs._now()}))
+    at.run()
+    assert not any("Building" in c.value for c in at.sidebar.caption)
+
+
+def test_a_failed_build_says_why_and_where_its_output_is(own_home):
+    from recommender import jobs
+
+    state = {"state": "failed", "pid": 0, "started_at": jobs._now(), "finished_at": jobs._now(),
+             "error": "the build stopped unexpectedly (ValueError: boom)", "stages": [], "options": {}}  # fmt: skip
+    (own_home / jobs.STATUS_FILE).write_text(json.dumps(state))
+    (own_home / jobs.LOG_FILE).write_text("Traceback (most recent call last):\nValueError: boom\n")
+    at = start()
+    assert errors(at) == ["The last build failed: the build stopped unexpectedly (ValueError: boom)"]
+    assert f"Everything the build printed is in {own_home / jobs.LOG_FILE}." in shown(at)
+    assert "Traceback" not in shown(at)
+
+
 # ---- search and explore -------------------------------------------------------------------------
 def test_search_forgives_a_typo_and_opens_the_chosen_song(app_home, catalog):
     title = catalog.track(5)["title"]
@@ -300,6 +342,12 @@ def test_selecting_a_map_point_opens_its_song(app_home, catalog):
     assert catalog.track(track_id)["title"] in unescaped(at.title[0].value)
 
 
+def test_the_map_says_which_model_placed_the_songs(app_home, catalog):
+    at = start(page="explore")
+    assert "placed by UMAP from its embedding by the pretrained musicnn backbone" in shown(at)
+    assert "CNN embedding" not in shown(at)
+
+
 def test_the_genre_filter_thins_the_map(app_home, catalog):
     genre = catalog.genres()[1]
     at = start(page="explore")
@@ -334,7 +382,9 @@ def test_play_records_a_play_that_history_shows(app_home, catalog):
     title = unescaped(at.title[0].value)
     goto(at, "song")
     at.button(key="song_play").click().run()
-    assert at.get("audio"), "the player appears once Play is pressed"
+    assert len(at.sidebar.get("audio")) == 1, "the player appears (in the sidebar) once Play is pressed"
+    assert player_title(at) in title
+    assert "Playing, in the sidebar" in shown(at)
     history = catalog.store.history(user)
     assert len(history) == 1 and history.iloc[0]["source"] == "search"
     goto(at, "history")
@@ -352,6 +402,26 @@ def test_playing_a_neighbour_records_it_as_found_via_similar(app_home, catalog):
     assert history[["track_id", "source"]].values.tolist() == [[first, "similar"]]
 
 
+def test_one_player_at_a_time_on_every_page_and_each_press_is_one_play(app_home, catalog):
+    user = "one-player"
+    at = open_song(start(user=user), 2)
+    at.button(key="song_play").click().run()
+    assert len(at.get("audio")) == 1 and player_title(at) == catalog.track(2)["title"]
+    first = int(catalog.similar(2, k=10).iloc[0]["track_id"])
+    at.button(key=f"song_similar-play-0-{first}").click().run()
+    players = at.get("audio")
+    assert len(players) == 1, "the neighbour replaces the song: one player in the whole app"
+    assert player_title(at) == catalog.track(first)["title"]
+    assert at.button(key=f"song_similar-play-0-{first}").proto.help.startswith("Playing now")
+    assert "Press Play to listen" in shown(at)  # the song page's own song is no longer playing
+    goto(at, "history")  # the player goes along, and reruns record nothing
+    assert len(at.get("audio")) == 1 and player_title(at) == catalog.track(first)["title"]
+    history = catalog.store.history(user)
+    assert history[["track_id", "source"]].values.tolist() == [[first, "similar"], [2, "search"]]
+    at.sidebar.button(key="player_stop").click().run()
+    assert not at.get("audio")
+
+
 def test_like_and_add_to_a_new_playlist_from_the_song_page(app_home, catalog):
     user = "collector"
     at = open_song(start(user=user), 4)
@@ -364,11 +434,20 @@ def test_like_and_add_to_a_new_playlist_from_the_song_page(app_home, catalog):
     assert "Added" in shown(at)
 
 
-def test_an_unknown_song_link_is_an_error_message(app_home):
+@pytest.mark.parametrize(
+    ("link", "message"),
+    [("999999", "There is no song number 999999 in this catalog"), ("abc", "“abc” is not a song number"),
+     ("-3", "“-3” is not a song number"), ("1" * 30, f"“{'1' * 30}” is not a song number")],
+)  # fmt: skip
+def test_a_bad_song_link_says_song_not_found_and_the_way_back(app_home, link, message):
     at = start()
-    at.query_params["track"] = "999999"
+    at.query_params["track"] = link
     goto(at, "song")
-    assert any("999999" in e for e in errors(at))
+    assert unescaped(at.title[0].value).endswith("Song not found")
+    assert unescaped(at.warning[0].value).startswith(message + ".")
+    links = {e.proto.label for e in at.main.get("page_link")}
+    assert links == {"Search a song", "Explore the map"}
+    assert not at.error
 
 
 # ---- upload --------------------------------------------------------------------------------------
@@ -518,6 +597,7 @@ def test_playing_a_playlist_records_each_song(app_home, catalog):
     assert "Now playing 1/2" in shown(at)
     at.button(key="playlists_next").click().run()
     assert "Now playing 2/2" in shown(at)
+    assert len(at.get("audio")) == 1 and player_title(at) == catalog.track(6)["title"]
     history = catalog.store.history(user)
     assert history["track_id"].tolist() == [6, 5] and set(history["source"]) == {"playlist"}
 

@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from fixtures import tone, write_audio
 
 pytestmark = pytest.mark.browser
 
@@ -254,3 +255,130 @@ def test_a_deep_link_to_a_fresh_server_goes_through_the_router(private_home, pag
         sidebar = page.locator('[data-testid="stSidebar"]')
         assert sidebar.get_by_role("combobox", name="Profile").count() == 1
         assert "synthesised audio" in sidebar.inner_text()
+
+
+# ---- builds from the app ---------------------------------------------------------------------------
+def main_text(pg) -> str:
+    return pg.locator('[data-testid="stMain"]').inner_text()
+
+
+def wait_text(
+    pg, text: str, *, where: str = '[data-testid="stMain"]', timeout_ms: int = LOAD_TIMEOUT_MS
+) -> None:
+    """Wait until ``text`` shows in ``where``: for pages that never go idle (a build polls every second)."""
+    pg.locator(where).get_by_text(text).first.wait_for(timeout=timeout_ms)
+
+
+def metrics(pg) -> dict[str, str]:
+    """The page's metrics, label → value, as shown."""
+    shown = {}
+    for text in pg.locator('[data-testid="stMetric"]').all_inner_texts():
+        parts = [part.strip() for part in text.split("\n") if part.strip()]
+        shown[parts[0]] = parts[-1]
+    return shown
+
+
+def _music_folder(root: Path) -> Path:
+    """Six 4-s WAV songs in two genre folders, different tones per genre."""
+    for i in range(6):
+        genre, freq = ("Low", 110 + 20 * i) if i % 2 else ("High", 880 + 40 * i)
+        write_audio(root / genre / f"song{i}.wav", tone(4.0, freq=freq, seed=i), 22_050)
+    return root
+
+
+def test_a_music_folder_becomes_a_catalog_from_the_home_page_and_the_server_stays_quiet(browser, tmp_path):
+    music = _music_folder(tmp_path / "music")
+    log = tmp_path / "streamlit.log"
+    with serve(tmp_path / "home", log) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(LOAD_TIMEOUT_MS)
+        page.goto(url)
+        wait_idle(page)
+        page.get_by_text("Music folder", exact=True).click()
+        page.get_by_role("textbox", name="Music folder (a path on this server)").fill(str(music))
+        page.get_by_role("textbox", name="Music folder (a path on this server)").press("Enter")
+        wait_text(page, "6 audio files, 2 folders as genres")
+        page.get_by_role("button", name="Build the catalog").click()
+        wait_text(page, "Building: ", where='[data-testid="stSidebar"]')  # every page shows it
+        wait_text(page, "The new catalog is built and in use", timeout_ms=600_000)
+        wait_idle(page)
+        shown = metrics(page)
+        assert (shown["Source"], shown["Songs"], shown["Genres"]) == ("Folder", "6", "2")
+        assert "Building" not in page.locator('[data-testid="stSidebar"]').inner_text()
+        page.close()
+    server_lines = log.read_text().splitlines()
+    assert not [line for line in server_lines if "Traceback" in line or "ScriptRunContext" in line]
+    assert len(server_lines) <= 8, server_lines  # the banner, "Stopping…": the build writes to its own log
+
+
+def test_a_reload_shows_the_running_build_and_cancel_keeps_the_catalog(server, private_home, page):
+    from recommender import jobs
+
+    page.goto(server)
+    wait_idle(page)
+    page.get_by_text("Build another catalog").click()
+    page.get_by_label("Songs").fill("4000")  # long enough to be cancelled while it synthesises
+    page.get_by_label("Songs").press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Build it").click()
+    try:
+        wait_text(page, "Building the demo catalog")
+        page.reload()
+        wait_text(page, "Building the demo catalog")
+        page.locator('[data-testid="stMain"] [data-testid="stProgress"]').first.wait_for()
+        wait_text(page, "Building: ", where='[data-testid="stSidebar"]')
+        page.get_by_role("button", name="Cancel the build").click()
+        wait_text(page, "The last build was cancelled", timeout_ms=120_000)
+    finally:
+        jobs.cancel(private_home)  # whatever happened above, no build outlives the test
+    assert "Building" not in main_text(page)
+    assert metrics(page)["Songs"] == "24"  # the catalog as it was
+
+
+# ---- one player, playlists ----------------------------------------------------------------------------
+def test_one_player_at_a_time_play_then_a_neighbour(server, private_home, page):
+    from recommender.catalog import Catalog
+
+    catalog = Catalog.open(private_home)
+    page.goto(f"{server}/song?track=1")
+    wait_idle(page)
+    page.get_by_role("button", name="Play").first.click()
+    wait_idle(page)
+    assert page.locator("audio").count() == 1
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert catalog.track(1)["title"] in sidebar.inner_text()
+    first_source = page.locator("audio").get_attribute("src")
+    neighbour_id = int(catalog.similar(1, k=10).iloc[0]["track_id"])
+    neighbour = catalog.track(neighbour_id)["title"]
+    page.locator(f".st-key-song_similar-play-0-{neighbour_id} button").first.click()
+    wait_idle(page)
+    assert page.locator("audio").count() == 1  # the neighbour replaced the song: one player
+    assert page.locator("audio").get_attribute("src") != first_source
+    assert neighbour in sidebar.inner_text() and catalog.track(1)["title"] not in sidebar.inner_text()
+    page.screenshot(path=str(SHOTS / "one-player.png"))
+
+
+def test_a_playlist_downloads_as_an_m3u8_that_lists_its_songs(server, private_home, page):
+    from recommender.catalog import Catalog
+
+    catalog = Catalog.open(private_home)
+    user, tracks = "exporter", [3, 1, 2]
+    catalog.store.create_playlist(user, "Road trip", tracks)
+    page.goto(server)
+    wait_idle(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_role("combobox", name="Profile").click()
+    page.get_by_role("option", name=user).click()
+    wait_idle(page)
+    sidebar.get_by_role("link", name="Playlists").click()
+    wait_idle(page)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="M3U8").click()
+    download = info.value
+    assert download.suggested_filename == "Road trip.m3u8"
+    lines = Path(download.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "#EXTM3U"
+    entries = [line for line in lines if line and not line.startswith("#")]
+    assert entries == [os.path.abspath(catalog.audio_path(t)) for t in tracks]
+    for t in tracks:
+        assert any(catalog.track(t)["title"] in line for line in lines if line.startswith("#EXTINF"))

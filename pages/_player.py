@@ -1,0 +1,117 @@
+"""The app's one player: a single "now playing" song per session, heard in the sidebar.
+
+Every Play and ▶ button of every page only says which song to play now (``play_button``);
+the one ``st.audio`` of the whole app is drawn at a fixed place, the top of the sidebar
+(``show``, called by app.py before the rest of the sidebar). So starting a song stops the
+one before, on any page, and the page itself never moves when a player appears. The
+player stays with the session across page switches, and keeps playing through them.
+
+A play is recorded when the button is pressed (st.audio reports no play event), in the
+button's callback: once per press, before the run that draws the player.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from pages import _common
+from recommender.catalog import Catalog
+from recommender.errors import RecommenderError
+from recommender.store import PLAY_SOURCES
+
+NOW_PLAYING = "now_playing"  # {"track_id": int, "via": str, "queue": (playlist, position) | None}
+ERROR = "player_error"  # why the last press could not play, shown once with the player
+
+
+def now_playing() -> dict | None:
+    return st.session_state.get(NOW_PLAYING)
+
+
+def is_playing(track_id: int) -> bool:
+    playing = now_playing()
+    return bool(playing) and playing["track_id"] == int(track_id)
+
+
+def play_source(via: str) -> str:
+    """How a song was found, as the store names it ("playlist Road trip" → "playlist")."""
+    word = via.split()[0] if via else ""
+    return {"for": "recommendation", "link": "search", "history": "search"}.get(word, word) or "search"
+
+
+def record(cat: Catalog, track_id: int, *, via: str) -> None:
+    """Record a play for the current profile (if any): pressing Play is the play event."""
+    user = _common.current_user()
+    if user:
+        source = play_source(via)
+        cat.store.record_play(user, track_id, source=source if source in PLAY_SOURCES else "search")
+
+
+def start(track_id: int, via: str, queue: tuple[str, int] | None = None) -> None:
+    """Play ``track_id`` now, instead of whatever played (a button callback: runs once per press).
+
+    ``queue`` is ``(playlist name, position)`` when the song is played as part of a playlist.
+    """
+    cat = _common.catalog()
+    if cat is None:
+        return
+    try:
+        record(cat, track_id, via=via)
+    except RecommenderError as error:
+        st.session_state[ERROR] = str(error)
+        return
+    st.session_state[ERROR] = None
+    st.session_state[NOW_PLAYING] = {"track_id": int(track_id), "via": via, "queue": queue}
+
+
+def stop() -> None:
+    st.session_state[NOW_PLAYING] = None
+
+
+def play_button(
+    container, track_id: int, *, key: str, via: str, label: str = "", queue: tuple[str, int] | None = None,
+    **options,
+) -> None:  # fmt: skip
+    """A button (in ``container``) that plays ``track_id`` in the app's player; ``options`` go to
+    ``st.button``. An icon-only button shows a sound icon while its song plays."""
+    playing = is_playing(track_id) and now_playing().get("queue") == queue
+    if not label:
+        options["icon"] = ":material/graphic_eq:" if playing else ":material/play_arrow:"
+        options["help"] = "Playing now, in the sidebar: press to play it again" if playing else "Play"
+    container.button(label, key=key, on_click=start, args=(int(track_id), via, queue), **options)
+
+
+def show(cat: Catalog | None) -> None:
+    """The player, at the top of the sidebar, while a song plays (or why the last one could not)."""
+    playing, error = now_playing(), st.session_state.get(ERROR)
+    if cat is None or not (playing or error):
+        return
+    with st.sidebar:
+        if error:
+            st.session_state[ERROR] = None
+            st.error(_common.md(error), icon=":material/error:")
+        if playing:
+            _player(cat, playing["track_id"])
+        st.divider()
+
+
+def _player(cat: Catalog, track_id: int) -> None:
+    try:
+        track = cat.track(track_id)
+    except RecommenderError:  # gone with a new build
+        stop()
+        return
+    st.caption(
+        f":material/headphones: Now playing **{_common.md(track['title'])}** · {_common.md(track['artist'])}"
+    )
+    audio(cat, track_id, autoplay=True)
+    st.button("Stop", key="player_stop", icon=":material/stop:", on_click=stop, type="tertiary")
+
+
+def audio(cat: Catalog, track_id: int, *, autoplay: bool = False) -> None:
+    path = Path(cat.audio_path(track_id))
+    if not path.is_file():
+        st.warning(f"The audio file of this song is missing ({_common.md(path.name)}).")
+        return
+    st.audio(str(path), format=_common.MIME.get(path.suffix.lower(), "audio/mpeg"), autoplay=autoplay)

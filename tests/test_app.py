@@ -362,7 +362,7 @@ def test_the_genre_filter_thins_the_map(app_home, catalog):
     at = start(page="explore")
     at.multiselect(key="explore_genres").set_value([genre]).run()
     assert f"{(catalog.tracks()['genre'] == genre).sum()} of 24 songs shown" in shown(at)
-    assert [t["legendgroup"] for t in charts(at)[0]["data"]] == [genre]
+    assert [html.unescape(t["legendgroup"]) for t in charts(at)[0]["data"]] == [genre]
 
 
 # ---- a song -------------------------------------------------------------------------------------

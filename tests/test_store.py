@@ -542,6 +542,8 @@ class DiesAfterItems:
         if "INSERT INTO playlist_items" in sql:
             os._exit(7)
         return result
+    def cursor(self):  # the store runs each transaction on a cursor of its connection
+        return DiesAfterItems(self._con.cursor())
     def __getattr__(self, name):
         return getattr(self._con, name)
 

@@ -180,6 +180,33 @@ def test_a_bad_profile_name_is_an_error_message_not_a_traceback(app_home):
     assert at.session_state["user"] is None
 
 
+def test_the_profile_stays_in_the_url_across_pages_and_a_reload(app_home):
+    at = start(user="Url Keeper", page="history")
+    assert at.query_params.get("user") == "Url Keeper"  # Streamlit clears it on a page change: it is back
+    goto(at, "explore")
+    assert at.query_params.get("user") == "Url Keeper"
+
+    reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)  # a new browser session
+    reloaded.query_params["user"] = "url keeper"  # matched as every profile name is
+    reloaded.run()
+    assert reloaded.session_state["user"] == "Url Keeper"
+    assert reloaded.sidebar.selectbox(key="sidebar_user").value == "Url Keeper"
+
+    stranger = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    stranger.query_params["user"] = "nobody here"
+    stranger.run()
+    assert stranger.session_state["user"] is None and "user" not in stranger.query_params
+    assert not stranger.exception and not stranger.sidebar.error
+
+
+def test_a_late_browser_cannot_unpick_the_profile_just_created(app_home):
+    """A busy server answers late: the browser may send the picker's old, empty value once more."""
+    at = start(user="Steady")
+    at.sidebar.selectbox(key="sidebar_user").set_value(None).run()
+    assert at.session_state["user"] == "Steady"
+    assert at.sidebar.selectbox(key="sidebar_user").value == "Steady"
+
+
 @pytest.fixture
 def busy_database(own_home, monkeypatch):
     """Another program holds the catalog's DuckDB file open (a real connection, in another process);

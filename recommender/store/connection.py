@@ -119,7 +119,7 @@ class Database:
 
     def cached(self, key: str, read: Callable[[], T]) -> T:
         """``read()``, remembered until this process or another writes to the database."""
-        stamp = (self.writes, _stamp(self.path), _stamp(self.path.with_name(self.path.name + ".wal")))
+        stamp = self._stamp()
         with self._cond:
             hit = self._cache.get(key)
         if hit is not None and hit[0] == stamp:
@@ -129,6 +129,10 @@ class Database:
             if stamp[0] == self.writes:  # no write of ours since the stamp was taken
                 self._cache[key] = (stamp, value)
         return value
+
+    def _stamp(self) -> tuple:
+        """What changes with every commit: this process's write count, the file's and its log's stamps."""
+        return self.writes, _stamp(self.path), _stamp(self.path.with_name(self.path.name + ".wal"))
 
     def _enter(self, write: bool, deadline: float) -> duckdb.DuckDBPyConnection:
         with self._cond:
@@ -217,12 +221,16 @@ class Database:
 
     def _close_locked(self) -> None:
         con, self._con = self._con, None
+        writable, self._writable = self._writable, False
         self._draining = False
-        self._writable = False
         try:
+            before = self._stamp()
             if con is not None:
                 with contextlib.suppress(duckdb.Error):
                     con.close()
+            if writable:  # closing wrote a checkpoint, under our lock: the cached reads are still true
+                after = self._stamp()
+                self._cache = {k: (after, v) for k, (st, v) in self._cache.items() if st == before}
         finally:
             self._unlock()
             self._cond.notify_all()

@@ -182,14 +182,33 @@ def metrics(cat: Catalog) -> dict:
     return _metrics(cat, _key(cat))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _analyse_clip(_cat: Catalog, key: tuple, data: bytes, filename: str):
-    return _cat.analyse_bytes(data, filename=filename)
-
-
 def analyse_clip(cat: Catalog, data: bytes, filename: str):
-    """What the model hears in an uploaded clip (cached by content: reruns do not listen again)."""
-    return _analyse_clip(cat, _key(cat), data, filename)
+    """What the model hears in an uploaded clip, with a line saying where it is in the queue.
+
+    Clips from every session take turns (``uploads.ANALYSES``); the result is remembered by
+    content in the catalog, so reruns and other sessions with the same clip do not listen again.
+    """
+    status = st.empty()
+
+    def waiting(position: int) -> None:
+        if position == 0:
+            status.info(f"Listening to {md(filename)} …", icon=":material/hearing:")
+        elif position == 1:
+            status.info(
+                f"{md(filename)} is next: another clip is being listened to now.",
+                icon=":material/hourglass_top:",
+            )
+        else:
+            status.info(
+                f"{md(filename)} is waiting its turn: {position - 1} clips are ahead of it, "
+                "uploaded by others on this server.",
+                icon=":material/hourglass_top:",
+            )
+
+    try:
+        return cat.analyse_bytes(data, filename=filename, on_wait=waiting)
+    finally:
+        status.empty()
 
 
 def after_upload() -> None:

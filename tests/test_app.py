@@ -444,6 +444,29 @@ def test_upload_analyses_a_clip_and_adds_it_to_the_catalog(own_home):
     assert track_id in reopened.similar(6, k=3)["track_id"].tolist()
 
 
+def test_two_sessions_uploading_share_one_loaded_model(own_home, monkeypatch):
+    """The model is loaded once per server process, not once per browser session."""
+    import recommender.embedding as embedding
+
+    loaded = []
+    real_load = embedding.load_model
+
+    def counting_load(*args, **kwargs):
+        loaded.append(real_load(*args, **kwargs))
+        return loaded[-1]
+
+    monkeypatch.setattr(embedding, "load_model", counting_load)
+    y, sr = sf.read(Catalog.open(own_home).audio_path(3), dtype="float32")
+    sessions = [start(user=f"student {i}", page="upload") for i in range(2)]
+    for i, at in enumerate(sessions):
+        clip = wav_bytes(y[sr * (2 + i) : sr * (12 + i)], sr)  # each student's own clip
+        at.file_uploader(key="upload_file").upload(f"clip {i}.wav", clip, "audio/wav").run()
+        assert not at.exception and errors(at) == []
+        assert f"clip {i}.wav" in unescaped(at.success[0].value)
+        assert not [m for m in at.info if "waiting its turn" in m.value]  # the line is gone once heard
+    assert len(loaded) == 1
+
+
 def test_adding_a_clip_to_a_catalog_folder_that_refuses_writes_is_a_message(own_home, monkeypatch):
     """``catalog/`` not writable (simulated: root writes anywhere): one message, the catalog as it was."""
     catalog = Catalog.open(own_home)

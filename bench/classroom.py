@@ -96,9 +96,10 @@ def cpu_s(procs: list[psutil.Process]) -> float:
     return total
 
 
-def chromium_procs(server_pid: int) -> list[psutil.Process]:
+def chromium_cpu(server_pid: int) -> dict[int, float]:
+    """CPU seconds so far of each Chromium process (browser, GPU, renderers) this benchmark started."""
     mine = psutil.Process(os.getpid()).children(recursive=True)
-    return [p for p in mine if p.pid != server_pid and "chrom" in (p.name() or "").lower()]
+    return {p.pid: cpu_s([p]) for p in mine if p.pid != server_pid and "chrom" in (p.name() or "").lower()}
 
 
 async def sample_rss(pid: int, out: list[float], stop: asyncio.Event) -> None:
@@ -264,8 +265,7 @@ async def run_class(browser, url: str, server_pid: int, students: list[Student])
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_rss(server_pid, samples, stop))
     server_cpu0 = cpu_s(tree(server_pid))
-    chrome = chromium_procs(server_pid)
-    chrome_cpu0 = cpu_s(chrome)
+    chrome0 = chromium_cpu(server_pid)
     start = time.perf_counter()
     done = [asyncio.Event() for _ in students]
     leave = asyncio.Event()
@@ -273,7 +273,9 @@ async def run_class(browser, url: str, server_pid: int, students: list[Student])
     for d in done:
         await d.wait()
     wall = time.perf_counter() - start
-    server_cpu, chrome_cpu = cpu_s(tree(server_pid)) - server_cpu0, cpu_s(chrome) - chrome_cpu0
+    server_cpu = cpu_s(tree(server_pid)) - server_cpu0
+    # New renderers count whole; exited ones are in their parent's children times.
+    chrome_cpu = sum(t - chrome0.get(pid, 0.0) for pid, t in chromium_cpu(server_pid).items())
     await asyncio.sleep(1.0)  # the last reruns settle
     with_sessions = rss_mb(server_pid)  # every student's session still open
     leave.set()

@@ -11,11 +11,13 @@
 Concurrency rule. A process holds at most one connection to the database file, shared by
 its threads (each call gets its own cursor and transaction). Writing needs the file
 read-write under an exclusive lock on ``<database>.lock``; reading is served by the open
-connection, or opens the file read-only under a shared lock, so reads never queue behind
-this process's writes and processes that only read never wait for each other. The
+connection, or opens the file read-only under a shared lock, so reads run beside this
+process's writes (waiting only while the connection changes hands) and processes that
+only read never wait for each other. The
 connection lingers 0.2 s after the last call (a burst of calls opens the file once) and
-is given back at least every 0.5 s of continuous use, so the app, command-line processes
-and builds all write at the same time without losing anything; a call that cannot get
+is given back within 0.5 s when another process waits for it (``<database>.wait``), so
+the app, command-line processes and builds all write at the same time without losing
+anything; a call that cannot get
 its turn within ``timeout`` (10 s) raises ``RecommenderError("database is busy …")``.
 Anything else that opens the database (the DuckDB shell, a notebook) should keep it open
 only briefly. The profile list is cached in the process until this process or another

@@ -12,9 +12,10 @@ connection per file, in a ``Database``:
   *shared* lock, so processes that only read never wait for one another. A write that
   finds a read-only connection lets the reads in progress finish, then reopens.
 - The connection lingers ``LINGER_S`` after the last call, so a burst of calls (a page
-  rerun, a loop of plays) opens the file once; it is given back after ``TURN_S`` of
-  continuous use, at the next moment no call is running, and the process pauses
-  ``PAUSE_S`` before opening it again, so waiting processes get their turn.
+  rerun, a loop of plays) opens the file once. A process waiting for the lock file
+  says so with a shared lock on ``<database>.wait``; a holder that sees it gives the
+  file back after ``TURN_S`` of use, at the next moment no call is running, and pauses
+  ``PAUSE_S`` before taking it again (in the same mode), so every process gets turns.
 - The lock file keeps the hand-over clean: without it, DuckDB 2.0 was seen to lose a
   committed write when processes opened and closed the file in quick succession.
 
@@ -47,7 +48,7 @@ from recommender.errors import RecommenderError
 T = TypeVar("T")
 
 LINGER_S = 0.2  # keep the file open this long after the last call
-TURN_S = 0.5  # then give it back at the next quiet moment, so other processes get turns
+TURN_S = 0.5  # while another process waits: give it back after this long, at the next quiet moment
 PAUSE_S = 0.02  # how long this process waits before taking the file again after giving it back
 
 
@@ -100,6 +101,11 @@ class Database:
         self._closer: threading.Thread | None = None
         self._cache: dict[str, tuple[tuple, object]] = {}
         self._schema_checked = False
+        self._reopen_writable = False
+        self._wait_fd: int | None = (
+            None  # other processes hold a shared lock on ``<database>.wait`` while they wait
+        )
+        self._checked_waiting = (0.0, False)
 
     # ------------------------------------------------------------------ calls
     @contextlib.contextmanager
@@ -139,15 +145,20 @@ class Database:
             while True:
                 now = time.monotonic()
                 con = self._con
-                if con is not None and not self._draining and now - self._opened_at > TURN_S:
+                if (
+                    con is not None
+                    and not self._draining
+                    and now - self._opened_at > TURN_S
+                    and self._wanted()
+                ):
                     self._draining = True  # its turn is over: let the running calls finish, then give it back
-                    self._not_before = 0.0
                 if con is not None and not self._draining and (self._writable or not write):
                     return self._cursor_locked()
                 if con is not None and not self._draining:
                     self._draining = True  # a write needs the file read-write: reopen once the reads end
                 if con is not None and self._active == 0:
-                    turn_over = now - self._opened_at > TURN_S
+                    turn_over = self._writable or not write  # not an upgrade: another process's turn
+                    self._reopen_writable = self._writable
                     self._close_locked()
                     if turn_over:
                         self._not_before = now + PAUSE_S
@@ -198,7 +209,10 @@ class Database:
     # ------------------------------------------------------------------ opening and closing
     def _open(self, write: bool, deadline: float) -> tuple[duckdb.DuckDBPyConnection, bool]:
         # The first opening of a process checks (and migrates) the schema: that needs the file read-write.
-        write = write or not self.path.is_file() or (self.on_open is not None and not self._schema_checked)
+        # After a turn, the file is taken back as it was given up: a busy writer stays a writer.
+        write = write or self._reopen_writable or not self.path.is_file()
+        write = write or (self.on_open is not None and not self._schema_checked)
+        self._reopen_writable = False
         self._lock(exclusive=write, deadline=deadline)
         try:
             try:
@@ -263,17 +277,47 @@ class Database:
         if self._fd is None:
             try:
                 self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+                self._wait_fd = os.open(self.wait_path, os.O_RDWR | os.O_CREAT, 0o666)
             except OSError:  # read-only folder: DuckDB will say what is wrong
                 return
         mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
-        while True:
-            try:
-                fcntl.flock(self._fd, mode | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise Busy("another musicrec process kept it open") from None
-                time.sleep(random.uniform(0.001, 0.005))
+        waiting = False
+        try:
+            while True:
+                try:
+                    fcntl.flock(self._fd, mode | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    if not waiting:  # tell the holder: it gives the file back at its next quiet moment
+                        fcntl.flock(self._wait_fd, fcntl.LOCK_SH)
+                        waiting = True
+                    if time.monotonic() > deadline:
+                        raise Busy("another musicrec process kept it open") from None
+                    time.sleep(random.uniform(0.001, 0.005))
+        finally:
+            if waiting:
+                fcntl.flock(self._wait_fd, fcntl.LOCK_UN)
+
+    @property
+    def wait_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".wait")
+
+    def _wanted(self) -> bool:
+        """Whether another process waits for the file (asked at most every 20 ms)."""
+        if fcntl is None or self._wait_fd is None:
+            return True  # no way to know: take turns anyway
+        now = time.monotonic()
+        at, wanted = self._checked_waiting
+        if now - at < 0.02:
+            return wanted
+        try:
+            fcntl.flock(self._wait_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._wait_fd, fcntl.LOCK_UN)
+            wanted = False
+        except BlockingIOError:
+            wanted = True
+        self._checked_waiting = (now, wanted)
+        return wanted
 
     def _unlock(self) -> None:
         if fcntl is not None and self._fd is not None:

@@ -179,14 +179,33 @@ def metrics(cat: Catalog) -> dict:
     return _metrics(cat, _key(cat))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _analyse_clip(_cat: Catalog, key: tuple, data: bytes, filename: str):
-    return _cat.analyse_bytes(data, filename=filename)
-
-
 def analyse_clip(cat: Catalog, data: bytes, filename: str):
-    """What the model hears in an uploaded clip (cached by content: reruns do not listen again)."""
-    return _analyse_clip(cat, _key(cat), data, filename)
+    """What the model hears in an uploaded clip, with a line saying where it is in the queue.
+
+    Clips from every session take turns (``uploads.ANALYSES``); the result is remembered by
+    content in the catalog, so reruns and other sessions with the same clip do not listen again.
+    """
+    status = st.empty()
+
+    def waiting(position: int) -> None:
+        if position == 0:
+            status.info(f"Listening to {md(filename)} …", icon=":material/hearing:")
+        elif position == 1:
+            status.info(
+                f"{md(filename)} is next: another clip is being listened to now.",
+                icon=":material/hourglass_top:",
+            )
+        else:
+            status.info(
+                f"{md(filename)} is waiting its turn: {position - 1} clips are ahead of it, "
+                "uploaded by others on this server.",
+                icon=":material/hourglass_top:",
+            )
+
+    try:
+        return cat.analyse_bytes(data, filename=filename, on_wait=waiting)
+    finally:
+        status.empty()
 
 
 def after_upload() -> None:
@@ -246,6 +265,12 @@ def show_flash() -> None:
 
 
 # ---- the profile ----------------------------------------------------------------------------------
+# The profile picked lives in ``session_state.user`` and in the page's URL (``?user=NAME``), so a
+# reload, or a link a teacher hands out, keeps it; the sidebar puts it back into the URL after
+# every page change (Streamlit clears query parameters when the page changes).
+USER_PARAM = "user"
+
+
 def current_user() -> str | None:
     return st.session_state.get("user")
 
@@ -258,7 +283,16 @@ def require_user() -> str:
     return user
 
 
+def _set_user(name: str | None) -> None:
+    st.session_state.user = name
+    if name is None:
+        st.query_params.pop(USER_PARAM, None)
+    elif st.query_params.get(USER_PARAM) != name:
+        st.query_params[USER_PARAM] = name
+
+
 def _create_profile() -> None:
+    """The "Create profile" form was sent: one run creates the profile and picks it."""
     cat = catalog()
     name = st.session_state.get("sidebar_new_user", "")
     try:
@@ -268,18 +302,29 @@ def _create_profile() -> None:
         return
     st.session_state.sidebar_profile_error = None
     st.session_state.sidebar_new_user = ""
-    st.session_state.user = created
+    _set_user(created)
 
 
 def _pick_profile() -> None:
-    st.session_state.user = st.session_state.sidebar_user
+    # None is no choice a user can make here: it is a browser that had not yet seen the profile just
+    # created (a busy server answers late) and must not unpick it.
+    if st.session_state.sidebar_user is not None:
+        _set_user(st.session_state.sidebar_user)
+
+
+def _restore_user(users: list[str]) -> None:
+    """The profile of this session: the one picked, else the URL's; none if it no longer exists."""
+    user = st.session_state.user
+    if user is None and (wanted := st.query_params.get(USER_PARAM)):
+        user = next((u for u in users if u.casefold() == wanted.strip().casefold()), None)
+    _set_user(user if user in users else None)
 
 
 def sidebar(cat: Catalog | None) -> None:
     """The profile picker and what the catalog holds, on every page.
 
-    The profile lives in ``session_state.user``; the picker only mirrors it. Streamlit
-    drops a widget's own state when a run is cut short by a page switch, and the
+    The profile lives in ``session_state.user`` (and the URL); the picker only mirrors it.
+    Streamlit drops a widget's own state when a run is cut short by a page switch, and the
     profile must survive every page switch.
     """
     for key, value in (("user", None), ("sidebar_new_user", ""), ("sidebar_profile_error", None)):
@@ -290,18 +335,23 @@ def sidebar(cat: Catalog | None) -> None:
         if cat is None:
             st.caption("Profiles appear once a catalog is built.")
         elif (users := _users(cat)) is not None:
-            if st.session_state.user not in users:
-                st.session_state.user = None
+            _restore_user(users)
             st.session_state.sidebar_user = st.session_state.user
             st.selectbox(
                 "Profile", users, index=None, key="sidebar_user", placeholder="Pick a profile",
                 label_visibility="collapsed", on_change=_pick_profile,
             )  # fmt: skip
             with st.expander("New profile", expanded=not users):
-                st.text_input("Name", key="sidebar_new_user", max_chars=40, placeholder="e.g. alex")
-                st.button("Create profile", key="sidebar_create_user", on_click=_create_profile)
+                # A form: the name and the click arrive together, in one run.
+                with st.form("sidebar_new_profile", border=False):
+                    st.text_input("Name", key="sidebar_new_user", max_chars=40, placeholder="e.g. alex")
+                    st.form_submit_button(
+                        "Create profile", key="sidebar_create_user", on_click=_create_profile
+                    )
                 if st.session_state.sidebar_profile_error:
                     st.error(md(st.session_state.sidebar_profile_error))
+        elif st.session_state.user and st.query_params.get(USER_PARAM) != st.session_state.user:
+            st.query_params[USER_PARAM] = st.session_state.user
         st.divider()
         catalog_status(cat)
 

@@ -33,8 +33,7 @@ if uploaded is None:
 
 with _common.user_errors():
     data = uploaded.getvalue()
-    with st.spinner(f"Listening to {_common.md(uploaded.name)} …"):
-        clip = _common.analyse_clip(cat, data, uploaded.name)
+    clip = _common.analyse_clip(cat, data, uploaded.name)
     palette = _common.colors(cat)
     heard = ", ".join(_common.md(t) for t in clip.top_tags(3))
     if clip.genre_probabilities:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -311,13 +312,29 @@ def _set_from_checkpoint(layer, reader, scope: str) -> None:
     layer.set_weights(values)
 
 
-@functools.cache
+_LOADING = threading.RLock()
+
+
+def _once(load):
+    """``functools.cache`` for loaders that the app's sessions may call at the same moment: one loads, the rest wait."""
+    cached = functools.cache(load)
+
+    @functools.wraps(load)
+    def once(*args):
+        with _LOADING:
+            return cached(*args)
+
+    once.cache_clear = cached.cache_clear
+    return once
+
+
+@_once
 def _shared_model(name: str) -> keras.Model:
     """One loaded model per backbone and process."""
     return load_musicnn(name)
 
 
-@functools.cache
+@_once
 def _forward(name: str, jit_compile: bool):
     """The shared model's forward pass as a compiled function: ``(batch, 187, 96)`` → (penultimate, tags)."""
     import tensorflow as tf
@@ -513,8 +530,7 @@ def sound_layout(names: Sequence[str] = BACKBONES) -> list[tuple[str, str, int]]
     ]
 
 
-@functools.cache
-@functools.cache
+@_once
 def _sound_forward(name: str):
     """The shared model as a function ``(batch, 187, 96)`` → its ``SOUND_PARTS`` per patch, in order.
 

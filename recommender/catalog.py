@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import tempfile
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -51,6 +50,10 @@ class Catalog:
         self.info_ = info
         self.revision = 0  # grows with every clip added to the catalog (cache keys use it)
         self._write_lock = threading.Lock()  # one catalog change at a time (the app is multi-threaded)
+        self._model_lock = (
+            threading.Lock()
+        )  # sessions that need the model at once: one loads, the others wait
+        self._heard: dict = {}  # recent uploads' analyses by content (``uploads.analyse_upload``)
 
     @classmethod
     def open(cls, home: str | Path | None = None) -> Catalog:
@@ -278,16 +281,22 @@ class Catalog:
         # An unknown id is a clear UserInputError from the index (no database round trip here).
         return self._results(self.index.query_track(int(track_id), k=k, genre=genre))
 
-    @cached_property
+    @property
     def model(self):
+        """The catalog's model, loaded once per process (the app's sessions share the ``Catalog``)."""
         from recommender.embedding import load_model
 
-        m = self._require_model()
-        # The copy in this home first: a home folder that was moved or copied still works.
-        path = self.paths.models_dir / f"{m['name']}.keras"
-        return load_model(
-            path if path.is_file() else Path(m["path"]), config=self.config, genres=m["genres"] or None
-        )
+        with self._model_lock:
+            if "_model" not in self.__dict__:
+                m = self._require_model()
+                # The copy in this home first: a home folder that was moved or copied still works.
+                path = self.paths.models_dir / f"{m['name']}.keras"
+                self._model = load_model(
+                    path if path.is_file() else Path(m["path"]),
+                    config=self.config,
+                    genres=m["genres"] or None,
+                )
+            return self._model
 
     @property
     def sound_config(self):
@@ -408,15 +417,11 @@ class Catalog:
         return pd.read_csv(path)
 
     # ---- uploaded clips ------------------------------------------------------------------------
-    def analyse_bytes(self, data: bytes, *, filename: str) -> ClipAnalysis:
-        """``analyse`` for the bytes of an uploaded file; its name gives the format and the error messages."""
-        from recommender.uploads import safe_filename
+    def analyse_bytes(self, data: bytes, *, filename: str, on_wait=None) -> ClipAnalysis:
+        """``analyse`` for the bytes of an uploaded file, in its turn (``uploads.analyse_upload``)."""
+        from recommender.uploads import analyse_upload
 
-        name = safe_filename(filename)
-        with tempfile.TemporaryDirectory(prefix="musicrec-upload-") as tmp:
-            path = Path(tmp) / name
-            path.write_bytes(data)
-            return self.analyse(path)
+        return analyse_upload(self, data, filename=filename, on_wait=on_wait)
 
     def locate(self, clip: ClipAnalysis) -> tuple[float, float]:
         """Where a clip falls on the catalog map: ``(x, y)`` among its most similar songs."""

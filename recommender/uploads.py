@@ -5,13 +5,22 @@ path and model). Added to the catalog, it is saved under a name made here, never
 user's, its features are cached, the index and the map arrays are extended and saved,
 and its track row is written last: that row is the commit, so an interrupted upload
 leaves nothing a user can see. A rebuild keeps uploads and never trains on their genres.
+
+Listening is CPU-bound (about 3 s per clip on 2 cores), so the clips of all sessions
+take turns in one process-wide queue (``ANALYSES``): at most ``analysis_slots()`` at
+once, the others wait in order of arrival and learn how many clips are ahead of theirs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,10 +29,88 @@ import numpy as np
 from recommender.errors import AudioError, RecommenderError, UserInputError
 
 if TYPE_CHECKING:
-    from recommender.catalog import Catalog
+    from recommender.catalog import Catalog, ClipAnalysis
 
+ANALYSIS_SLOTS_ENV = "MUSICREC_ANALYSES"
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif", ".m4a", ".aac")
 UPLOADS_DIR = "uploads"
+KEEP_HEARD = 16  # analyses remembered per catalog (about 0.7 MB each: mostly the clip's log-mel)
+
+
+def analysis_slots() -> int:
+    """How many clips are listened to at once: ``$MUSICREC_ANALYSES``, else one per two cores.
+
+    One analysis already keeps about two cores busy (TensorFlow's own threads), so more at
+    once would only make every clip slower.
+    """
+    value = os.environ.get(ANALYSIS_SLOTS_ENV, "")
+    if value.strip().isdigit() and int(value) >= 1:
+        return int(value)
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+class WorkQueue:
+    """Heavy work of many sessions in turns: ``slots`` at a time, the rest wait in order of arrival."""
+
+    def __init__(self, slots: int = 1):
+        self.slots = max(1, int(slots))
+        self._cond = threading.Condition()
+        self._waiting: deque[object] = deque()
+        self._running = 0
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    @contextlib.contextmanager
+    def turn(self, *, on_wait: Callable[[int], None] | None = None, poll_s: float = 0.5) -> Iterator[None]:
+        """Wait for a free slot and hold it for the ``with`` block.
+
+        While waiting, ``on_wait(position)`` is called with this job's place in the line (1: the
+        next to start), again whenever it changes (checked every ``poll_s``); then ``on_wait(0)``
+        once, as this one starts. A waiter that gives up (an exception in ``on_wait``, e.g.
+        the session ended) leaves the line.
+        """
+        ticket = object()
+        told = None
+        with self._cond:
+            self._waiting.append(ticket)
+        try:
+            while True:
+                with self._cond:
+                    position = self._waiting.index(ticket) + 1
+                    if position == 1 and self._running < self.slots:
+                        self._waiting.popleft()
+                        self._running += 1
+                        break
+                    if position == told:
+                        self._cond.wait(poll_s)
+                        continue
+                told = position
+                if on_wait is not None:
+                    on_wait(position)  # outside the lock: it may draw on a page
+        except BaseException:
+            with self._cond:
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(ticket)
+                self._cond.notify_all()
+            raise
+        try:
+            if on_wait is not None:
+                on_wait(0)
+            yield
+        finally:
+            with self._cond:
+                self._running -= 1
+                self._cond.notify_all()
+
+
+ANALYSES = WorkQueue(analysis_slots())  # every clip this process listens to takes its turn here
+_HEARD_LOCK = threading.Lock()
 
 
 def add_upload(
@@ -99,6 +186,33 @@ def add_upload(
             raise
         catalog.revision += 1
     return track_id
+
+
+def analyse_upload(
+    catalog: Catalog, data: bytes, *, filename: str, on_wait: Callable[[int], None] | None = None
+) -> ClipAnalysis:
+    """What ``catalog``'s model hears in an uploaded file, listened to in its turn (``ANALYSES``).
+
+    The file's name gives the format and the error messages. ``on_wait`` follows the clip's
+    place in the line (``WorkQueue.turn``). The last ``KEEP_HEARD`` results are remembered
+    by content, so a clip that many sessions upload (a teacher's example) is listened to once.
+    """
+    name = safe_filename(filename)  # a file that is no audio is refused at once, without queueing
+    key = (hashlib.sha256(data).hexdigest(), Path(name).suffix)
+    if (heard := catalog._heard.get(key)) is not None:
+        return heard
+    with ANALYSES.turn(on_wait=on_wait):
+        if (heard := catalog._heard.get(key)) is not None:  # listened to while this one waited
+            return heard
+        with tempfile.TemporaryDirectory(prefix="musicrec-upload-") as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            heard = catalog.analyse(path)
+    with _HEARD_LOCK:
+        catalog._heard[key] = heard
+        while len(catalog._heard) > KEEP_HEARD:
+            catalog._heard.pop(next(iter(catalog._heard)))
+    return heard
 
 
 def _extended(arrays: dict[str, np.ndarray], track_id: int, xy: tuple[float, float], clip) -> dict:

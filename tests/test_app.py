@@ -187,6 +187,33 @@ def test_a_bad_profile_name_is_an_error_message_not_a_traceback(app_home):
     assert at.session_state["user"] is None
 
 
+def test_the_profile_stays_in_the_url_across_pages_and_a_reload(app_home):
+    at = start(user="Url Keeper", page="history")
+    assert at.query_params.get("user") == "Url Keeper"  # Streamlit clears it on a page change: it is back
+    goto(at, "explore")
+    assert at.query_params.get("user") == "Url Keeper"
+
+    reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)  # a new browser session
+    reloaded.query_params["user"] = "url keeper"  # matched as every profile name is
+    reloaded.run()
+    assert reloaded.session_state["user"] == "Url Keeper"
+    assert reloaded.sidebar.selectbox(key="sidebar_user").value == "Url Keeper"
+
+    stranger = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    stranger.query_params["user"] = "nobody here"
+    stranger.run()
+    assert stranger.session_state["user"] is None and "user" not in stranger.query_params
+    assert not stranger.exception and not stranger.sidebar.error
+
+
+def test_a_late_browser_cannot_unpick_the_profile_just_created(app_home):
+    """A busy server answers late: the browser may send the picker's old, empty value once more."""
+    at = start(user="Steady")
+    at.sidebar.selectbox(key="sidebar_user").set_value(None).run()
+    assert at.session_state["user"] == "Steady"
+    assert at.sidebar.selectbox(key="sidebar_user").value == "Steady"
+
+
 @pytest.fixture
 def busy_database(own_home, monkeypatch):
     """Another program holds the catalog's DuckDB file open (a real connection, in another process);
@@ -503,6 +530,29 @@ def test_upload_analyses_a_clip_and_adds_it_to_the_catalog(own_home):
     assert saved.parent == own_home / "audio" / "uploads" and saved.name == f"{track_id}.wav"
     assert 6 in reopened.similar(track_id, k=3)["track_id"].tolist()
     assert track_id in reopened.similar(6, k=3)["track_id"].tolist()
+
+
+def test_two_sessions_uploading_share_one_loaded_model(own_home, monkeypatch):
+    """The model is loaded once per server process, not once per browser session."""
+    import recommender.embedding as embedding
+
+    loaded = []
+    real_load = embedding.load_model
+
+    def counting_load(*args, **kwargs):
+        loaded.append(real_load(*args, **kwargs))
+        return loaded[-1]
+
+    monkeypatch.setattr(embedding, "load_model", counting_load)
+    y, sr = sf.read(Catalog.open(own_home).audio_path(3), dtype="float32")
+    sessions = [start(user=f"student {i}", page="upload") for i in range(2)]
+    for i, at in enumerate(sessions):
+        clip = wav_bytes(y[sr * (2 + i) : sr * (12 + i)], sr)  # each student's own clip
+        at.file_uploader(key="upload_file").upload(f"clip {i}.wav", clip, "audio/wav").run()
+        assert not at.exception and errors(at) == []
+        assert f"clip {i}.wav" in unescaped(at.success[0].value)
+        assert not [m for m in at.info if "waiting its turn" in m.value]  # the line is gone once heard
+    assert len(loaded) == 1
 
 
 def test_adding_a_clip_to_a_catalog_folder_that_refuses_writes_is_a_message(own_home, monkeypatch):

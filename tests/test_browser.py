@@ -210,9 +210,7 @@ def test_a_profile_plays_a_song_and_sees_it_in_history(server, page):
     if not sidebar.get_by_label("Name").is_visible():
         sidebar.get_by_text("New profile").click()
     sidebar.get_by_label("Name").fill(name)
-    sidebar.get_by_label("Name").press("Enter")  # commits the text before the click
-    wait_idle(page)
-    sidebar.get_by_role("button", name="Create profile").click()
+    sidebar.get_by_role("button", name="Create profile").click()  # a form: the name goes with the click
     wait_idle(page)
     assert sidebar.get_by_role("combobox", name="Profile").input_value() == name
 
@@ -382,3 +380,65 @@ def test_a_playlist_downloads_as_an_m3u8_that_lists_its_songs(server, private_ho
     assert entries == [os.path.abspath(catalog.audio_path(t)) for t in tracks]
     for t in tracks:
         assert any(catalog.track(t)["title"] in line for line in lines if line.startswith("#EXTINF"))
+
+
+def profile_shown(pg) -> str:
+    return pg.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Profile").input_value()
+
+
+def test_four_students_at_once_keep_their_own_profiles_and_every_play(server, browser, private_home):
+    """Four browsers act at the same moment: each step is started in all four, then awaited in all four."""
+    from recommender.store import Store
+
+    store = Store(private_home / "musicrec.duckdb")
+    tracks = store.tracks().head(4)
+    stamp = int(time.time() * 1000) % 100000
+    names = [f"class{stamp}-{i}" for i in range(4)]
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in names]
+    pages = [c.new_page() for c in contexts]
+    try:
+        for pg in pages:
+            pg.set_default_timeout(LOAD_TIMEOUT_MS)
+            pg.goto(server)
+        for pg, name in zip(pages, names, strict=True):
+            wait_idle(pg)
+            sidebar = pg.locator('[data-testid="stSidebar"]')
+            if not sidebar.get_by_label("Name").is_visible():
+                sidebar.get_by_text("New profile").click()
+            sidebar.get_by_label("Name").fill(name)
+        for pg in pages:  # four profiles created at the same moment
+            pg.locator('[data-testid="stSidebar"]').get_by_role("button", name="Create profile").click()
+        for pg in pages:
+            wait_idle(pg)
+        assert [profile_shown(pg) for pg in pages] == names
+
+        for pg in pages:
+            pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Explore").click()
+        for pg in pages:
+            wait_idle(pg)
+            assert "Explore" in pg.locator("h1").first.inner_text()
+        assert [profile_shown(pg) for pg in pages] == names
+
+        assert [f"user={name}" in pg.url for pg, name in zip(pages, names, strict=True)] == [True] * 4
+        for pg, name, track_id in zip(pages, names, tracks["track_id"], strict=True):
+            pg.goto(f"{server}/song?track={track_id}&user={name}")  # a link to a song, with the profile
+        for pg in pages:
+            wait_idle(pg)
+            pg.get_by_role("button", name="Play").first.click()  # four plays at the same moment
+        for pg, title in zip(pages, tracks["title"], strict=True):
+            wait_idle(pg)
+            assert title in pg.locator("h1").first.inner_text()
+            assert pg.locator('[data-testid="stAudio"]').count() == 1
+        assert [profile_shown(pg) for pg in pages] == names
+
+        for pg in pages:  # the whole class presses reload
+            pg.reload()
+        for pg in pages:
+            wait_idle(pg)
+            assert_no_errors(pg)
+        assert [profile_shown(pg) for pg in pages] == names
+    finally:
+        for c in contexts:
+            c.close()
+    assert [store.history(n)["track_id"].tolist() for n in names] == [[int(t)] for t in tracks["track_id"]]
+    assert set(names) <= set(store.users())

@@ -19,6 +19,7 @@ import pytest
 from recommender.errors import RecommenderError, UserInputError
 from recommender.sources.base import Track
 from recommender.store import SCHEMA_VERSION, TRACK_COLUMNS, Store, migrate
+from recommender.store.connection import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -509,6 +510,7 @@ time.sleep(float(sys.argv[2]))
 
 @pytest.mark.parametrize("holder", [HOLD_DUCKDB, HOLD_LOCK_FILE], ids=["other-program", "other-musicrec"])
 def test_a_database_held_open_elsewhere_is_busy_then_usable(store, holder):
+    Database.at(store.path).close()  # this process lingers 0.2 s after a call; another program does not wait
     child = subprocess.Popen(
         [sys.executable, "-c", holder, str(store.path), "2.5"], stdout=subprocess.PIPE, text=True
     )
@@ -542,6 +544,8 @@ class DiesAfterItems:
         if "INSERT INTO playlist_items" in sql:
             os._exit(7)
         return result
+    def cursor(self):  # the store runs each transaction on a cursor of its connection
+        return DiesAfterItems(self._con.cursor())
     def __getattr__(self, name):
         return getattr(self._con, name)
 

@@ -182,6 +182,7 @@ def test_song_page_draws_the_spectrogram(server, page):
     page.goto(f"{server}/song?track=1")
     wait_idle(page)
     charts = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+    charts.nth(1).wait_for(timeout=LOAD_TIMEOUT_MS)  # plotly draws after the script run ends
     assert charts.count() >= 2
     heatmap = page.locator(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image")
     heatmap.first.wait_for()

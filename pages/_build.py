@@ -174,17 +174,23 @@ def running() -> dict | None:
     return state if state and state.get("state") == "running" else None
 
 
+def _still_running() -> dict:
+    """The running build's state; once it has ended, the whole page runs again on what it left."""
+    state = jobs.status()
+    if not state or state.get("state") != "running":
+        _common.invalidate()
+        if state and state.get("state") == "done":
+            _common.flash(DONE_MESSAGE)
+        st.rerun(scope="app")
+    return state
+
+
 def show_running(*, key: str) -> None:
     """A running build, updated every second (stage, progress, elapsed, curves), with Cancel."""
 
     @st.fragment(run_every=1.0)
     def live() -> None:
-        state = jobs.status()
-        if not state or state.get("state") != "running":
-            _common.invalidate()
-            if state and state.get("state") == "done":
-                _common.flash(DONE_MESSAGE)
-            st.rerun(scope="app")
+        state = _still_running()
         _progress(state)
         if st.button("Cancel the build", icon=":material/cancel:", key=f"{key}_cancel"):
             jobs.cancel()
@@ -204,12 +210,7 @@ def sidebar_progress() -> None:
 
     @st.fragment(run_every=2.0)
     def live() -> None:
-        state = jobs.status()
-        if not state or state.get("state") != "running":
-            _common.invalidate()
-            if state and state.get("state") == "done":
-                _common.flash(DONE_MESSAGE)
-            st.rerun(scope="app")
+        state = _still_running()
         st.caption(f":material/build: {_common.md(progress_words(state))}")
         st.page_link(_common.HOME_PAGE, label="See the build", icon=":material/home:")
 

@@ -874,6 +874,26 @@ def _rendered(body: str) -> str:
     return MarkdownIt("commonmark", {"html": True}).render(body)
 
 
+def assert_no_markup(at: AppTest, page: str, *, tags: tuple[str, ...], raw: tuple[str, ...]) -> int:
+    """No element of the page allows HTML, no Markdown body renders any of ``tags`` and none holds any
+    of ``raw`` as is (maths, colour directives); returns how many Markdown bodies were checked."""
+    checked = 0
+    for element in [*_elements(at.main), *_elements(at.sidebar)]:
+        proto = getattr(element, "proto", None)
+        if proto is None:
+            continue
+        assert not getattr(proto, "allow_html", False), f"{page}: an element renders raw HTML"
+        body = getattr(proto, "body", "")
+        if body:
+            checked += 1
+            html = _rendered(body)
+            for tag in tags:
+                assert tag not in html, f"{page}: {body!r} renders {tag}"
+            for text in raw:
+                assert text not in body, f"{page}: {body!r} holds {text!r} as is"
+    return checked
+
+
 def test_user_text_never_becomes_markup_on_any_page(own_home):
     """Titles, artists, albums, profile, playlist and file names full of HTML and Markdown are shown as
     typed on every page: no element allows HTML, no Markdown body renders to a tag from user text."""
@@ -901,18 +921,9 @@ def test_user_text_never_becomes_markup_on_any_page(own_home):
         if page == "upload":
             at.file_uploader(key="upload_file").upload(f"{HOSTILE[:40]}.wav", wav_bytes(y[: sr * 6], sr),
                                                        "audio/wav").run()  # fmt: skip
-        for element in [*_elements(at.main), *_elements(at.sidebar)]:
-            proto = getattr(element, "proto", None)
-            if proto is None:
-                continue
-            assert not getattr(proto, "allow_html", False), f"{page}: an element renders raw HTML"
-            body = getattr(proto, "body", "")
-            if body:
-                checked += 1
-                html = _rendered(body)
-                for tag in ("<div", "<a ", "<img", "<b>", "<strong>bold"):
-                    assert tag not in html, f"{page}: {body!r} renders {tag}"
-                assert "$x^2$" not in body and ":red[red]" not in body, f"{page}: {body!r}"
+        checked += assert_no_markup(
+            at, page, tags=("<div", "<a ", "<img", "<b>", "<strong>bold"), raw=("$x^2$", ":red[red]")
+        )
         for figure in charts(at):
             text = json.dumps(figure)
             assert "<a href" not in text and "<div" not in text and "<img" not in text, page

@@ -35,6 +35,7 @@ so the app's Model page saves, lists and loads both kinds the same way.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -169,26 +170,17 @@ class BackboneModel:
         classes = self._classes(genres)
         lda = fit_lda(standard, np.asarray(genres), classes) if classes and self.head != "none" else None
         use_lda = lda is not None and self.head != "classifier"
-        self.model_ = _head_network(
-            _keras(),
-            blocks=blocks,
-            mean=mean,
-            scale=scale,
-            pca=pca,
-            lda=lda,
-            classes=classes,
-            use_lda=use_lda,
+        network = functools.partial(
+            _head_network, _keras(), blocks=blocks, mean=mean, scale=scale, pca=pca, lda=lda, classes=classes
         )
+        self.model_ = network(use_lda=use_lda)
         self.genres_ = list(classes) if lda is not None else []
         self.uses_head_ = use_lda
         self.validation_ = None
         if use_lda and val_features is not None and val_genres is not None and len(val_genres):
             self.validation_ = self._validate(features, genres, val_features, val_genres)
             if self.head == "auto" and self.validation_["with_head"] < self.validation_["backbone_only"]:
-                self.model_ = _head_network(
-                    _keras(), blocks=blocks, mean=mean, scale=scale, pca=pca, lda=lda, classes=classes,
-                    use_lda=False,
-                )  # fmt: skip
+                self.model_ = network(use_lda=False)
                 self.uses_head_ = False
         self._set_fitted()
         return self

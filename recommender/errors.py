@@ -42,3 +42,7 @@ class UserInputError(RecommenderError):
 
 class WriteError(RecommenderError):
     """A file of the home cannot be written: a folder not writable, a read-only disk, a full disk."""
+
+
+class AccessError(RecommenderError):
+    """What was asked needs the owner, or the profile's PIN, and this visitor has neither."""

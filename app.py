@@ -1,14 +1,14 @@
 """musicrec in the browser: ``streamlit run app.py``.
 
-This file only routes: page config, the navigation, the shared sidebar (profile picker
-and catalog status), then the chosen page runs. Each page lives in ``pages/``.
+This file only routes: page config, the navigation, the shared sidebar (profile picker,
+catalog status, the owner's password), then the chosen page runs. Each page lives in ``pages/``.
 """
 
 from pathlib import Path
 
 import streamlit as st
 
-from pages import _build, _common, _player
+from pages import _access, _build, _common, _player
 
 # The tab icon is a file of the project: a Material or emoji icon would be fetched from a font or CDN server.
 ICON = Path(__file__).parent / "assets" / "icon.png"
@@ -37,5 +37,6 @@ cat = _common.catalog()
 _player.show(cat)
 _common.sidebar(cat)
 _build.sidebar_progress()
+_access.sidebar()
 _common.mark_routed()
 page.run()

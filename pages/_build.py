@@ -2,38 +2,41 @@
 
 The build runs in a process of its own (``recommender.jobs``), so every tab and every
 reload shows it, a second one cannot start, and Cancel stops it cleanly while the
-previous catalog keeps serving. The options chosen are kept in the home
-(``app-build-options.json``), so they survive a reload.
+previous catalog keeps serving. Only the server's owner builds and cancels
+(``pages/_access``); the form's options belong to the session that chose them, and every
+one is checked again when the build starts. Folders must lie inside the server's music
+roots (``recommender.access``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from datetime import datetime
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from pages import _common
-from recommender import jobs, plots
+from pages import _access, _common
+from recommender import access, jobs, plots
 from recommender.build import SOURCE_LABELS
 from recommender.config import Paths
-from recommender.errors import RecommenderError
+from recommender.errors import AccessError, RecommenderError, UserInputError
 
-OPTIONS_FILE = "app-build-options.json"
 DONE_MESSAGE = "The new catalog is built and in use: explore the map, search, or upload a clip."
 ARCHS = {
     "musicnn": "Pretrained backbone (musicnn) + a head fitted on the genres — knows real music",
     "cnn1d": "cnn1d trained from scratch on the genres",
     "seed-2d": "seed-2d trained from scratch on the genres",
 }
+SOURCES = ("demo", "folder", "fma")
+SUBSETS = ("small", "medium", "large")
 DEFAULTS = {
     "source": "demo", "tracks": 400, "seed": 0, "audio": "", "metadata": "", "fma_audio": "", "subset": "small",
     "arch": "musicnn", "epochs": 30, "workers": 0,
 }  # fmt: skip
+# (low, high) of each number of the form: the widgets' own limits, checked again when the build starts.
+RANGES = {"tracks": (24, 4000), "seed": (0, 2**31 - 1), "epochs": (1, 200), "workers": (0, 64)}
 _EPOCH = re.compile(r"(?<!val_)acc ([\d.]+) val_acc ([\d.]+)(?: loss ([\d.]+) val_loss ([\d.]+))?")
 
 
@@ -41,68 +44,49 @@ def _paths() -> Paths:
     return Paths.at()
 
 
-def _saved_options() -> dict:
-    try:
-        saved = json.loads((_paths().home / OPTIONS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        saved = {}
-    return {k: saved.get(k, v) for k, v in DEFAULTS.items()}
-
-
-def _save_options(prefix: str) -> None:
-    chosen = {k: st.session_state.get(f"{prefix}_{k}", v) for k, v in DEFAULTS.items()}
-    path = _paths().home / OPTIONS_FILE
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(chosen), encoding="utf-8")
-    except OSError:
-        pass  # the options are a convenience: an unwritable home is reported when a build starts
-
-
 def build_form(prefix: str, *, label: str = "Build the catalog") -> None:
-    """Source and options of a new build, checked, then started in the background."""
-    saved = _saved_options()
-    for key, value in saved.items():
+    """Source and options of a new build, checked, then started in the background (the owner only)."""
+    if not _access.is_owner():
+        _access.owner_only("build a catalog")
+        return
+    for key, value in DEFAULTS.items():  # this session's own choices: never another's
         if f"{prefix}_{key}" not in st.session_state:
             st.session_state[f"{prefix}_{key}"] = value
 
-    def remember() -> None:
-        _save_options(prefix)
-
-    sources = ["demo", "folder", "fma"]
     source = st.radio(
-        "Source", sources, format_func=SOURCE_LABELS.get, key=f"{prefix}_source", horizontal=True,
-        on_change=remember,
-    )  # fmt: skip
+        "Source", SOURCES, format_func=SOURCE_LABELS.get, key=f"{prefix}_source", horizontal=True
+    )
     problem = None
     if source == "demo":
         st.caption(
             "Music the project synthesises itself: eight genres, each with sub-styles and a hybrid. "
             "Works offline; not real music."
         )
-        st.number_input("Songs", 24, 4000, step=8, key=f"{prefix}_tracks", on_change=remember)
+        st.number_input("Songs", *RANGES["tracks"], step=8, key=f"{prefix}_tracks")
     elif source == "folder":
         st.text_input(
-            "Music folder (a path on this server)", key=f"{prefix}_audio", on_change=remember,
-            placeholder="/home/me/Music",
-            help="Every audio file below it. Genre: the file's genre tag, else the name of its folder.",
+            "Music folder (inside this server's music folders)", key=f"{prefix}_audio",
+            max_chars=access.MAX_PATH_CHARS, placeholder="rock, or a full path inside a music folder",
+            help="Every audio file below it. Genre: the file's genre tag, else the name of its folder. "
+            + _roots_words(),
         )  # fmt: skip
         problem = _check_folder(st.session_state[f"{prefix}_audio"])
     else:
         cols = st.columns(3)
-        cols[0].text_input("fma_metadata folder", key=f"{prefix}_metadata", on_change=remember)
-        cols[1].text_input("Audio folder (fma_small, …)", key=f"{prefix}_fma_audio", on_change=remember)
-        cols[2].selectbox("Subset", ["small", "medium", "large"], key=f"{prefix}_subset", on_change=remember)
+        cols[0].text_input("fma_metadata folder", key=f"{prefix}_metadata", max_chars=access.MAX_PATH_CHARS)
+        cols[1].text_input(
+            "Audio folder (fma_small, …)", key=f"{prefix}_fma_audio", max_chars=access.MAX_PATH_CHARS
+        )
+        cols[2].selectbox("Subset", SUBSETS, key=f"{prefix}_subset")
+        st.caption(_roots_words())
         problem = _check_fma(st.session_state[f"{prefix}_metadata"], st.session_state[f"{prefix}_fma_audio"])
 
     with st.expander("Model and options"):
-        st.selectbox("Model", list(ARCHS), format_func=ARCHS.get, key=f"{prefix}_arch", on_change=remember)
+        st.selectbox("Model", list(ARCHS), format_func=ARCHS.get, key=f"{prefix}_arch")
         cols = st.columns(3)
-        cols[0].number_input("Epochs (from scratch only)", 1, 200, key=f"{prefix}_epochs", on_change=remember)
-        cols[1].number_input("Seed", 0, 2**31 - 1, key=f"{prefix}_seed", on_change=remember)
-        cols[2].number_input(
-            "Worker processes (0: all cores)", 0, 64, key=f"{prefix}_workers", on_change=remember
-        )
+        cols[0].number_input("Epochs (from scratch only)", *RANGES["epochs"], key=f"{prefix}_epochs")
+        cols[1].number_input("Seed", *RANGES["seed"], key=f"{prefix}_seed")
+        cols[2].number_input("Worker processes (0: all cores)", *RANGES["workers"], key=f"{prefix}_workers")
     if st.button(
         label, type="primary", icon=":material/build:", key=f"{prefix}_build", disabled=problem is not None
     ):
@@ -111,23 +95,42 @@ def build_form(prefix: str, *, label: str = "Build the catalog") -> None:
             st.rerun()
 
 
+def _roots_words() -> str:
+    roots = access.music_roots()
+    return "Music folders of this server: " + ", ".join(str(r) for r in roots) + "."
+
+
 def _options(prefix: str):
+    """This session's choices as ``BuildOptions``, each checked again (a ``RecommenderError`` if not)."""
     from recommender.build import BuildOptions
 
-    get = lambda key: st.session_state[f"{prefix}_{key}"]  # noqa: E731
-    source = get("source")
+    if not _access.is_owner():
+        raise AccessError("only the owner of this server can build a catalog")
+    get = lambda key: st.session_state.get(f"{prefix}_{key}", DEFAULTS[key])  # noqa: E731
+    source, arch, subset = get("source"), get("arch"), get("subset")
+    if source not in SOURCES or arch not in ARCHS or subset not in SUBSETS:
+        raise UserInputError("unknown source, model or subset: choose one of those offered")
+    numbers = {}
+    for key, (low, high) in RANGES.items():
+        value = get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise UserInputError(f"{key} must be a whole number from {low} to {high:,}")
+        numbers[key] = int(value)
+    audio = metadata = None
+    if source == "folder":
+        audio = access.server_folder(get("audio"))
+    elif source == "fma":
+        metadata, audio = access.server_folder(get("metadata")), access.server_folder(get("fma_audio"))
     return BuildOptions(
         source=source,
-        tracks=int(get("tracks")) if source == "demo" else None,
-        seed=int(get("seed")),
-        audio=Path(get("audio") if source == "folder" else get("fma_audio")).expanduser()
-        if source != "demo"
-        else None,
-        metadata=Path(get("metadata")).expanduser() if source == "fma" else None,
-        subset=get("subset"),
-        arch=get("arch"),
-        epochs=int(get("epochs")),
-        workers=int(get("workers")) or None,
+        tracks=numbers["tracks"] if source == "demo" else None,
+        seed=numbers["seed"],
+        audio=audio,
+        metadata=metadata,
+        subset=subset,
+        arch=arch,
+        epochs=numbers["epochs"],
+        workers=numbers["workers"] or None,
     )
 
 
@@ -137,10 +140,11 @@ def _check_folder(text: str) -> str | None:
     if not text.strip():
         return "no folder"
     try:
-        found = folder_summary(Path(text.strip()))
-    except RecommenderError as error:
-        st.error(_common.md(error), icon=":material/folder_off:")
-        return str(error)
+        found = folder_summary(access.server_folder(text))
+    except (RecommenderError, OSError) as error:
+        message = _problem(error)
+        st.error(_common.md(message), icon=":material/folder_off:")
+        return message
     genres = found["genres"]
     labelled = (
         f"{len(genres)} folders as genres" if len(genres) > 1 else "no genre folders (the backbone alone)"
@@ -153,14 +157,29 @@ def _check_folder(text: str) -> str | None:
     return None
 
 
+def _problem(error: Exception) -> str:
+    """A folder check's failure in one line: our own message, or what the OS said, without a path."""
+    if isinstance(error, RecommenderError):
+        return str(error)
+    return f"this folder cannot be read ({error.strerror or type(error).__name__})"
+
+
 def _check_fma(metadata: str, audio: str) -> str | None:
     if not metadata.strip() or not audio.strip():
         return "no folders"
     problems = []
-    if not (Path(metadata.strip()).expanduser() / "tracks.csv").is_file():
-        problems.append(f"no tracks.csv in {metadata.strip()}")
-    if not Path(audio.strip()).expanduser().is_dir():
-        problems.append(f"audio folder not found: {audio.strip()}")
+    try:
+        metadata_dir = access.server_folder(metadata)
+        if not (metadata_dir / "tracks.csv").is_file():
+            problems.append(f"no tracks.csv in {metadata_dir}")
+    except (RecommenderError, OSError) as error:
+        problems.append(f"fma_metadata folder: {_problem(error)}")
+    try:
+        audio_dir = access.server_folder(audio)
+        if not audio_dir.is_dir():
+            problems.append(f"audio folder not found: {audio_dir}")
+    except (RecommenderError, OSError) as error:
+        problems.append(f"audio folder: {_problem(error)}")
     if problems:
         st.error(_common.md("; ".join(problems)), icon=":material/folder_off:")
         return "; ".join(problems)
@@ -192,7 +211,9 @@ def show_running(*, key: str) -> None:
     def live() -> None:
         state = _still_running()
         _progress(state)
-        if st.button("Cancel the build", icon=":material/cancel:", key=f"{key}_cancel"):
+        if _access.is_owner() and st.button(
+            "Cancel the build", icon=":material/cancel:", key=f"{key}_cancel"
+        ):
             jobs.cancel()
             st.toast("Cancelling: the build stops at its next step; the previous catalog stays.")
 
@@ -266,6 +287,8 @@ def show_outcome() -> None:
         return
     if state["state"] == "cancelled":
         st.info("The last build was cancelled; the catalog is as it was before it.", icon=":material/cancel:")
+    elif not _access.is_owner():  # the reason may name the server's folders
+        st.error("The last build failed; the catalog is as it was before it.")
     else:
         st.error(f"The last build failed: {_common.md(state.get('error') or 'no reason given')}")
         log = _paths().home / jobs.LOG_FILE

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import _build, _common
+from pages import _access, _build, _common
 from recommender import plots
 
 _common.ensure_routed(__file__)
@@ -19,6 +19,12 @@ if _build.running():
         st.stop()
     st.caption("Meanwhile the current catalog keeps serving:")
 
+if cat is None and not _access.is_owner():
+    st.markdown(
+        "There is no catalog yet. The owner of this server builds one (from a music folder, the Free Music "
+        "Archive or the demo catalog); then every page works here."
+    )
+    st.stop()
 if cat is None:
     st.markdown(
         "There is no catalog yet. Build one from **your own music folder**, from the **Free Music Archive**, "
@@ -69,7 +75,7 @@ with right:
             f"{info['skipped']} files were skipped during the build (unreadable, missing or too short)."
         )
 
-if not _build.running():
+if _access.is_owner() and not _build.running():
     with st.expander("Build another catalog", icon=":material/build:"):
         st.caption("The current catalog keeps serving until the new one is complete; users' data stays.")
         _build.build_form("home", label="Build it")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import _build, _common
+from pages import _access, _build, _common
 from recommender import jobs, plots
 from recommender.catalog import model_description
 
@@ -85,9 +85,12 @@ if cat.model_info:
                     key="model_per_genre",
                 )
 else:
-    st.info("This catalog has no model yet: build one below.")
+    st.info("This catalog has no model yet" + (": build one below." if _access.is_owner() else "."))
 
 st.divider()
+if not _access.is_owner():
+    _access.owner_only("build or load another model")
+    st.stop()
 if _build.running():
     st.caption("A build is running: a new model can be chosen when it has finished.")
     st.stop()

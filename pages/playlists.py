@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from pages import _common, _player
+from pages import _access, _common, _player
 from recommender import playlists as playlist_files
 from recommender import plots
 
@@ -49,7 +49,9 @@ with top[2].popover("Import a file", icon=":material/upload_file:", use_containe
     if st.button("Import", key="playlists_import", type="primary", disabled=upload is None):
         with _common.user_errors():
             chosen = import_name.strip() or Path(upload.name).stem.strip()
-            found = cat.import_playlist(user, chosen, upload.getvalue(), file_name=upload.name)
+            found = cat.import_playlist(
+                user, chosen, upload.getvalue(), file_name=upload.name, bases=(_access.music_base(cat),)
+            )
             message = f"Imported {len(found.track_ids)} songs into “{_common.md(chosen)}”."
             if found.skipped:
                 shown = ", ".join(f"“{_common.md(e)}”" for e in found.skipped[:5])
@@ -114,18 +116,23 @@ else:
                 )
 
         if len(songs):
+            base = _access.export_base(cat)
             exports = st.columns([1, 1, 4], vertical_alignment="center")
             for column, fmt, label in ((exports[0], "m3u8", "M3U8"), (exports[1], "xspf", "XSPF")):
                 column.download_button(
                     label,
-                    data=cat.export_playlist(user, name, fmt=fmt)[0],
+                    data=cat.export_playlist(user, name, fmt=fmt, relative_to=base)[0],
                     file_name=playlist_files.file_name(name, fmt),
                     mime=playlist_files.MIME_TYPES[fmt],
                     key=f"playlists_download_{fmt}",
                     icon=":material/download:",
                     help=f"Download this playlist as an {label} file, for any music player",
                 )
-            exports[2].caption("Its songs by their audio files' absolute paths: it plays on this computer.")
+            exports[2].caption(
+                "Its songs by their audio files' absolute paths: it plays on this computer."
+                if base is None
+                else "Its songs by their paths in the catalog's music folder."
+            )
 
         action = _common.song_list(
             cat, songs, key="playlists_songs", via=f"playlist {name}",

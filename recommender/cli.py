@@ -234,7 +234,28 @@ def parser() -> argparse.ArgumentParser:
         default=8,
         help="songs in the path, both ends included (default 8)",
     )
+    _owner_parser(sub)
     return root
+
+
+def _owner_parser(sub) -> None:
+    o = sub.add_parser(
+        "owner",
+        help="the app's owner: password, music folders, trust in browsers on this machine",
+        description="The app's owner builds catalogs, cancels builds, loads models and types server paths; "
+        "everyone else is a visitor. A browser on this machine is the owner (unless trust-loopback is off); "
+        "anyone else unlocks with the owner's password. Typed folders must lie inside the music folders.",
+    )
+    _add_common(o, json_flag=True)
+    o.add_argument(
+        "action",
+        choices=("show", "set-password", "clear-password", "add-root", "remove-root", "trust-loopback"),
+        help="show the settings; set-password (read from stdin); clear-password; add-root DIR / remove-root DIR "
+        "(a music folder); trust-loopback yes|no",
+    )
+    o.add_argument(
+        "value", nargs="?", default=None, help="add-root / remove-root: DIR; trust-loopback: yes|no"
+    )
 
 
 # ---- output -----------------------------------------------------------------------------
@@ -643,6 +664,67 @@ def _recommendation_results(catalog, triples) -> dict:
     return {"results": results_json(pd.DataFrame(rows)) if rows else []}
 
 
+def _read_password() -> str:
+    """The new owner password: typed twice at a terminal, else the first line of stdin."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("New owner password: ")
+        if getpass.getpass("Again: ") != first:
+            raise RecommenderError("the two passwords differ; nothing was changed")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_owner(args) -> None:
+    from recommender import access
+    from recommender.errors import UserInputError
+
+    needs_value = {"add-root", "remove-root", "trust-loopback"}
+    if args.action in needs_value and args.value is None:
+        raise UserInputError(f"owner {args.action} needs a value (see --help)")
+    if args.action not in needs_value and args.value is not None:
+        raise UserInputError(f"owner {args.action} takes no value")
+    done = ""
+    if args.action == "set-password":
+        access.set_password(_read_password(), args.home)
+        done = "the owner password is set"
+    elif args.action == "clear-password":
+        access.clear_password(args.home)
+        done = "the owner password is removed: only a browser on this machine is the owner"
+    elif args.action == "add-root":
+        done = f"music folder added: {access.add_root(args.value, args.home)}"
+    elif args.action == "remove-root":
+        if not access.remove_root(args.value, args.home):
+            raise UserInputError(f"{args.value} is not an added music folder")
+        done = f"music folder removed: {args.value}"
+    elif args.action == "trust-loopback":
+        choice = args.value.strip().lower()
+        if choice not in ("yes", "no"):
+            raise UserInputError(f"trust-loopback takes yes or no, got {args.value!r}")
+        access.set_trust_loopback(choice == "yes", args.home)
+        done = "a browser on this machine is " + ("the owner" if choice == "yes" else "a visitor")
+    if done:
+        print(done, file=sys.stderr)
+    out = {
+        "password_set": access.has_password(args.home),
+        "roots": [str(r) for r in access.music_roots(args.home)],
+        "trust_loopback": access.trusts_loopback(args.home),
+    }
+    _emit(args, out, _owner_text)
+
+
+def _owner_text(out: dict) -> str:
+    return "\n".join(
+        [
+            f"owner password: {'set' if out['password_set'] else 'not set'}",
+            f"a browser on this machine is {'the owner' if out['trust_loopback'] else 'a visitor'}",
+            "music folders:",
+            *(f"  {root}" for root in out["roots"]),
+        ]
+    )
+
+
 def _reader_gone() -> int:
     """The program reading our output closed it (``… | head -1``): stop quietly, as Unix tools do.
 
@@ -668,6 +750,7 @@ COMMANDS: dict[str, Callable] = {
     "history": cmd_history,
     "recommend": cmd_recommend,
     "path": cmd_path,
+    "owner": cmd_owner,
 }
 
 

@@ -155,13 +155,15 @@ def has_password(home: str | os.PathLike | None = None) -> bool:
     return settings(home).password_hash is not None
 
 
-def check_password(guess: str, home: str | os.PathLike | None = None, *, guesses: Guesses = GUESSES) -> bool:
+def check_password(
+    guess: str, home: str | os.PathLike | None = None, *, guesses: Guesses | None = None
+) -> bool:
     """Whether ``guess`` is the owner's password. Raises ``UserInputError`` when none is set, and
     ``passwords.TooManyGuesses`` while wrong guesses came too fast (for everyone: one server, one owner)."""
     stored = settings(home).password_hash
     if stored is None:
         raise UserInputError(NO_PASSWORD)
-    return guesses.check(GUESS_KEY, guess, stored)
+    return (guesses or GUESSES).check(GUESS_KEY, guess, stored)
 
 
 # ---- who is at the browser ------------------------------------------------------------------------

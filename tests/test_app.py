@@ -77,9 +77,13 @@ def catalog(app_home) -> Catalog:
     return Catalog.open(app_home)
 
 
-def start(*, user: str | None = None, page: str | None = None) -> AppTest:
-    """The app after its first run, with ``user`` created in the sidebar and ``page`` open."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+def start(*, user: str | None = None, page: str | None = None, owner: bool = False) -> AppTest:
+    """The app after its first run, with ``user`` created in the sidebar and ``page`` open; a visitor
+    (AppTest has no connection to tell), or the server's owner if ``owner``."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    if owner:
+        at.session_state["owner"] = True
+    at.run()
     assert not at.exception
     if user:
         at.sidebar.text_input(key="sidebar_new_user").input(user)
@@ -266,7 +270,7 @@ def test_home_says_what_the_catalog_is(app_home, catalog):
 
 def test_without_a_catalog_home_offers_the_build_and_pages_say_so(tmp_path, monkeypatch):
     monkeypatch.setenv("MUSICREC_HOME", str(tmp_path / "empty"))
-    at = start()
+    at = start(owner=True)
     assert at.button(key="home_build").label == "Build the catalog"
     assert at.radio(key="home_source").value == "demo"  # a fresh clone builds the demo by default
     assert "synthesises itself" in shown(at)
@@ -284,7 +288,7 @@ def test_the_home_button_builds_the_demo_catalog(tmp_path, monkeypatch):
 
     home = tmp_path / "fresh"
     monkeypatch.setenv("MUSICREC_HOME", str(home))
-    at = start()
+    at = start(owner=True)
     at.number_input(key="home_tracks").set_value(24)
     at.button(key="home_build").click().run()
     assert not at.exception and errors(at) == []
@@ -328,7 +332,7 @@ def test_a_failed_build_says_why_and_where_its_output_is(own_home):
              "error": "the build stopped unexpectedly (ValueError: boom)", "stages": [], "options": {}}  # fmt: skip
     (own_home / jobs.STATUS_FILE).write_text(json.dumps(state))
     (own_home / jobs.LOG_FILE).write_text("Traceback (most recent call last):\nValueError: boom\n")
-    at = start()
+    at = start(owner=True)
     assert errors(at) == ["The last build failed: the build stopped unexpectedly (ValueError: boom)"]
     assert f"Everything the build printed is in {own_home / jobs.LOG_FILE}." in shown(at)
     assert "Traceback" not in shown(at)
@@ -718,7 +722,7 @@ def test_a_playlist_downloads_as_m3u8_and_xspf_and_a_file_imports_back(app_home,
     user, ids = "exporter", [3, 8, 14]
     catalog.store.create_playlist(user, "Road, #1 <trip>", ids)
     audio = [str(catalog.audio_path(t)) for t in ids]
-    at = start(user=user, page="playlists")
+    at = start(user=user, page="playlists", owner=True)
     files = {}
     for fmt in ("m3u8", "xspf"):
         button = at.download_button(key=f"playlists_download_{fmt}")
@@ -772,7 +776,7 @@ def test_history_lists_plays_newest_first_and_clears(app_home, catalog):
 
 # ---- model ---------------------------------------------------------------------------------------
 def test_model_page_compares_every_way_of_listening(app_home, catalog):
-    at = start(page="model")
+    at = start(page="model", owner=True)
     metrics = catalog.metrics()
     c, r = metrics["classifier"], metrics["retrieval"]
     shown_metrics = {m.label: m.value for m in at.metric}
@@ -800,7 +804,7 @@ def test_model_page_compares_every_way_of_listening(app_home, catalog):
 def test_a_model_for_other_genres_is_refused_with_a_message(app_home, catalog):
     meta = json.loads((catalog.paths.models_dir / f"{catalog.model_info['name']}.json").read_text())
     meta["genres"] = ["Polka", "Yodel"]
-    at = start(page="model")
+    at = start(page="model", owner=True)
     at.file_uploader(key="model_upload").set_value(
         [("other.keras", b"not really keras", "application/octet-stream"),
          ("other.json", json.dumps(meta).encode(), "application/json")]
@@ -815,7 +819,7 @@ def test_a_broken_model_upload_is_refused_and_not_offered_afterwards(app_home, c
     name = catalog.model_info["name"]
     good = (catalog.paths.models_dir / f"{name}.keras").read_bytes()
     meta = (catalog.paths.models_dir / f"{name}.json").read_bytes()
-    at = start(page="model")
+    at = start(page="model", owner=True)
     at.file_uploader(key="model_upload").set_value(
         [("cut.keras", good[:4000], "application/octet-stream"), ("cut.json", meta, "application/json")]
     ).run()
@@ -830,7 +834,7 @@ def test_a_broken_model_upload_is_refused_and_not_offered_afterwards(app_home, c
 @pytest.mark.slow
 def test_train_a_new_model_then_go_back_to_the_saved_one(own_home):
     before = Catalog.open(own_home).model_info["name"]
-    at = start(page="model")
+    at = start(page="model", owner=True)
     at.selectbox(key="model_arch").select("cnn1d")
     at.number_input(key="model_epochs").set_value(1)
     next(b for b in at.form_submit_button if b.label == "Train").click().run(timeout=900)

@@ -55,13 +55,14 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> No
 
 
 @contextlib.contextmanager
-def serve(home: Path, log: Path):
-    """``streamlit run app.py`` on a free localhost port with ``MUSICREC_HOME=home``; yields its URL."""
+def serve(home: Path, log: Path, *, env: dict[str, str] | None = None, address: str = "127.0.0.1"):
+    """``streamlit run app.py`` on a free port with ``MUSICREC_HOME=home`` (and ``env``), listening on
+    ``address``; yields its URL on localhost."""
     port = _free_port()
-    env = os.environ | {"MUSICREC_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = os.environ | {"MUSICREC_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "2"} | (env or {})
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-        "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+        "--server.port", str(port), "--server.address", address, "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -286,7 +287,7 @@ def _music_folder(root: Path) -> Path:
 
 
 def test_a_music_folder_becomes_a_catalog_from_the_home_page_and_the_server_stays_quiet(browser, tmp_path):
-    music = _music_folder(tmp_path / "music")
+    music = _music_folder(tmp_path / "home" / "music" / "class")  # inside the home's music folder
     log = tmp_path / "streamlit.log"
     with serve(tmp_path / "home", log) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -294,8 +295,9 @@ def test_a_music_folder_becomes_a_catalog_from_the_home_page_and_the_server_stay
         page.goto(url)
         wait_idle(page)
         page.get_by_text("Music folder", exact=True).click()
-        page.get_by_role("textbox", name="Music folder (a path on this server)").fill(str(music))
-        page.get_by_role("textbox", name="Music folder (a path on this server)").press("Enter")
+        box = page.get_by_role("textbox", name="Music folder (inside this server's music folders)")
+        box.fill(str(music))
+        box.press("Enter")
         wait_text(page, "6 audio files, 2 folders as genres")
         page.get_by_role("button", name="Build the catalog").click()
         wait_text(page, "Building: ", where='[data-testid="stSidebar"]')  # every page shows it

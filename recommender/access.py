@@ -93,7 +93,7 @@ def _write(home: str | os.PathLike | None, settings: Settings) -> None:
     from recommender.features import atomic_write
 
     def write(tmp: Path) -> None:
-        tmp.chmod(0o600)  # the hash is no secret, but nobody else needs it
+        tmp.chmod(0o600)  # only the server needs to read the hash: nobody gets to try guesses offline
         tmp.write_text(json.dumps(settings.to_dict(), indent=2), encoding="utf-8")
 
     atomic_write(_file(home), write)

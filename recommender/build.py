@@ -30,6 +30,7 @@ from recommender.features import (
     extract,
     remove_stale_temps,
 )
+from recommender.limits import cap_workers
 from recommender.sources.base import SourceReport, Track
 
 SOURCES = ("demo", "fma", "folder")
@@ -161,6 +162,7 @@ def build(
 
 
 def _build(options: BuildOptions, paths: Paths, progress: Progress) -> BuildResult:
+    options = cap_workers(options, progress)  # at most one worker process per core
     started = datetime.now(UTC)
     paths.ensure()
     _remove_stale_temps(paths)

@@ -188,9 +188,11 @@ def _read_ffmpeg(
     _check_caps(path, channels=channels, sr=sr)
     start = max(0.0, (seconds - max_seconds) / 2) if seconds else 0.0
     rate = min(sr or DECODE_RATE, DECODE_RATE)
+    # The channels' mean, as for every other file ("<": gains normalised); ffmpeg's own -ac 1 weighs them.
+    mean = ["-af", "pan=mono|c0<" + "+".join(f"c{i}" for i in range(channels))] if channels else []
     run = subprocess.run(
         [ffmpeg, "-nostdin", "-v", "error", "-ss", f"{start:.3f}", "-t", f"{max_seconds:.3f}",
-         "-i", _ffmpeg_input(path), "-map", "0:a:0", "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"],
+         "-i", _ffmpeg_input(path), "-map", "0:a:0", *mean, "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"],
         capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     if run.returncode != 0:

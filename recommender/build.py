@@ -31,6 +31,7 @@ from recommender.features import (
     remove_stale_temps,
 )
 from recommender.limits import cap_workers
+from recommender.retention import prune
 from recommender.sources.base import SourceReport, Track
 
 SOURCES = ("demo", "fma", "folder")
@@ -226,6 +227,7 @@ def _build(options: BuildOptions, paths: Paths, progress: Progress) -> BuildResu
         )
     info["built_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     commit(paths, kept, info)
+    prune(paths, info)  # the last few builds stay on the disk, older and failed ones go
     return BuildResult(tracks=kept, skipped=skipped, info=info)
 
 

@@ -140,11 +140,17 @@ def _read_soundfile(path: str | os.PathLike, *, max_seconds: float) -> tuple[np.
 def _read_fallback(path: str | os.PathLike, *, max_seconds: float) -> tuple[np.ndarray, int]:
     """Decode what libsndfile does not read: ffmpeg when installed, else audioread, window only."""
     import shutil
+    import subprocess
 
     ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is not None:
+    if ffmpeg is None:
+        return _read_audioread(path, max_seconds=max_seconds)
+    try:
         return _read_ffmpeg(path, max_seconds=max_seconds, ffmpeg=ffmpeg, ffprobe=shutil.which("ffprobe"))
-    return _read_audioread(path, max_seconds=max_seconds)
+    except subprocess.TimeoutExpired:
+        raise AudioError(
+            f"{_name(path)}: took more than {FFMPEG_TIMEOUT_S} s to decode; convert it to MP3, FLAC, OGG or WAV"
+        ) from None
 
 
 def _probe(path: str | os.PathLike, ffprobe: str | None) -> tuple[int | None, int | None, float | None]:

@@ -217,7 +217,8 @@ def add_upload(
             atomic_write(arrays_path, lambda tmp: _savez(tmp, **arrays))
             saved.append(arrays_path)
             catalog.__dict__["_arrays"] = arrays
-            catalog.store.add_upload_track(track, user=user, size=len(data))  # the commit
+            catalog.store.record_upload_owner(track_id, user=user, size=len(data))
+            catalog.store.add_track(track)  # the commit
         except BaseException:
             # Put the catalog back as it was; the saved audio and features are harmless leftovers.
             index.fit(*before)

@@ -15,9 +15,7 @@ from typing import NamedTuple
 import duckdb
 
 from recommender.errors import UserInputError
-from recommender.sources.base import Track
-from recommender.store.schema import _rebuild_search
-from recommender.store.values import MAX_USER_NAME, _clean_name, _track_id, _tracks_frame, _utcnow
+from recommender.store.values import MAX_USER_NAME, _clean_name, _track_id, _utcnow
 
 
 class UploadUsage(NamedTuple):
@@ -30,24 +28,21 @@ class UploadUsage(NamedTuple):
 class UploadStore:
     """The upload methods of ``Store`` (which provides the transactions they run in)."""
 
-    def add_upload_track(self, track: Track, *, user: str | None, size: int) -> None:
-        """Add an uploaded clip's track, and who added it (``user``: a profile, or None), in one transaction."""
-        frame = _tracks_frame([track])
+    def record_upload_owner(self, track_id: int, *, user: str | None, size: int) -> None:
+        """Remember who adds uploaded clip ``track_id`` (``user``: a profile, or None) and its size in bytes.
+
+        Written just before the clip's track row (the upload's commit): a row whose track
+        never came counts for nothing, and adding the clip again replaces it.
+        """
+        tid = _track_id(track_id)
         clean = None if user is None else _clean_name(user, what="profile", max_len=MAX_USER_NAME)
 
         def work(con: duckdb.DuckDBPyConnection) -> None:
             user_id = None if clean is None else self._ensure_user(con, clean)
-            con.register("incoming", frame)
-            try:
-                self._upsert(con, "incoming")
-            finally:
-                con.unregister("incoming")
             con.execute(
                 "INSERT OR REPLACE INTO upload_owners VALUES (?, ?, ?, ?)",
-                [int(track.track_id), user_id, int(size), _utcnow()],
+                [tid, user_id, int(size), _utcnow()],
             )
-            _rebuild_search(con, [int(track.track_id)])
-            self._touch_catalog(con)
 
         self._run(work)
 

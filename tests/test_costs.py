@@ -320,3 +320,52 @@ def test_a_utf16_xspf_without_a_doctype_is_read():
     text = '<?xml version="1.0" encoding="UTF-16"?><playlist xmlns="http://xspf.org/ns/0/"><trackList>'
     text += "<track><location>/music/é.mp3</location></track></trackList></playlist>"
     assert read_entries(text.encode("utf-16"), file_name="upload") == ["/music/é.mp3"]
+
+
+# ---- 7: the Song page's Delete button, for the uploader and the owner only ------------------------------
+@pytest.fixture
+def app_catalog(own_catalog, monkeypatch) -> Catalog:
+    """``own_catalog`` served by AppTest, run through app.py on every run as the live server does."""
+    from streamlit.runtime import pages_manager
+
+    original = pages_manager.PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        pages_manager.PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(pages_manager.PagesManager, "__init__", init)
+    monkeypatch.setenv("MUSICREC_HOME", str(own_catalog.paths.home))
+    return own_catalog
+
+
+def song_page(track_id: int, *, user: str | None, owner: bool = False):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120).run()
+    at.session_state["user"] = user
+    at.session_state["owner"] = owner
+    at.session_state["track_id"] = track_id
+    at.switch_page("pages/song.py").run()
+    assert not at.exception
+    return at
+
+
+def test_the_song_page_offers_delete_to_the_uploader_and_the_owner_only(app_catalog, tmp_path):
+    cat = app_catalog
+    cat.store.create_user("ann")
+    cat.store.create_user("bob")
+    mine = cat.add_upload(
+        clip_bytes(tmp_path, 7), filename="m.wav", title="Ann Clip", artist="Ann", user="ann"
+    )
+
+    assert not [b for b in song_page(mine, user="bob").button if b.key == "song_delete_upload"]
+    assert not [b for b in song_page(3, user="ann", owner=True).button if b.key == "song_delete_upload"]
+    assert [b for b in song_page(mine, user=None, owner=True).button if b.key == "song_delete_upload"]
+
+    at = song_page(mine, user="ann")
+    at.button(key="song_delete_upload").click().run()
+    assert not at.exception
+    assert Catalog.open(cat.paths.home).search("Ann Clip", k=5).empty
+    with pytest.raises(UserInputError):
+        cat.track(mine)

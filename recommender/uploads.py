@@ -237,7 +237,7 @@ def add_upload(
 def may_delete(catalog: Catalog, track_id: int, *, user: str | None, owner: bool = False) -> bool:
     """Whether ``user`` (or the owner) may delete track ``track_id``: an upload that profile added."""
     track = catalog.store.track(int(track_id))
-    if track.get("source") != "upload" or not track.get("in_catalog", True):
+    if track.get("source") != "upload":
         return False
     if owner:
         return True
@@ -249,7 +249,7 @@ def delete_upload(catalog: Catalog, track_id: int, *, user: str | None = None, o
     """Take an uploaded clip out of ``catalog``: index, map, track row, feature caches and audio file.
 
     Only the profile that added it (``user``) or the owner may. Returns the clip's title.
-    Every step can be run again: a deletion that was interrupted is finished by the next one.
+    Every step can be run again: the owner finishes a deletion that was interrupted.
     """
     track = catalog.store.track(int(track_id))  # an unknown id: a clear UserInputError
     title = str(track["title"])

@@ -284,6 +284,19 @@ def test_the_uploader_and_the_owner_can_delete_an_upload_and_it_leaves_no_trace(
     assert again == mine and not reopened.search("Back", k=5).empty
 
 
+@pytest.mark.slow
+def test_a_real_rebuild_removes_the_builds_beyond_the_setting(own_catalog, monkeypatch):
+    monkeypatch.setenv("MUSICREC_KEEP_BUILDS", "1")
+    home = own_catalog.paths.home
+    model = own_catalog.paths.models_dir / f"{own_catalog.model_info['name']}.keras"
+    failed = own_catalog.paths.build_dir("demo-20200101-000000-000000")  # a failed build's leftover
+    failed.mkdir()
+    result = build(BuildOptions(source="demo", tracks=24, model=model, no_train=True, workers=1), home=home)
+    assert [p.name for p in own_catalog.paths.catalog_dir.iterdir()] == [result.info["build_id"]]
+    assert model.is_file()  # the new build uses it
+    assert len(Catalog.open(home).similar(3, k=5)) == 5
+
+
 def test_a_finished_build_records_itself_in_its_folder(built_home):
     catalog = Catalog.open(built_home)
     record = catalog.artifact("index").parent / "build.json"

@@ -9,10 +9,11 @@ import re
 
 import streamlit as st
 
-from pages import _common, _player
+from pages import _access, _common, _player
 from recommender import plots
 from recommender.describe import why
 from recommender.errors import RecommenderError, UserInputError
+from recommender.uploads import may_delete
 
 _common.ensure_routed(__file__)
 
@@ -103,6 +104,18 @@ with _common.user_errors():
                         st.rerun()
     else:
         actions.caption("Pick a profile in the sidebar to like songs, keep playlists and a history.")
+    if track.get("source") == "upload" and may_delete(cat, track_id, user=user, owner=_access.is_owner()):
+        with actions.popover("Delete", icon=":material/delete:"):
+            st.write(
+                "Delete this clip from the catalog, for everyone? Plays, likes and playlist places go too."
+            )
+            if st.button("Delete the clip", key="song_delete_upload", type="primary"):
+                title = cat.delete_upload(track_id, user=user, owner=_access.is_owner())
+                _common.after_upload()
+                _common.flash(f"“{_common.md(title)}” is deleted.")
+                st.session_state.track_id = st.session_state.song_link = None
+                st.query_params.pop("track", None)
+                st.switch_page("pages/search.py")
 
     if _player.is_playing(track_id):
         st.caption(":material/graphic_eq: Playing, in the sidebar. Each listen goes to your history.")

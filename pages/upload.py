@@ -7,11 +7,11 @@ at once, so it shows up on the map and among other songs' neighbours.
 import pandas as pd
 import streamlit as st
 
-from pages import _common
+from pages import _access, _common
 from recommender import plots
 from recommender.audio import can_decode
 from recommender.describe import sound_traits, why
-from recommender.uploads import default_title
+from recommender.uploads import default_title, upload_quota
 
 _common.ensure_routed(__file__)
 
@@ -94,6 +94,16 @@ with _common.user_errors():
     )
 
     st.subheader("Add it to the catalog")
+    user, owner = _common.current_user(), _access.is_owner()
+    clips, limit = upload_quota()
+    if not owner:
+        used = cat.store.upload_usage(user) if user else None
+        st.caption(
+            f"Each profile may add {clips} clips ({limit / 1e6:.0f} MB in all)"
+            + (f"; {_common.md(user)} has added {used.clips} ({used.bytes / 1e6:.1f} MB)." if used else
+               ". Pick a profile in the sidebar to add clips.")
+            + " The profile that added a clip can delete it on its song page."
+        )  # fmt: skip
     with st.form("upload_add_form"):
         cols = st.columns(3)
         title = cols[0].text_input("Title", value=default_title(uploaded.name), key="upload_title")
@@ -110,7 +120,15 @@ with _common.user_errors():
             "Add to the catalog", icon=":material/library_add:", type="primary", key="upload_add"
         )
     if add:
-        track_id = cat.add_upload(data, filename=uploaded.name, title=title, artist=artist, genre=genre)
+        track_id = cat.add_upload(
+            data,
+            filename=uploaded.name,
+            title=title,
+            artist=artist,
+            genre=genre,
+            user=user,
+            limited=not owner,
+        )
         _common.after_upload()
         _common.flash(f"“{_common.md(title)}” is in the catalog now.")
         _common.open_song(track_id, via="upload")

@@ -2,9 +2,13 @@
 
 One code path serves training, the catalog and uploaded clips: ``mel_for_file``.
 Decoding tries soundfile (libsndfile: wav, flac, ogg/vorbis, opus, mp3, aiff) first and
-falls back to librosa/audioread (which can use ffmpeg or the OS decoders for m4a and
-friends when they are installed). Every failure a user's file can cause raises
-``AudioError`` with a message naming the file and what is wrong with it.
+falls back to ffmpeg when it is installed (m4a and friends), else to audioread (the OS's
+decoders). Whatever the decoder, only the centre window (30 s) is read, block by block,
+mixed down to mono and brought to at most ``DECODE_RATE`` as it is read: the memory a
+file costs follows that window, never its channel count or length. Files whose header
+declares more than ``MAX_CHANNELS`` channels or ``MAX_SAMPLE_RATE`` are refused. Every
+failure a user's file can cause raises ``AudioError`` with a message naming the file and
+what is wrong with it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ import errno
 import math
 import os
 import stat
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +31,15 @@ SILENCE_PEAK = 1e-4
 # Dynamic range kept in the log-mel: values lie in [-TOP_DB, 0] dB relative to the clip's loudest bin.
 TOP_DB = 80.0
 
+
+MAX_CHANNELS = 32
+"""Files whose header declares more audio channels are refused (22.2 surround has 24)."""
+MAX_SAMPLE_RATE = 384_000
+"""Files whose header declares a higher sample rate are refused."""
+DECODE_RATE = 48_000
+"""Decoded windows of files sampled faster are resampled down to this rate as they are read."""
+BLOCK_SAMPLES = 1 << 18  # samples (all channels together) read at once: 1 MiB of float32
+FFMPEG_TIMEOUT_S = 120
 
 NEEDS_FFMPEG = (".m4a", ".aac", ".mp4", ".wma")
 """Formats libsndfile does not read: decoded through audioread, which needs ffmpeg for them."""
@@ -46,32 +58,176 @@ def _name(path: str | os.PathLike) -> str:
     return Path(path).name or str(path)
 
 
-def _read_soundfile(path: str | os.PathLike, *, max_seconds: float) -> tuple[np.ndarray, int]:
-    """Decode the centre ``max_seconds`` of a file with libsndfile.
+class _MonoWindow:
+    """The samples of one decoding window, kept mono and at most ``DECODE_RATE``, block by block.
 
-    Returns ``(samples (n, channels) float32, sample_rate)``. Reading only the window
-    we keep makes long files as cheap as short ones.
+    Each block ``(n, channels)`` is mixed down as it arrives (and resampled by a streaming
+    resampler when the file's rate is above ``DECODE_RATE``), so memory follows the mono
+    window, never the file's channel count.
+    """
+
+    def __init__(self, sr: int, frames: int):
+        self.rate = min(int(sr), DECODE_RATE)
+        self.wanted = int(frames)  # frames at the file's rate still to take
+        self._chunks: list[np.ndarray] = []
+        self._resampler = None
+        if self.rate != sr:
+            import soxr
+
+            self._resampler = soxr.ResampleStream(sr, self.rate, 1, dtype="float32", quality="HQ")
+
+    def add(self, block: np.ndarray) -> bool:
+        """Take ``block`` ``(n, channels)`` float32; True once the window is full."""
+        block = block[: self.wanted]
+        self.wanted -= len(block)
+        mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0].copy()
+        if self._resampler is not None:
+            mono = self._resampler.resample_chunk(mono, last=self.wanted <= 0)
+        self._chunks.append(mono)
+        return self.wanted <= 0
+
+    def samples(self) -> tuple[np.ndarray, int]:
+        """``(samples (n, 1) float32, rate)``."""
+        if self._resampler is not None and self.wanted > 0:  # the file ended first: flush the resampler
+            self._chunks.append(self._resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+            self.wanted = 0
+        y = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
+        return y.astype(np.float32, copy=False)[:, None], self.rate
+
+
+def _check_caps(path: str | os.PathLike, *, channels: int | None, sr: int | None) -> None:
+    """``AudioError`` when the file's header declares more channels or a higher rate than is read."""
+    if channels is not None and channels > MAX_CHANNELS:
+        raise AudioError(
+            f"{_name(path)}: has {channels} audio channels; at most {MAX_CHANNELS} are read "
+            "(mix it down to stereo first)"
+        )
+    if sr is not None and sr > MAX_SAMPLE_RATE:
+        raise AudioError(
+            f"{_name(path)}: is sampled at {sr:,} Hz; at most {MAX_SAMPLE_RATE:,} Hz are read "
+            "(convert it to 48 kHz first)"
+        )
+
+
+def _read_soundfile(path: str | os.PathLike, *, max_seconds: float) -> tuple[np.ndarray, int]:
+    """Decode the centre ``max_seconds`` of a file with libsndfile, block by block.
+
+    Returns ``(samples (n, 1) float32 mono, rate)``, the rate at most ``DECODE_RATE``.
+    Reading only the window we keep makes long files as cheap as short ones.
     """
     with sf.SoundFile(str(path)) as f:
-        sr = f.samplerate
-        want = int(math.ceil(max_seconds * sr))
-        total = f.frames
-        if f.seekable() and total > want:
-            f.seek((total - want) // 2)
-            data = f.read(want, dtype="float32", always_2d=True)
-        else:
-            data = f.read(dtype="float32", always_2d=True)
-    return data, sr
+        _check_caps(path, channels=f.channels, sr=f.samplerate)
+        want = int(math.ceil(max_seconds * f.samplerate))
+        skip = max(0, (f.frames - want) // 2)
+        if skip and f.seekable():
+            f.seek(skip)
+            skip = 0
+        window = _MonoWindow(f.samplerate, want)
+        buffer = np.empty((max(1024, BLOCK_SAMPLES // f.channels), f.channels), dtype=np.float32)
+        while True:
+            block = f.read(len(buffer), dtype="float32", always_2d=True, out=buffer)
+            if not len(block):
+                break
+            if skip:  # a stream that cannot seek: read up to the window
+                dropped = min(skip, len(block))
+                skip -= dropped
+                block = block[dropped:]
+            if len(block) and window.add(block):
+                break
+    return window.samples()
 
 
-def _read_fallback(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Decode with librosa (audioread backends) at the native rate; (n, channels) float32."""
-    import librosa
+def _read_fallback(path: str | os.PathLike, *, max_seconds: float) -> tuple[np.ndarray, int]:
+    """Decode what libsndfile does not read: ffmpeg when installed, else audioread, window only."""
+    import shutil
+    import subprocess
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # librosa warns that it falls back to audioread
-        y, sr = librosa.load(str(path), sr=None, mono=False, dtype=np.float32)
-    return np.atleast_2d(y).T, int(sr)
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        return _read_audioread(path, max_seconds=max_seconds)
+    try:
+        return _read_ffmpeg(path, max_seconds=max_seconds, ffmpeg=ffmpeg, ffprobe=shutil.which("ffprobe"))
+    except subprocess.TimeoutExpired:
+        raise AudioError(
+            f"{_name(path)}: took more than {FFMPEG_TIMEOUT_S} s to decode; convert it to MP3, FLAC, OGG or WAV"
+        ) from None
+
+
+def _probe(path: str | os.PathLike, ffprobe: str | None) -> tuple[int | None, int | None, float | None]:
+    """``(channels, sample rate, seconds)`` of the first audio stream as the header says (None: unknown)."""
+    if ffprobe is None:
+        return None, None, None
+    import json
+    import subprocess
+
+    run = subprocess.run(
+        [ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries",
+         "stream=channels,sample_rate:format=duration", "-of", "json", _ffmpeg_input(path)],
+        capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    if run.returncode != 0:
+        raise ValueError("ffprobe cannot read the file")
+    found = json.loads(run.stdout or b"{}")
+    stream = (found.get("streams") or [{}])[0]
+    seconds = (found.get("format") or {}).get("duration")
+
+    def number(value, kind):
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            return None
+
+    return number(stream.get("channels"), int), number(stream.get("sample_rate"), int), number(seconds, float)
+
+
+def _ffmpeg_input(path: str | os.PathLike) -> str:
+    return "file:" + os.path.abspath(path)  # never read as an option or another protocol
+
+
+def _read_ffmpeg(
+    path: str | os.PathLike, *, max_seconds: float, ffmpeg: str, ffprobe: str | None
+) -> tuple[np.ndarray, int]:
+    """The centre ``max_seconds``, decoded by ffmpeg straight to mono at most ``DECODE_RATE``."""
+    import subprocess
+
+    channels, sr, seconds = _probe(path, ffprobe)
+    _check_caps(path, channels=channels, sr=sr)
+    start = max(0.0, (seconds - max_seconds) / 2) if seconds else 0.0
+    rate = min(sr or DECODE_RATE, DECODE_RATE)
+    # The channels' mean, as for every other file ("<": gains normalised); ffmpeg's own -ac 1 weighs them.
+    mean = ["-af", "pan=mono|c0<" + "+".join(f"c{i}" for i in range(channels))] if channels else []
+    run = subprocess.run(
+        [ffmpeg, "-nostdin", "-v", "error", "-ss", f"{start:.3f}", "-t", f"{max_seconds:.3f}",
+         "-i", _ffmpeg_input(path), "-map", "0:a:0", *mean, "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"],
+        capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    if run.returncode != 0:
+        raise ValueError("ffmpeg cannot decode the file")
+    y = np.frombuffer(run.stdout, dtype="<f4")[: int(math.ceil(max_seconds * rate))]
+    return y.astype(np.float32)[:, None], rate
+
+
+def _read_audioread(path: str | os.PathLike, *, max_seconds: float) -> tuple[np.ndarray, int]:
+    """The centre ``max_seconds`` through audioread (the OS's decoders), read until the window is full."""
+    import audioread
+
+    with audioread.audio_open(str(path)) as f:
+        channels, sr = int(f.channels), int(f.samplerate)
+        _check_caps(path, channels=channels, sr=sr)
+        seconds = float(f.duration or 0)
+        skip = int(max(0.0, (seconds - max_seconds) / 2) * sr) * channels  # interleaved samples
+        window = _MonoWindow(sr, int(math.ceil(max_seconds * sr)))
+        rest = np.zeros(0, dtype=np.int16)  # a frame cut between two buffers
+        for buffer in f:
+            samples = np.concatenate([rest, np.frombuffer(buffer, dtype="<i2")])
+            dropped = min(skip, len(samples))
+            skip -= dropped
+            samples = samples[dropped:]
+            whole = len(samples) - len(samples) % channels
+            samples, rest = samples[:whole], samples[whole:]
+            if whole and window.add(samples.reshape(-1, channels).astype(np.float32) / 32768.0):
+                break
+    return window.samples()
 
 
 def _looks_like_text(path: Path) -> bool:
@@ -125,9 +281,11 @@ def _reason(error: OSError) -> str:
 def decode(
     path: str | os.PathLike, *, max_seconds: float = DEFAULT_AUDIO.clip_seconds
 ) -> tuple[np.ndarray, int]:
-    """Decode an audio file to ``(samples (n, channels) float32, native sample rate)``.
+    """Decode the centre ``max_seconds`` of an audio file to ``(samples (n, 1) float32, sample rate)``.
 
-    Raises ``AudioError`` if the file is missing, empty or not decodable audio.
+    The samples are the channels' mean (mono); the rate is the file's, or ``DECODE_RATE``
+    for files sampled faster. Raises ``AudioError`` if the file is missing, empty, not
+    decodable audio, or declares more channels or a higher rate than is read.
     """
     p = Path(path)
     size = _readable_file_size(p)
@@ -141,9 +299,13 @@ def decode(
         raise AudioError(f"{_name(p)}: not an audio file (it contains text)")
     try:
         data, sr = _read_soundfile(p, max_seconds=max_seconds)
+    except AudioError:
+        raise
     except Exception:  # libsndfile refuses the format or the stream is broken
         try:
-            data, sr = _read_fallback(p)
+            data, sr = _read_fallback(p, max_seconds=max_seconds)
+        except AudioError:
+            raise
         except Exception:
             if p.suffix.lower() in NEEDS_FFMPEG and not can_decode(p.suffix):
                 raise AudioError(

@@ -30,6 +30,8 @@ from recommender.features import (
     extract,
     remove_stale_temps,
 )
+from recommender.limits import cap_workers
+from recommender.retention import prune
 from recommender.sources.base import SourceReport, Track
 
 SOURCES = ("demo", "fma", "folder")
@@ -161,6 +163,7 @@ def build(
 
 
 def _build(options: BuildOptions, paths: Paths, progress: Progress) -> BuildResult:
+    options = cap_workers(options, progress)  # at most one worker process per core
     started = datetime.now(UTC)
     paths.ensure()
     _remove_stale_temps(paths)
@@ -224,6 +227,7 @@ def _build(options: BuildOptions, paths: Paths, progress: Progress) -> BuildResu
         )
     info["built_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     commit(paths, kept, info)
+    prune(paths, info)  # the last few builds stay on the disk, older and failed ones go
     return BuildResult(tracks=kept, skipped=skipped, info=info)
 
 

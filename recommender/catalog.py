@@ -440,11 +440,22 @@ class Catalog:
         artist: str,
         genre: str | None = None,
         album: str = "Uploads",
+        user: str | None = None,
+        limited: bool = False,
     ) -> int:
-        """Add an uploaded clip to the catalog at once; returns its new track id (``uploads.add_upload``)."""
+        """Add an uploaded clip at once; returns its new track id (``uploads.add_upload``: ``user``, ``limited``)."""
         from recommender.uploads import add_upload
 
-        return add_upload(self, data, filename=filename, title=title, artist=artist, genre=genre, album=album)
+        return add_upload(
+            self, data, filename=filename, title=title, artist=artist, genre=genre, album=album, user=user,
+            limited=limited,
+        )  # fmt: skip
+
+    def delete_upload(self, track_id: int, *, user: str | None = None, owner: bool = False) -> str:
+        """Delete an upload (only its profile or the owner may); returns its title (``uploads.delete_upload``)."""
+        from recommender.uploads import delete_upload
+
+        return delete_upload(self, track_id, user=user, owner=owner)
 
     # ---- profiles --------------------------------------------------------------------------------
     def recommend(

@@ -23,7 +23,9 @@ file and finds the catalog song of each: an entry matches the song whose audio f
 the same absolute path, resolved (``file://`` URIs decoded; relative entries tried
 against each base folder in turn, e.g. the playlist file's folder, then the home;
 symbolic links followed when nothing matches as written). Entries that match no song
-are reported and skipped; a song listed twice is kept once.
+are reported and skipped; a song listed twice is kept once. A file may hold at most
+``MAX_IMPORT_ENTRIES`` entries in ``MAX_IMPORT_BYTES``; XSPF is parsed by defusedxml, which
+refuses DTDs and entities in whatever encoding the file declares.
 """
 
 from __future__ import annotations
@@ -44,7 +46,11 @@ SUFFIXES = {".m3u8": "m3u8", ".m3u": "m3u8", ".xspf": "xspf"}
 MIME_TYPES = {"m3u8": "audio/x-mpegurl", "xspf": "application/xspf+xml"}
 XSPF_NS = "http://xspf.org/ns/0/"
 MAX_IMPORT_BYTES = 10 * 2**20
-"""The largest playlist file read (10 MiB: some 50 000 entries)."""
+"""The largest playlist file read (10 MiB)."""
+MAX_IMPORT_ENTRIES = 10_000
+"""The most entries a playlist file may hold: matching costs about 20 µs each (a path resolved)."""
+
+_UTF16_XML = (b"\xff\xfe<\x00", b"\xfe\xff\x00<", b"<\x00?\x00", b"\x00<\x00?")  # "<" in UTF-16, BOM or not
 
 # Characters XML 1.0 cannot hold (C0 controls but tab, line feed and carriage return; U+FFFE, U+FFFF;
 # lone surrogates): left out of XSPF text.
@@ -181,7 +187,7 @@ def read_entries(data: bytes, *, file_name: str = "playlist") -> list[str]:
     if len(data) > MAX_IMPORT_BYTES:
         raise UserInputError(f"{file_name}: larger than {MAX_IMPORT_BYTES // 2**20} MiB; is it a playlist?")
     suffix = Path(file_name).suffix.lower()
-    looks_xml = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+    looks_xml = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") or data.startswith(_UTF16_XML)
     if suffix == ".xspf" or (suffix not in SUFFIXES and looks_xml):
         return _xspf_entries(data, file_name=file_name)
     return _m3u_entries(data, file_name=file_name, strict_utf8=suffix == ".m3u8")
@@ -199,14 +205,31 @@ def _m3u_entries(data: bytes, *, file_name: str, strict_utf8: bool) -> list[str]
         text = data.decode("cp1252", errors="replace")  # what an old .m3u from a Windows player holds
     if "\x00" in text:
         raise UserInputError(f"{file_name}: not a text file, so not an M3U playlist")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    entries = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            entries.append(line)
+            _check_count(len(entries), file_name)
+    return entries
+
+
+def _check_count(n: int, file_name: str) -> None:
+    if n > MAX_IMPORT_ENTRIES:
+        raise UserInputError(
+            f"{file_name}: more than {MAX_IMPORT_ENTRIES:,} entries; import at most {MAX_IMPORT_ENTRIES:,} "
+            "songs at once (split the playlist)"
+        )
 
 
 def _xspf_entries(data: bytes, *, file_name: str) -> list[str]:
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:  # XSPF needs neither; entities can blow up a parser
-        raise UserInputError(f"{file_name}: XSPF files have no DOCTYPE or entity declarations")
-    try:
-        root = ET.fromstring(data)
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+
+    try:  # XSPF needs no DTD and no entities, which can blow up a parser: refused in any encoding
+        root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException:
+        raise UserInputError(f"{file_name}: XSPF files have no DOCTYPE or entity declarations") from None
     except ET.ParseError as error:
         raise UserInputError(f"{file_name}: not well-formed XML ({error})") from None
     ns = f"{{{XSPF_NS}}}" if root.tag.startswith(f"{{{XSPF_NS}}}") else ""
@@ -214,6 +237,7 @@ def _xspf_entries(data: bytes, *, file_name: str) -> list[str]:
         raise UserInputError(f"{file_name}: not an XSPF playlist (its root is <{root.tag}>)")
     entries = []
     for track in root.iterfind(f"{ns}trackList/{ns}track"):
+        _check_count(len(entries) + 1, file_name)
         location = track.find(f"{ns}location")
         if location is not None and (location.text or "").strip():
             entries.append(location.text.strip())

@@ -6,6 +6,11 @@ user's, its features are cached, the index and the map arrays are extended and s
 and its track row is written last: that row is the commit, so an interrupted upload
 leaves nothing a user can see. A rebuild keeps uploads and never trains on their genres.
 
+Each profile may add at most ``upload_quota()`` clips and bytes (``$MUSICREC_UPLOAD_CLIPS``,
+``$MUSICREC_UPLOAD_MB``; the owner is not limited), and the store remembers who added each
+clip: that profile and the owner may delete it (``delete_upload``), which takes it out of
+the index, the map, the database, the feature caches and the disk.
+
 Listening is CPU-bound (about 3 s per clip on 2 cores), so the clips of all sessions
 take turns in one process-wide queue (``ANALYSES``): at most ``analysis_slots()`` at
 once, the others wait in order of arrival and learn how many clips are ahead of theirs.
@@ -26,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from recommender.errors import AudioError, RecommenderError, UserInputError
+from recommender.errors import AccessError, AudioError, RecommenderError, UserInputError
 
 if TYPE_CHECKING:
     from recommender.catalog import Catalog, ClipAnalysis
@@ -35,6 +40,38 @@ ANALYSIS_SLOTS_ENV = "MUSICREC_ANALYSES"
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif", ".m4a", ".aac")
 UPLOADS_DIR = "uploads"
 KEEP_HEARD = 16  # analyses remembered per catalog (about 0.7 MB each: mostly the clip's log-mel)
+QUOTA_CLIPS_ENV = "MUSICREC_UPLOAD_CLIPS"
+QUOTA_MB_ENV = "MUSICREC_UPLOAD_MB"
+DEFAULT_QUOTA_CLIPS = 10
+DEFAULT_QUOTA_MB = 100
+
+
+def upload_quota() -> tuple[int, int]:
+    """``(clips, bytes)`` one profile may add to the catalog: ``$MUSICREC_UPLOAD_CLIPS`` (10) and
+    ``$MUSICREC_UPLOAD_MB`` (100 MB)."""
+
+    def setting(name: str, default: int) -> int:
+        value = os.environ.get(name, "").strip()
+        return int(value) if value.isdigit() else default
+
+    return setting(QUOTA_CLIPS_ENV, DEFAULT_QUOTA_CLIPS), setting(QUOTA_MB_ENV, DEFAULT_QUOTA_MB) * 10**6
+
+
+def check_quota(catalog: Catalog, user: str | None, size: int) -> None:
+    """``AccessError`` (no profile) or ``UserInputError`` (quota spent) unless ``user`` may add ``size`` bytes."""
+    if user is None:
+        raise AccessError("pick a profile to add clips to the catalog (or ask the owner to add it)")
+    clips, limit = upload_quota()
+    used = catalog.store.upload_usage(user)
+    if used.clips + 1 > clips:
+        raise UserInputError(
+            f"{user} has added {used.clips} clips, the most a profile may add ({clips}); delete one of them first"
+        )
+    if used.bytes + size > limit:
+        raise UserInputError(
+            f"this clip ({size / 1e6:.1f} MB) would take {user}'s uploads to {(used.bytes + size) / 1e6:.1f} MB, "
+            f"more than the {limit / 1e6:.0f} MB a profile may add; delete one of them first"
+        )
 
 
 def analysis_slots() -> int:
@@ -122,11 +159,15 @@ def add_upload(
     artist: str,
     genre: str | None = None,
     album: str = "Uploads",
+    user: str | None = None,
+    limited: bool = False,
 ) -> int:
     """Add an uploaded clip to ``catalog``; returns its new track id.
 
     ``genre``: one of the catalog's genres (default: the one the model hears most, or the
     catalog's only genre). The id is derived from the content: the same clip twice is refused.
+    ``user``: the profile adding it (recorded: it may delete the clip); ``limited``: a
+    visitor, who needs a profile and stays within ``upload_quota()``.
     """
     from recommender.features import atomic_write, check_writable
     from recommender.sources.base import Track
@@ -139,6 +180,8 @@ def add_upload(
     known = catalog.store.tracks(track_ids=[track_id])
     if len(known):
         raise UserInputError(f"this clip is already in the catalog as “{known['title'].iloc[0]}”")
+    if limited:
+        check_quota(catalog, user, len(data))
     clip = catalog.analyse_bytes(data, filename=filename)
     genres = catalog.genres()
     genre = genre or next(iter(clip.genre_probabilities), None) or (genres[0] if genres else "Unknown")
@@ -147,6 +190,8 @@ def add_upload(
     x, y = catalog.locate(clip)
 
     with catalog._write_lock:
+        if limited:  # again: another session of this profile may have added a clip meanwhile
+            check_quota(catalog, user, len(data))
         target = catalog.paths.audio_dir / UPLOADS_DIR / f"{track_id}{suffix}"
         for folder in (target.parent, catalog.features.dir, catalog.sounds.dir, catalog.paths.catalog_dir):
             check_writable(folder)  # before anything is written: a clear message naming the folder
@@ -172,6 +217,7 @@ def add_upload(
             atomic_write(arrays_path, lambda tmp: _savez(tmp, **arrays))
             saved.append(arrays_path)
             catalog.__dict__["_arrays"] = arrays
+            catalog.store.record_upload_owner(track_id, user=user, size=len(data))
             catalog.store.add_track(track)  # the commit
         except BaseException:
             # Put the catalog back as it was; the saved audio and features are harmless leftovers.
@@ -186,6 +232,74 @@ def add_upload(
             raise
         catalog.revision += 1
     return track_id
+
+
+def may_delete(catalog: Catalog, track_id: int, *, user: str | None, owner: bool = False) -> bool:
+    """Whether ``user`` (or the owner) may delete track ``track_id``: an upload that profile added."""
+    track = catalog.store.track(int(track_id))
+    if track.get("source") != "upload":
+        return False
+    if owner:
+        return True
+    added_by = catalog.store.upload_owner(int(track_id))
+    return user is not None and added_by is not None and catalog.store.user_name(user) == added_by
+
+
+def delete_upload(catalog: Catalog, track_id: int, *, user: str | None = None, owner: bool = False) -> str:
+    """Take an uploaded clip out of ``catalog``: index, map, track row, feature caches and audio file.
+
+    Only the profile that added it (``user``) or the owner may. Returns the clip's title.
+    Every step can be run again: the owner finishes a deletion that was interrupted.
+    """
+    track = catalog.store.track(int(track_id))  # an unknown id: a clear UserInputError
+    title = str(track["title"])
+    if track.get("source") != "upload":
+        raise UserInputError(
+            f"“{title}” is part of the catalog's source, not an upload; only uploads can be deleted"
+        )
+    if not may_delete(catalog, track_id, user=user, owner=owner):
+        raise AccessError(f"only the profile that added “{title}”, or the owner, can delete it")
+    track_id = int(track_id)
+    with catalog._write_lock:
+        _drop_from_index_and_map(catalog, track_id)
+        catalog.store.delete_upload_track(track_id)
+        files = [catalog.features.path(track_id), catalog.sounds.path(track_id)]
+        audio = Path(track["audio_path"])
+        if audio.resolve().parent == (catalog.paths.audio_dir / UPLOADS_DIR).resolve():
+            files.append(audio)  # only a file this app saved, never one elsewhere on the disk
+        for path in files:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        with _HEARD_LOCK:
+            catalog._heard.clear()
+        catalog.revision += 1
+    return title
+
+
+def _drop_from_index_and_map(catalog: Catalog, track_id: int) -> None:
+    """Save the index and the map arrays without ``track_id`` (nothing to do when they no longer hold it)."""
+    from recommender.features import atomic_write
+
+    index = catalog.index
+    if track_id in index.rows_:
+        if len(index.track_ids_) == 1:
+            raise UserInputError("the catalog's last song cannot be deleted")
+        row = index.rows_[track_id]
+        before = (index.embeddings_, index.track_ids_, index.genres_)
+        genres = None if index.genres_ is None else np.delete(index.genres_, row)
+        index.fit(np.delete(index.embeddings_, row, axis=0), np.delete(index.track_ids_, row), genres)
+        try:
+            index.save(catalog.artifact("index"))
+        except BaseException:
+            index.fit(*before)
+            raise
+    arrays = catalog._arrays
+    keep = arrays["track_ids"] != track_id
+    if not keep.all():
+        per_song = {"track_ids", "coords", "proba", "tags"}
+        smaller = {k: (v[keep] if k in per_song else v) for k, v in arrays.items()}
+        atomic_write(catalog.artifact("map"), lambda tmp: _savez(tmp, **smaller))
+        catalog.__dict__["_arrays"] = smaller
 
 
 def analyse_upload(

@@ -7,6 +7,7 @@
 - ``values.py``: names, ids, limits and times as the store checks them;
 - ``core.py``: ``Store``: tracks, search, profiles, plays, likes;
 - ``playlists.py``: the playlist methods of ``Store``.
+- ``uploads.py``: who added each uploaded clip, and deleting one (methods of ``Store``).
 
 Concurrency rule. A process holds at most one connection to the database file, shared by
 its threads (each call gets its own cursor and transaction). Writing needs the file

@@ -28,6 +28,7 @@ from recommender.sources.base import Track
 from recommender.store.connection import Busy, Database, is_lock_error
 from recommender.store.playlists import _PLAYLIST_TRACKS_SQL, PlaylistStore
 from recommender.store.schema import _rebuild_search, migrate
+from recommender.store.uploads import UploadStore
 from recommender.store.values import (
     _FUZZY_WEIGHT,
     _TRACK_SELECT,
@@ -56,7 +57,7 @@ class Activity(NamedTuple):
     playlist_tracks: pd.DataFrame  # Store.playlist_tracks columns
 
 
-class Store(PlaylistStore):
+class Store(PlaylistStore, UploadStore):
     """Catalog and user data in one DuckDB file, shared by this process's threads (``Database``)."""
 
     def __init__(self, path: Path, *, timeout: float = 10.0):

@@ -3,9 +3,10 @@
 ``schema_version`` records the migrations applied; ``MIGRATIONS[v - 1]`` takes a
 database from version ``v - 1`` to ``v``, so a newer app upgrades an older file on
 first use: version 1 is the catalog (``meta``, ``tracks``), version 2 the user data,
-version 3 the search word index. Foreign keys point at ``tracks`` only: DuckDB (2.0)
-cannot delete a parent row and its children in one transaction, nor change a unique
-column of a referenced row, so links to ``users`` and ``playlists`` are kept by the
+version 3 the search word index; ``_v5_upload_owners`` records who added each uploaded
+clip (``upload_owners``). Foreign keys point at ``tracks`` only: DuckDB (2.0) cannot
+delete a parent row and its children in one transaction, nor change a unique column of
+a referenced row, so links to ``users`` and ``playlists`` are kept by the
 store (children are always deleted first, in the same transaction).
 """
 
@@ -99,7 +100,25 @@ def _v3_search_words(con: duckdb.DuckDBPyConnection) -> None:
     _rebuild_search(con)
 
 
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1_catalog, _v2_user_data, _v3_search_words]
+def _v5_upload_owners(con: duckdb.DuckDBPyConnection) -> None:
+    # Which profile added each uploaded clip, and its size: for the per-profile quota and who may delete it.
+    # No foreign keys: the clip's track row is deleted with it (the store deletes this row first).
+    con.execute(
+        """CREATE TABLE upload_owners (
+            track_id BIGINT PRIMARY KEY,
+            user_id BIGINT,
+            bytes BIGINT NOT NULL,
+            added_at TIMESTAMP NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
+    _v1_catalog,
+    _v2_user_data,
+    _v3_search_words,
+    _v5_upload_owners,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

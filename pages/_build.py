@@ -22,6 +22,7 @@ from recommender import access, jobs, plots
 from recommender.build import SOURCE_LABELS
 from recommender.config import Paths
 from recommender.errors import AccessError, RecommenderError, UserInputError
+from recommender.limits import worker_limit
 
 DONE_MESSAGE = "The new catalog is built and in use: explore the map, search, or upload a clip."
 ARCHS = {
@@ -36,7 +37,7 @@ DEFAULTS = {
     "arch": "musicnn", "epochs": 30, "workers": 0,
 }  # fmt: skip
 # (low, high) of each number of the form: the widgets' own limits, checked again when the build starts.
-RANGES = {"tracks": (24, 4000), "seed": (0, 2**31 - 1), "epochs": (1, 200), "workers": (0, 64)}
+RANGES = {"tracks": (24, 4000), "seed": (0, 2**31 - 1), "epochs": (1, 200), "workers": (0, worker_limit())}
 _EPOCH = re.compile(r"(?<!val_)acc ([\d.]+) val_acc ([\d.]+)(?: loss ([\d.]+) val_loss ([\d.]+))?")
 
 

@@ -146,6 +146,16 @@ def dask_setup(worker) -> None:
     _watch_parent(os.getppid())  # besides Dask's own parent pipe
     atexit.register(_leave_now)  # registered first, so it runs after the handlers of later imports
     logging.getLogger("distributed.worker").addFilter(_ClosingHeartbeat(worker))
+    logging.getLogger("distributed.worker").addFilter(_not_a_failed_batch)
+
+
+def _not_a_failed_batch(record: logging.LogRecord) -> bool:
+    """Drops the worker's dump of a batch that raised: the build gets the exception and says it.
+
+    (A full disk would otherwise print the task, its arguments and a traceback before the
+    build's one-line message; a bug still shows its traceback, from the build.)
+    """
+    return not str(record.msg).startswith("Compute Failed")
 
 
 def leave_with_parent(parent: int) -> None:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import io
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +24,7 @@ import pytest
 
 from recommender.config import Paths
 from recommender.jobs import build_lock
+from tests.fixtures import as_another_user, take_from_another_user, tone, write_audio
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -201,3 +205,148 @@ def test_a_scheduler_that_is_not_dask_fails_within_10_s_and_holds_no_lock(tmp_pa
     assert f"tcp://127.0.0.1:{other.port}" in line and "Dask scheduler" in line, line
     assert elapsed <= 10, f"the build took {elapsed:.1f} s to give up"
     assert not (home / "build.json").exists()
+
+
+# ---- a catalog of one song, and what may happen to a home ------------------------------------------------
+@pytest.fixture(scope="module")
+def one_song(tmp_path_factory):
+    """A folder holding one song, built into a home with the command line: (home, the build's process)."""
+    root = tmp_path_factory.mktemp("one-song")
+    write_audio(root / "music" / "Jazz" / "only.wav", tone(8.0, freq=330.0), 22_050)
+    home = root / "home"
+    built = _cli(
+        home, "build", "--source", "folder", "--audio", str(root / "music"), "--workers", "1", "--json"
+    )
+    return home, built
+
+
+def _copy(home: Path, to: Path) -> Path:
+    shutil.copytree(home, to, ignore=shutil.ignore_patterns("*.lock", "*.wait"))
+    return to
+
+
+def _json(result: subprocess.CompletedProcess) -> dict:
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_folder_of_one_song_builds_a_catalog_of_one_song(one_song):
+    home, built = one_song
+    summary = _json(built)
+    assert summary["tracks"] == 1 and summary["genres"] == {"Jazz": 1}
+    (song,) = _json(_cli(home, "search", "--json"))["results"]
+    assert song["title"] == "only"
+    similar = _json(_cli(home, "similar", "--track", str(song["track_id"]), "--json"))
+    assert similar["query"]["track_id"] == song["track_id"] and similar["results"] == []
+
+
+def _run_cli_in_process(*args: str) -> tuple[int, str, str]:
+    """``cli.main(args)`` in this process: its exit code, stdout and stderr."""
+    from recommender import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_a_home_this_user_cannot_write_still_answers_info_and_search(one_song, shared_folder):
+    home, built = one_song
+    assert built.returncode == 0, built.stderr
+    writable = _copy(home, shared_folder / "writable")
+    read_only = _copy(home, shared_folder / "read-only")
+    for path in [read_only, *read_only.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    take_from_another_user(read_only)
+    asked = [("info", "--json"), ("search", "--query", "only", "--json")]
+    # Once here, by this user, so that every module the commands need is loaded before the other user runs them.
+    expected = [_run_cli_in_process(*args, "--home", str(writable)) for args in asked]
+    for args, (code, out, _) in zip(asked, expected, strict=True):
+        assert code == 0
+        answer = as_another_user(_run_cli_in_process, *args, "--home", str(read_only))
+        assert answer[0] == 0 and answer[2] == "", answer
+        seen = json.loads(answer[1])
+        assert seen == {**json.loads(out), **({"home": str(read_only)} if "home" in seen else {})}
+    assert json.loads(expected[1][1])["results"][0]["title"] == "only"
+
+
+def test_a_database_without_its_schema_version_is_refused_on_one_line(one_song, tmp_path):
+    home, built = one_song
+    assert built.returncode == 0, built.stderr
+    home = _copy(home, tmp_path / "home")
+    import duckdb
+
+    with duckdb.connect(str(home / "musicrec.duckdb")) as con:
+        con.execute("DROP TABLE schema_version")
+    for args in (("info",), ("search", "--query", "only")):
+        line = _one_error_line(_cli(home, *args))
+        assert (
+            "musicrec.duckdb is not a musicrec database, or is damaged" in line and "schema_version" in line
+        )
+    with duckdb.connect(str(home / "musicrec.duckdb")) as con:  # left as it was: nothing half-migrated
+        assert "schema_version" not in {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+
+
+def test_a_damaged_build_json_is_repaired_from_the_database_or_said_on_one_line(one_song, tmp_path):
+    home, built = one_song
+    original = json.loads((_copy(home, tmp_path / "original") / "build.json").read_text())
+    home = _copy(home, tmp_path / "home")
+    (home / "build.json").write_text('{"build_id": "demo-2026', encoding="utf-8")  # cut short
+    assert _json(_cli(home, "info", "--json"))["tracks"] == 1
+    assert json.loads((home / "build.json").read_text()) == original
+
+    (home / "build.json").write_text("[]", encoding="utf-8")
+    (home / "musicrec.duckdb").unlink()  # nothing to repair it from
+    line = _one_error_line(_cli(home, "info"))
+    assert line.startswith(f"error: {home / 'build.json'} is damaged (not a build description)"), line
+
+
+def test_a_model_that_is_not_a_keras_file_is_refused_before_any_work(tmp_path):
+    home = tmp_path / "home"
+    started = time.monotonic()
+    result = _cli(home, "build", "--source", "demo", "--tracks", "4", "--model", "/etc/passwd", "--no-train")
+    line = _one_error_line(result)
+    assert line.startswith("error: /etc/passwd is not a Keras model file"), line
+    assert not list(home.rglob("*.mp3")) and not list(home.rglob("*.ogg")), "the demo was synthesised first"
+    assert not list(home.rglob("*.npy")), "features were computed first"
+    assert time.monotonic() - started < 60
+
+
+_ADD = """
+import os, sys
+from recommender.catalog import Catalog
+from recommender.store import Store
+
+if sys.argv[3] == "killed before the commit":
+    Store.add_track = lambda self, track: os._exit(9)  # as a kill -9 between the index and the database write
+data = open(sys.argv[2], "rb").read()
+print(Catalog.open(sys.argv[1]).add_upload(data, filename="clip.wav", title="Second song", artist="Someone"))
+"""
+
+
+@pytest.mark.slow  # listens to the clip twice, in two processes: about a minute
+def test_an_add_killed_before_its_commit_leaves_the_clip_out_and_it_can_be_added_again(one_song, tmp_path):
+    home, built = one_song
+    assert built.returncode == 0, built.stderr
+    home = _copy(home, tmp_path / "home")
+    clip = write_audio(tmp_path / "clip.wav", tone(6.0, freq=520.0, seed=3), 22_050)
+
+    def add(how: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", _ADD, str(home), str(clip), how],
+            cwd=ROOT, env=_env(home), capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    killed = add("killed before the commit")
+    assert killed.returncode == 9, killed.stderr
+    assert _json(_cli(home, "info", "--json"))["tracks"] == 1
+    assert _json(_cli(home, "search", "--query", "Second song", "--json"))["results"] == []
+
+    again = add("whole")
+    assert again.returncode == 0, again.stderr
+    track_id = int(again.stdout.strip().splitlines()[-1])
+    assert _json(_cli(home, "info", "--json"))["tracks"] == 2
+    (found,) = _json(_cli(home, "search", "--query", "Second song", "--json"))["results"]
+    assert found["track_id"] == track_id
+    similar = _json(_cli(home, "similar", "--track", str(track_id), "--json"))["results"]
+    assert [r["title"] for r in similar] == ["only"]

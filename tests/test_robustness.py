@@ -350,3 +350,38 @@ def test_an_add_killed_before_its_commit_leaves_the_clip_out_and_it_can_be_added
     assert found["track_id"] == track_id
     similar = _json(_cli(home, "similar", "--track", str(track_id), "--json"))["results"]
     assert [r["title"] for r in similar] == ["only"]
+
+
+_FULL_DISK = """
+import errno
+
+import recommender.features as features
+
+
+def _no_space(path, array):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+features._save_npy = _no_space  # every cached feature file: the disk is full
+"""
+
+
+@pytest.mark.slow  # starts a cluster of two workers that load the backbone: about a minute
+def test_a_full_disk_during_the_features_gives_only_the_one_line_message(tmp_path):
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    (inject / "sitecustomize.py").write_text(_FULL_DISK, encoding="utf-8")  # in the build and its workers
+    for i in range(16):  # 16 songs or more: the features are computed on a local cluster
+        write_audio(
+            tmp_path / "music" / f"g{i % 2}" / f"{i}.wav", tone(3.5, freq=200.0 + 25 * i, seed=i), 22_050
+        )
+    home = tmp_path / "home"
+    env = {**_env(home), "PYTHONPATH": os.pathsep.join([str(inject), str(ROOT)])}
+    cmd = [sys.executable, "-m", "recommender", "build", "--source", "folder", "--audio", str(tmp_path / "music"),
+           "--workers", "2", "--no-train", "--home", str(home)]  # fmt: skip
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
+    progress = ("features", "scan folder")  # the stages' progress bars
+    errors = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith(progress)]
+    assert result.returncode == 1 and len(errors) == 1, result.stderr
+    assert errors[0].startswith("error: cannot write ") and "no space left on device" in errors[0], errors
+    assert "free some space" in errors[0]

@@ -261,7 +261,8 @@ def _check_is_scheduler(address: str) -> None:
     from distributed.comm import connect as open_comm
 
     async def identity() -> object:
-        comm = await open_comm(address, timeout=CONNECT_TIMEOUT_S)
+        # Dask retries a refused connection until its timeout: a second less, so that it says so itself.
+        comm = await open_comm(address, timeout=max(1, CONNECT_TIMEOUT_S - 1))
         try:
             await comm.write({"op": "identity", "reply": True})
             return await comm.read()
@@ -270,8 +271,7 @@ def _check_is_scheduler(address: str) -> None:
 
     hint = "start one with `dask scheduler` or check --scheduler / $" + SCHEDULER_ENV
     try:
-        # A second more than the connect timeout: a refused or unrouted address says so itself.
-        reply = _run_coroutine(asyncio.wait_for(identity(), CONNECT_TIMEOUT_S + 1))
+        reply = _run_coroutine(asyncio.wait_for(identity(), CONNECT_TIMEOUT_S))
     except TimeoutError:
         raise UserInputError(
             f"{address} did not answer as a Dask scheduler within {CONNECT_TIMEOUT_S} s "

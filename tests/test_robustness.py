@@ -185,12 +185,12 @@ def test_a_scheduler_that_is_not_dask_fails_within_10_s_and_holds_no_lock(tmp_pa
     cmd = [sys.executable, "-m", "recommender", "build", "--source", "demo", "--tracks", "4", "--no-train",
            "--scheduler", f"tcp://127.0.0.1:{other.port}", "--home", str(home)]  # fmt: skip
     try:
-        started = time.monotonic()
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         try:
             assert other.accepted.wait(30), "the build never tried the scheduler"
+            tried = time.monotonic()  # the time Python takes to start is not the scheduler's to answer for
             with build_lock(Paths.at(home)):  # another build could start meanwhile
                 pass
             stdout, stderr = proc.communicate(timeout=60)
@@ -198,12 +198,12 @@ def test_a_scheduler_that_is_not_dask_fails_within_10_s_and_holds_no_lock(tmp_pa
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - tried
     finally:
         other.close()
     line = _one_error_line(subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr))
     assert f"tcp://127.0.0.1:{other.port}" in line and "Dask scheduler" in line, line
-    assert elapsed <= 10, f"the build took {elapsed:.1f} s to give up"
+    assert elapsed <= 10, f"the build gave up {elapsed:.1f} s after it tried the scheduler"
     assert not (home / "build.json").exists()
 
 
@@ -250,7 +250,7 @@ def _run_cli_in_process(*args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def test_a_home_this_user_cannot_write_still_answers_info_and_search(one_song, shared_folder):
+def test_a_home_this_user_cannot_write_still_answers_info_search_and_similar(one_song, shared_folder):
     home, built = one_song
     assert built.returncode == 0, built.stderr
     writable = _copy(home, shared_folder / "writable")
@@ -258,12 +258,13 @@ def test_a_home_this_user_cannot_write_still_answers_info_and_search(one_song, s
     for path in [read_only, *read_only.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     take_from_another_user(read_only)
-    asked = [("info", "--json"), ("search", "--query", "only", "--json")]
+    (song,) = _json(_cli(home, "search", "--json"))["results"]
+    asked = [("info",), ("search", "--query", "only"), ("similar", "--track", str(song["track_id"]))]
     # Once here, by this user, so that every module the commands need is loaded before the other user runs them.
-    expected = [_run_cli_in_process(*args, "--home", str(writable)) for args in asked]
+    expected = [_run_cli_in_process(*args, "--json", "--home", str(writable)) for args in asked]
     for args, (code, out, _) in zip(asked, expected, strict=True):
         assert code == 0
-        answer = as_another_user(_run_cli_in_process, *args, "--home", str(read_only))
+        answer = as_another_user(_run_cli_in_process, *args, "--json", "--home", str(read_only))
         assert answer[0] == 0 and answer[2] == "", answer
         seen = json.loads(answer[1])
         assert seen == {**json.loads(out), **({"home": str(read_only)} if "home" in seen else {})}

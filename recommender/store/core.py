@@ -492,7 +492,9 @@ def _check_schema(con: duckdb.DuckDBPyConnection) -> None:
     if not read_only:
         _transaction(con, migrate)
         return
-    version = int(con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+    version = 0
+    if tables:
+        version = int(con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
     if version != SCHEMA_VERSION:
         raise RecommenderError(
             f"{where} has schema {version} and this musicrec needs {SCHEMA_VERSION}, but it is read-only here: "

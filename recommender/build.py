@@ -156,6 +156,11 @@ def build(
     """Run the whole build into ``home``. Returns the tracks kept, what was skipped and why, and build info."""
     paths = Paths.at(home)
     _check_writable(paths, options)
+    if options.model is not None:
+        from recommender.embedding import check_model_file
+
+        check_model_file(options.model)
+    cluster.check_reachable(options.scheduler)  # before the lock: a wrong address never blocks other builds
     from recommender.jobs import build_lock
 
     with build_lock(paths):
@@ -167,7 +172,6 @@ def _build(options: BuildOptions, paths: Paths, progress: Progress) -> BuildResu
     started = datetime.now(UTC)
     paths.ensure()
     _remove_stale_temps(paths)
-    cluster.check_reachable(options.scheduler)  # before the source stage, which may take minutes
     config = options.config
     tracks, report = load_source(options, paths, progress)
     tracks += _kept_uploads(paths, {t.track_id for t in tracks})

@@ -63,17 +63,28 @@ class Catalog:
                 f"no catalog in {paths.home}: build one first, "
                 "e.g. `python -m recommender build --source demo`"
             )
-        info = json.loads(paths.build_info.read_text(encoding="utf-8"))
-        catalog = cls(paths, info)
+        info, damage = _read_build_info(paths.build_info)
+        catalog = cls(paths, info or {})
         committed = None
         if paths.database.is_file():
-            with contextlib.suppress(RecommenderError):  # a busy database: build.json alone, repaired later
+            try:
                 committed = catalog.store.committed_build()
-        if committed is not None and committed.get("build_id") != info.get("build_id"):
-            # A build was switched in by its database transaction but stopped before build.json followed.
+            except RecommenderError:
+                if info is None:  # nothing else to go by: say why
+                    raise
+                # else a busy database: build.json alone, repaired later
+        if info is None and committed is None:
+            raise NotBuiltError(
+                f"{paths.build_info} is damaged ({damage}) and the database holds no build to repair it from: "
+                "build the catalog again"
+            )
+        if committed is not None and (info is None or committed.get("build_id") != info.get("build_id")):
+            # A build was switched in by its database transaction but stopped before build.json followed
+            # (or build.json was damaged since): the database's copy is the catalog's description.
             from recommender.features import atomic_write_text
 
-            atomic_write_text(paths.build_info, json.dumps(committed, indent=2, ensure_ascii=False))
+            with contextlib.suppress(RecommenderError, OSError):  # a read-only home: repaired in memory only
+                atomic_write_text(paths.build_info, json.dumps(committed, indent=2, ensure_ascii=False))
             catalog = cls(paths, committed)
         return catalog
 
@@ -596,6 +607,21 @@ class Catalog:
         )  # only these: the catalog may be large
         merged = scores.merge(rows, on="track_id", how="inner")
         return merged[RESULT_COLUMNS + extra + [c for c in ("album",) if c in merged]]
+
+
+def _read_build_info(path: Path) -> tuple[dict | None, str]:
+    """``build.json`` as a dict, or None and what is wrong with it (unreadable, not JSON, not an object)."""
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        return None, f"unreadable: {error.strerror or error}"
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    except ValueError as error:
+        return None, f"not JSON: {error}"
+    if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
+        return None, "not a build description"
+    return info, ""
 
 
 def model_description(model: dict) -> str:

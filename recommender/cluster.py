@@ -13,9 +13,11 @@ batches to ``map_batches`` inside ``connect``; it never sees processes or addres
   closed on leaving the ``with`` (also on Ctrl-C). Its workers read a pipe that the
   parent holds open: when this process dies, even by SIGKILL, the pipe closes and every
   worker exits at once (``distributed.process.AsyncProcess``), so no worker outlives a
-  killed build (tests/test_features.py kills one with SIGKILL and checks).
-- With an address (``tcp://host:8786``) the client connects within ``CONNECT_TIMEOUT_S``
-  to a running ``dask scheduler`` and its ``dask worker`` processes do the work.
+  killed build (tests/test_features.py kills one with SIGKILL and checks). A process
+  pool outside Dask (the demo's synthesis) gets the same from ``leave_with_parent``.
+- With an address (``tcp://host:8786``) the other end must answer as a Dask scheduler
+  within ``CONNECT_TIMEOUT_S`` (a silent port or a web server is refused, not waited
+  for), and its ``dask worker`` processes do the work.
   Every worker must have the project installed and see the home at the same path.
 - A batch is 50-200 items, about eight per worker thread (one task per file would cost
   more in scheduling than in work; big batches would leave workers idle at the end), and
@@ -141,8 +143,49 @@ def dask_setup(worker) -> None:
     nothing left to save (every result is written and renamed before its batch returns).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_parent(os.getppid())  # besides Dask's own parent pipe
     atexit.register(_leave_now)  # registered first, so it runs after the handlers of later imports
     logging.getLogger("distributed.worker").addFilter(_ClosingHeartbeat(worker))
+    logging.getLogger("distributed.worker").addFilter(_not_a_failed_batch)
+
+
+def _not_a_failed_batch(record: logging.LogRecord) -> bool:
+    """Drops the worker's dump of a batch that raised: the build gets the exception and says it.
+
+    (A full disk would otherwise print the task, its arguments and a traceback before the
+    build's one-line message; a bug still shows its traceback, from the build.)
+    """
+    return not str(record.msg).startswith("Compute Failed")
+
+
+def leave_with_parent(parent: int) -> None:
+    """Make this process end as soon as process ``parent`` does, even by SIGKILL.
+
+    The initializer of every process pool outside Dask (``initializer=leave_with_parent,
+    initargs=(os.getpid(),)``): a pool's workers otherwise wait for ever on a queue whose
+    other end they hold themselves, with multiprocessing's resource tracker beside them.
+    On Linux the kernel sends the worker SIGKILL when the thread that started it ends
+    (``PR_SET_PDEATHSIG``; pools start their workers from the thread that submits, which
+    waits for them); everywhere a thread also checks every 0.5 s that the parent is still
+    there.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    _watch_parent(parent)
+
+
+def _watch_parent(parent: int) -> None:
+    if os.getppid() != parent:  # gone already, before the watch began
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="musicrec-parent-watch", daemon=True).start()
 
 
 class _ClosingHeartbeat(logging.Filter):
@@ -187,6 +230,7 @@ def check_reachable(scheduler: str | None = None) -> None:
 def _remote_client(address: str) -> Client:
     from distributed import Client
 
+    _check_is_scheduler(address)
     try:
         client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
     except (OSError, ValueError, TypeError) as e:
@@ -203,6 +247,55 @@ def _remote_client(address: str) -> Client:
             f"start them with `dask worker {address} --nthreads 1`"
         ) from None
     return client
+
+
+def _check_is_scheduler(address: str) -> None:
+    """Raise ``UserInputError`` unless a Dask scheduler answers at ``address`` within ``CONNECT_TIMEOUT_S``.
+
+    Dask's own client waits without a limit for the first message of whatever accepted its
+    connection: a port that accepts and never speaks (or a web server) would hang the build.
+    This asks the other end who it is, with a deadline on the whole exchange.
+    """
+    import asyncio
+
+    from distributed.comm import connect as open_comm
+
+    async def identity() -> object:
+        # Dask retries a refused connection until its timeout: a second less, so that it says so itself.
+        comm = await open_comm(address, timeout=max(1, CONNECT_TIMEOUT_S - 1))
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    hint = "start one with `dask scheduler` or check --scheduler / $" + SCHEDULER_ENV
+    try:
+        reply = _run_coroutine(asyncio.wait_for(identity(), CONNECT_TIMEOUT_S))
+    except TimeoutError:
+        raise UserInputError(
+            f"{address} did not answer as a Dask scheduler within {CONNECT_TIMEOUT_S} s "
+            f"(something else listens there, or it is stuck); {hint}"
+        ) from None
+    except (OSError, ValueError, TypeError) as e:
+        raise UserInputError(
+            f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s ({e}); {hint}"
+        ) from None
+    except Exception as e:  # the other end spoke, but not Dask (a web server: its reply does not decode)
+        raise UserInputError(f"{address} is not a Dask scheduler ({type(e).__name__}); {hint}") from None
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind != "Scheduler":
+        what = f"a Dask {kind}" if isinstance(kind, str) else "something else"
+        raise UserInputError(f"{address} is not a Dask scheduler but {what}; {hint}")
+
+
+def _run_coroutine(coroutine):
+    """``coroutine``'s result, run on an event loop of its own (in a thread: the caller's may run one)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="musicrec-probe") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _dashboard_wanted() -> str | None:

@@ -18,6 +18,7 @@ side on the same test songs.
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,6 +75,25 @@ def read_sidecar(path: Path) -> dict:
         return json.loads(sidecar.read_text(encoding="utf-8"))
     except ValueError as error:
         raise ModelError(f"Model description {sidecar} is unreadable ({error}).") from None
+
+
+def check_model_file(path: Path) -> None:
+    """Raise ``ModelError`` unless ``path`` is a Keras model file with its description beside it.
+
+    Cheap (no Keras): a build asks before its heavy stages, so that a wrong ``--model``
+    is said at once, not after the features of every song.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(
+            f"No model at {path}: --model takes a FILE.keras saved by a build (in the home's models/)."
+        )
+    if not zipfile.is_zipfile(path):
+        raise ModelError(
+            f"{path} is not a Keras model file (a .keras zip archive); --model takes a FILE.keras saved by a "
+            "build, with FILE.json beside it."
+        )
+    read_sidecar(path)
 
 
 def load_model(path: Path, *, config: AudioConfig, genres: list[str] | None = None):

@@ -160,7 +160,9 @@ class BackboneModel:
         x = self._check_features(features)[:, columns].astype(np.float64)
         if len(x) < 1:
             raise ModelError("the backbone model needs at least one song to learn from")
-        mean = x.mean(axis=0)
+        # Songs that all sound the same (one song, or copies of one) have no spread to centre on: their
+        # own features give their direction, or every embedding would be the zero vector.
+        mean = x.mean(axis=0) if np.ptp(x, axis=0).max(initial=0.0) > 0 else np.zeros(x.shape[1])
         scale = np.maximum(x.std(axis=0), 1e-6 * max(float(np.abs(x).max()), 1.0))
         standard = _block_unit((x - mean) / scale, blocks)
 

@@ -200,6 +200,18 @@ def add_upload(
         if clip.sound is not None:
             catalog.sounds.put(track_id, clip.sound)
         old_arrays = catalog._arrays
+        index = catalog.index
+        # An add that stopped before its commit may have left the clip in the index or the map: it is
+        # not in the catalog (no track row), so that row goes, and the clip is added afresh.
+        if track_id in index.rows_:
+            keep = index.track_ids_ != track_id
+            genres = None if index.genres_ is None else index.genres_[keep]
+            index.fit(index.embeddings_[keep], index.track_ids_[keep], genres)
+        rows = np.asarray(old_arrays["track_ids"]) != track_id
+        if not rows.all():
+            per_song = ("track_ids", "coords", "proba", "tags")
+            old_arrays = {k: (v[rows] if k in per_song else v) for k, v in old_arrays.items()}
+            catalog.__dict__["_arrays"] = old_arrays
         index_path, arrays_path = catalog.artifact("index"), catalog.artifact("map")
         arrays = _extended(old_arrays, track_id, (x, y), clip)
         seconds = clip.mel.shape[1] * catalog.config.hop_length / catalog.config.sample_rate
@@ -207,7 +219,6 @@ def add_upload(
             track_id=track_id, title=title, artist=artist, album=album, genre=genre, split="training",
             audio_path=str(target.resolve()), source="upload", duration=seconds,
         )  # fmt: skip
-        index = catalog.index
         before = (index.embeddings_, index.track_ids_, index.genres_)  # fit() replaces, never mutates these
         index.add(clip.embedding, track_id, genre)
         saved = []  # the files replaced so far: only those are put back

@@ -43,6 +43,7 @@ import soundfile as sf
 from scipy import signal
 from tqdm import tqdm
 
+from recommender.cluster import leave_with_parent
 from recommender.errors import SourceError, UserInputError
 from recommender.sources.base import SPLITS, SourceReport, Track
 
@@ -2645,7 +2646,11 @@ def _render_all(
             tick()
         return
     # spawn: the caller (the app, a build) may hold TensorFlow or DuckDB, which must not be forked.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    # Its workers end with this process, even when it is killed (they would wait for ever).
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=leave_with_parent,
+        initargs=(os.getpid(),),
+    )  # fmt: skip
     try:
         for future in as_completed([pool.submit(_render_to_file, *job) for job in jobs]):
             future.result()

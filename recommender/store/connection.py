@@ -88,6 +88,7 @@ class Database:
         self.writes = 0  # transactions this process committed in write mode
         self.opened = 0  # times the file was opened (benchmarks and tests read it)
         self.on_open: Callable[[duckdb.DuckDBPyConnection], None] | None = None  # e.g. check the schema
+        self.writable = True  # False: this process may not write the file (a read-only home): it only reads
         self._cond = threading.Condition()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._writable = False
@@ -211,7 +212,7 @@ class Database:
         # The first opening of a process checks (and migrates) the schema: that needs the file read-write.
         # After a turn, the file is taken back as it was given up: a busy writer stays a writer.
         write = write or self._reopen_writable or not self.path.is_file()
-        write = write or (self.on_open is not None and not self._schema_checked)
+        write = write or (self.on_open is not None and not self._schema_checked and self.writable)
         self._reopen_writable = False
         self._lock(exclusive=write, deadline=deadline)
         try:
@@ -221,7 +222,7 @@ class Database:
                 raise
             except duckdb.Error as exc:
                 raise RecommenderError(f"{self.path} is not a usable musicrec database: {exc}") from exc
-            if write and self.on_open is not None:
+            if self.on_open is not None and not self._schema_checked:  # read-only: a check without changes
                 try:
                     self.on_open(con)
                 except BaseException:

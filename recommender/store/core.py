@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import time
 import unicodedata
@@ -27,7 +28,7 @@ from recommender.errors import RecommenderError, UserInputError
 from recommender.sources.base import Track
 from recommender.store.connection import Busy, Database, is_lock_error
 from recommender.store.playlists import _PLAYLIST_TRACKS_SQL, PlaylistStore
-from recommender.store.schema import _rebuild_search, migrate
+from recommender.store.schema import SCHEMA_VERSION, _rebuild_search, migrate
 from recommender.store.uploads import UploadStore
 from recommender.store.values import (
     _FUZZY_WEIGHT,
@@ -70,6 +71,7 @@ class Store(PlaylistStore, UploadStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = Database.at(self.path)
         db.on_open = _check_schema
+        db.writable = _may_write(self.path)
         return db
 
     @property
@@ -465,8 +467,47 @@ def _transaction(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPy
 
 
 def _check_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Run on a process's first read-write opening: migrate the file to this version's schema."""
-    _transaction(con, migrate)
+    """Run on a process's first opening: migrate the file to this version's schema.
+
+    A file opened read-only (a home this user cannot write) is only checked. A file with
+    tables but no ``schema_version`` was not written by musicrec, or lost that table: it
+    is refused rather than half-migrated.
+    """
+    path = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    where = path[0] if path and path[0] else "the database"
+    tables = {
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema = 'main'"
+        ).fetchall()
+    }
+    if tables and "schema_version" not in tables:
+        raise RecommenderError(
+            f"{where} is not a musicrec database, or is damaged (it has tables but no schema_version): "
+            "move it away and build the catalog again"
+        )
+    read_only = con.execute("SELECT current_setting('access_mode')").fetchone()[0] == "read_only"
+    if not read_only:
+        _transaction(con, migrate)
+        return
+    version = 0
+    if tables:
+        version = int(con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+    if version != SCHEMA_VERSION:
+        raise RecommenderError(
+            f"{where} has schema {version} and this musicrec needs {SCHEMA_VERSION}, but it is read-only here: "
+            "run musicrec once as a user who can write the home, to upgrade it"
+        )
+
+
+def _may_write(path: Path) -> bool:
+    """Whether this process may write the database file (or create it): else it is opened read-only."""
+    if path.exists():
+        return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    return os.access(path.parent, os.W_OK)
 
 
 _HISTORY_SQL = """

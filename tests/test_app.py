@@ -77,16 +77,28 @@ def catalog(app_home) -> Catalog:
     return Catalog.open(app_home)
 
 
+PIN = "4321"
+
+
 def start(*, user: str | None = None, page: str | None = None) -> AppTest:
     """The app after its first run, with ``user`` created in the sidebar and ``page`` open."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     if user:
-        at.sidebar.text_input(key="sidebar_new_user").input(user)
-        at.sidebar.button(key="sidebar_create_user").click().run()
-        assert at.session_state["user"] == user
+        create_profile(at, user)
     if page:
         goto(at, page)
+    return at
+
+
+def create_profile(at: AppTest, user: str, pin: str = PIN) -> AppTest:
+    """Create ``user`` with ``pin`` in the sidebar, and so open it; a profile the store made without a
+    PIN (as the command line does on a name's first use) is claimed by it."""
+    at.sidebar.text_input(key="sidebar_new_user").input(user)
+    at.sidebar.text_input(key="sidebar_new_pin").input(pin)
+    at.sidebar.button(key="sidebar_create_user").click().run()
+    assert at.session_state["user"] == user
+    assert not at.sidebar.error, at.sidebar.error[0].value
     return at
 
 

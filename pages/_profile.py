@@ -20,8 +20,8 @@ from recommender.store import MAX_USER_NAME, Profile
 CLAIMED = "This profile had no PIN; the PIN you set now protects it."
 _PIN_KEYS = ("sidebar_new_pin", "sidebar_new_pin_again", "sidebar_pin", "sidebar_claim_pin",
              "sidebar_claim_pin_again", "sidebar_reset_pin")  # fmt: skip
-_STATE = {"user": None, "sidebar_new_user": "", "sidebar_profile_error": None, "sidebar_profile_notice": None,
-          _common.UNLOCKED: {}} | dict.fromkeys(_PIN_KEYS, "")  # fmt: skip
+_STATE = {"user": None, "sidebar_new_user": "", "sidebar_profile_error": None, "sidebar_profile_notice": None}
+_STATE |= dict.fromkeys(_PIN_KEYS, "")
 
 
 def _set_user(name: str | None) -> None:
@@ -147,6 +147,8 @@ def sidebar(cat: Catalog) -> None:
     for key, value in _STATE.items():
         if key not in st.session_state:
             st.session_state[key] = value
+    if _common.UNLOCKED not in st.session_state:
+        st.session_state[_common.UNLOCKED] = {}  # this session's own
     if (users := _users(cat)) is None:
         if st.session_state.user and st.query_params.get(_common.USER_PARAM) != st.session_state.user:
             st.query_params[_common.USER_PARAM] = st.session_state.user

@@ -196,7 +196,7 @@ def _open_or_ask(cat: Catalog, user: str) -> None:
                   on_click=_lock, args=(profile.key,), help="Ask for its PIN again in this browser")  # fmt: skip
     elif profile.has_pin:
         with st.form("sidebar_unlock_form", border=False):
-            st.text_input(f"PIN of {_common.md(user)}", key="sidebar_pin", type="password", max_chars=128)
+            st.text_input("PIN of the profile", key="sidebar_pin", type="password", max_chars=128)
             st.form_submit_button("Open", key="sidebar_unlock", on_click=_unlock, args=(user,),
                                   icon=":material/lock_open:")  # fmt: skip
     else:

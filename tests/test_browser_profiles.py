@@ -9,7 +9,7 @@ import time
 
 import pytest
 import test_browser
-from test_browser import LOAD_TIMEOUT_MS, assert_no_errors, wait_idle
+from test_browser import LOAD_TIMEOUT_MS, assert_no_errors, new_profile_form, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -33,8 +33,7 @@ def test_another_browser_gets_a_pin_prompt_not_the_plays(server, browser, privat
         mine.goto(server)
         wait_idle(mine)
         sidebar = sidebar_of(mine)
-        if not sidebar.get_by_label("Name", exact=True).is_visible():
-            sidebar.get_by_text("New profile").click()
+        new_profile_form(sidebar)
         sidebar.get_by_label("Name", exact=True).fill(name)
         sidebar.get_by_label("Name", exact=True).press("Enter")  # sends nothing: the PIN is still to come
         sidebar.get_by_label("PIN", exact=True).fill(pin)
@@ -45,8 +44,8 @@ def test_another_browser_gets_a_pin_prompt_not_the_plays(server, browser, privat
 
         mine.goto(f"{server}/song?track=1&user={name}")  # a new page load: the PIN once more
         wait_idle(mine)
-        sidebar_of(mine).get_by_label(f"PIN of {name}").fill(pin)
-        sidebar_of(mine).get_by_label(f"PIN of {name}").press("Enter")
+        sidebar_of(mine).get_by_label("PIN of the profile").fill(pin)
+        sidebar_of(mine).get_by_label("PIN of the profile").press("Enter")
         wait_idle(mine)
         mine.get_by_role("button", name="Play").first.click()
         wait_idle(mine)
@@ -57,8 +56,8 @@ def test_another_browser_gets_a_pin_prompt_not_the_plays(server, browser, privat
         text = other.locator('[data-testid="stMain"]').inner_text()
         assert f"{name} is protected by a PIN" in text and "plays of" not in text
         assert other.locator('[data-testid="stDataFrame"]').count() == 0
-        sidebar_of(other).get_by_label(f"PIN of {name}").fill("0000")
-        sidebar_of(other).get_by_label(f"PIN of {name}").press("Enter")
+        sidebar_of(other).get_by_label("PIN of the profile").fill("0000")
+        sidebar_of(other).get_by_label("PIN of the profile").press("Enter")
         wait_idle(other)
         assert f"wrong PIN for the profile '{name}'" in sidebar_of(other).inner_text()
         assert "plays of" not in other.locator('[data-testid="stMain"]').inner_text()

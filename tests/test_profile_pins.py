@@ -131,7 +131,7 @@ def test_migration_4_folds_old_keys_and_renames_look_alikes_that_now_collide(tmp
 
 
 # ---- in the app: a profile is opened with its PIN ----------------------------------------------------
-# The app is driven as in tests/test_app.py (its helpers and fixtures: the module's own copy of
+# The app is driven as in tests/test_app.py (its functions and fixtures: the module's own copy of
 # the built catalog).
 import test_app  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402

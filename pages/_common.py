@@ -1,4 +1,5 @@
-"""What every page shares: the cached catalog, session state, errors, song lists, build progress.
+"""What every page shares: the cached catalog, session state, the profile open, errors, song lists,
+build progress.
 
 All of the app's Streamlit caching lives in this file: ``st.cache_resource`` holds the
 opened ``Catalog`` (its track store, similarity index and model load lazily inside it);
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from pages._access import is_owner
 from recommender import plots
 from recommender.catalog import Catalog
 from recommender.config import Paths
@@ -267,102 +269,67 @@ def show_flash() -> None:
 # ---- the profile ----------------------------------------------------------------------------------
 # The profile picked lives in ``session_state.user`` and in the page's URL (``?user=NAME``), so a
 # reload, or a link a teacher hands out, keeps it; the sidebar puts it back into the URL after
-# every page change (Streamlit clears query parameters when the page changes).
+# every page change (Streamlit clears query parameters when the page changes). Picking a profile
+# only names it: its plays, likes and playlists are this session's once it gave the profile's PIN.
 USER_PARAM = "user"
+UNLOCKED = "unlocked_profiles"  # profile key -> the stamp of the PIN this session opened it with
 
 
-def current_user() -> str | None:
+def picked_user() -> str | None:
+    """The profile picked in the sidebar or the URL, open or not: only its name may be shown."""
     return st.session_state.get("user")
 
 
+def _unlocked(cat: Catalog, user: str) -> bool:
+    profile = cat.store.profile(user)
+    opened = st.session_state.get(UNLOCKED) or {}
+    return profile is not None and profile.has_pin and opened.get(profile.key) == profile.stamp
+
+
+def current_user() -> str | None:
+    """The profile this session has open: picked, and opened with its PIN (or by the owner); else None.
+
+    The one gate of user data in the app: every page and button that reads or changes plays,
+    likes or playlists asks here, so a profile picked without its PIN is nobody's in this session.
+    """
+    user = picked_user()
+    if not user or is_owner():
+        return user or None
+    cat = catalog()
+    try:
+        return user if cat is not None and _unlocked(cat, user) else None
+    except RecommenderError:  # the database cannot be read now: nothing of the profile either
+        return None
+
+
 def require_user() -> str:
-    user = current_user()
+    """The profile this session has open; otherwise say how to open one and stop the page."""
+    user = picked_user()
     if not user:
         st.info("Pick or create a profile in the sidebar: plays, likes and playlists belong to a profile.")
         st.stop()
-    return user
-
-
-def _set_user(name: str | None) -> None:
-    st.session_state.user = name
-    if name is None:
-        st.query_params.pop(USER_PARAM, None)
-    elif st.query_params.get(USER_PARAM) != name:
-        st.query_params[USER_PARAM] = name
-
-
-def _create_profile() -> None:
-    """The "Create profile" form was sent: one run creates the profile and picks it."""
     cat = catalog()
-    name = st.session_state.get("sidebar_new_user", "")
-    try:
-        created = cat.store.create_user(name)
-    except RecommenderError as error:
-        st.session_state.sidebar_profile_error = str(error)
-        return
-    st.session_state.sidebar_profile_error = None
-    st.session_state.sidebar_new_user = ""
-    _set_user(created)
-
-
-def _pick_profile() -> None:
-    # None is no choice a user can make here: it is a browser that had not yet seen the profile just
-    # created (a busy server answers late) and must not unpick it.
-    if st.session_state.sidebar_user is not None:
-        _set_user(st.session_state.sidebar_user)
-
-
-def _restore_user(users: list[str]) -> None:
-    """The profile of this session: the one picked, else the URL's; none if it no longer exists."""
-    user = st.session_state.user
-    if user is None and (wanted := st.query_params.get(USER_PARAM)):
-        user = next((u for u in users if u.casefold() == wanted.strip().casefold()), None)
-    _set_user(user if user in users else None)
+    if is_owner() or (cat is not None and read_or_stop(lambda: _unlocked(cat, user))):
+        return user
+    st.info(
+        f"**{md(user)}** is protected by a PIN: enter it in the sidebar to see its plays, likes and playlists.",
+        icon=":material/lock:",
+    )
+    st.stop()
 
 
 def sidebar(cat: Catalog | None) -> None:
-    """The profile picker and what the catalog holds, on every page.
+    """The profile picker (``pages/_profile.py``) and what the catalog holds, on every page."""
+    from pages import _profile
 
-    The profile lives in ``session_state.user`` (and the URL); the picker only mirrors it.
-    Streamlit drops a widget's own state when a run is cut short by a page switch, and the
-    profile must survive every page switch.
-    """
-    for key, value in (("user", None), ("sidebar_new_user", ""), ("sidebar_profile_error", None)):
-        if key not in st.session_state:
-            st.session_state[key] = value
     with st.sidebar:
         st.markdown("### :material/person: Profile")
         if cat is None:
             st.caption("Profiles appear once a catalog is built.")
-        elif (users := _users(cat)) is not None:
-            _restore_user(users)
-            st.session_state.sidebar_user = st.session_state.user
-            st.selectbox(
-                "Profile", users, index=None, key="sidebar_user", placeholder="Pick a profile",
-                label_visibility="collapsed", on_change=_pick_profile,
-            )  # fmt: skip
-            with st.expander("New profile", expanded=not users):
-                # A form: the name and the click arrive together, in one run.
-                with st.form("sidebar_new_profile", border=False):
-                    st.text_input("Name", key="sidebar_new_user", max_chars=40, placeholder="e.g. alex")
-                    st.form_submit_button(
-                        "Create profile", key="sidebar_create_user", on_click=_create_profile
-                    )
-                if st.session_state.sidebar_profile_error:
-                    st.error(md(st.session_state.sidebar_profile_error))
-        elif st.session_state.user and st.query_params.get(USER_PARAM) != st.session_state.user:
-            st.query_params[USER_PARAM] = st.session_state.user
+        else:
+            _profile.sidebar(cat)
         st.divider()
         catalog_status(cat)
-
-
-def _users(cat: Catalog) -> list[str] | None:
-    """The profiles, or None after showing why they cannot be read (the profile picked stays picked)."""
-    try:
-        return cat.store.users()
-    except RecommenderError as error:  # e.g. another program holds the database
-        st.error(md(error), icon=":material/error:")
-        return None
 
 
 def catalog_status(cat: Catalog | None) -> None:

@@ -206,6 +206,17 @@ def parser() -> argparse.ArgumentParser:
     )
     pl.add_argument("--file", type=Path, help="import: the .m3u, .m3u8 or .xspf file to read")
 
+    pr = sub.add_parser(
+        "profile",
+        help="the owner's care of a profile: set a new PIN (a forgotten one)",
+        description="pin: give the profile a new PIN, read from stdin (one line; typed twice at a terminal). "
+        "The command line runs on the server, as its owner: no PIN is asked for.",
+    )
+    _add_common(pr, json_flag=True)
+    pr.add_argument("action", choices=("pin",), help="what to do with the profile")
+    pr.add_argument("--user", required=True, help="the profile name")
+    pr.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin even at a terminal")
+
     h = sub.add_parser("history", help="a user's plays, newest first")
     _add_common(h, json_flag=True)
     h.add_argument("--user", required=True, help="the profile name")
@@ -481,6 +492,26 @@ def cmd_like(args) -> None:
     )  # fmt: skip
 
 
+def _read_pin(args) -> str:
+    """The new PIN: one line of stdin, or typed twice (unseen) at a terminal."""
+    if args.pin_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline(1024).rstrip("\r\n")
+    import getpass
+
+    pin = getpass.getpass("New PIN: ")
+    if getpass.getpass("The same PIN again: ") != pin:
+        raise RecommenderError("the two PINs differ; nothing was changed")
+    return pin
+
+
+def cmd_profile(args) -> None:
+    store = _store(args).store
+    if store.user_name(args.user) is None:
+        raise RecommenderError(f"no profile named {args.user.strip()!r}")
+    name = store.set_pin(args.user, _read_pin(args))
+    _emit(args, {"user": name, "pin_set": True}, lambda o: f"{o['user']}: the new PIN is set")
+
+
 def _check_playlist_options(args) -> None:
     """Options that belong to another action are a mistake worth saying, not something to ignore."""
     act = args.action
@@ -748,6 +779,7 @@ COMMANDS: dict[str, Callable] = {
     "like": cmd_like,
     "playlist": cmd_playlist,
     "history": cmd_history,
+    "profile": cmd_profile,
     "recommend": cmd_recommend,
     "path": cmd_path,
     "owner": cmd_owner,

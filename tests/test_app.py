@@ -77,6 +77,9 @@ def catalog(app_home) -> Catalog:
     return Catalog.open(app_home)
 
 
+PIN = "4321"
+
+
 def start(*, user: str | None = None, page: str | None = None, owner: bool = False) -> AppTest:
     """The app after its first run, with ``user`` created in the sidebar and ``page`` open; a visitor
     (AppTest has no connection to tell), or the server's owner if ``owner``."""
@@ -86,11 +89,23 @@ def start(*, user: str | None = None, page: str | None = None, owner: bool = Fal
     at.run()
     assert not at.exception
     if user:
-        at.sidebar.text_input(key="sidebar_new_user").input(user)
-        at.sidebar.button(key="sidebar_create_user").click().run()
-        assert at.session_state["user"] == user
+        create_profile(at, user)
     if page:
         goto(at, page)
+    return at
+
+
+def create_profile(at: AppTest, user: str, pin: str = PIN) -> AppTest:
+    """Create ``user`` with ``pin`` in the sidebar, and so open it; a profile the store made without a
+    PIN (as the command line does on a name's first use) is claimed by it, one made before is opened."""
+    at.sidebar.text_input(key="sidebar_new_user").input(user)
+    at.sidebar.text_input(key="sidebar_new_pin").input(pin)
+    at.sidebar.button(key="sidebar_create_user").click().run()
+    if "sidebar_pin" in {t.key for t in at.sidebar.text_input}:  # the name is taken: its PIN opens it
+        at.sidebar.text_input(key="sidebar_pin").input(pin)
+        at.sidebar.button(key="sidebar_unlock").click().run()
+    assert at.session_state["user"] == user
+    assert not at.sidebar.error, at.sidebar.error[0].value
     return at
 
 
@@ -913,8 +928,7 @@ def test_user_text_never_becomes_markup_on_any_page(own_home):
     catalog.store.create_playlist(user, playlist, [track_id, 3])
     catalog.store.record_play(user, track_id, source="search")
 
-    at = start(page="home")
-    at.session_state["user"] = user
+    at = create_profile(start(page="home"), user)  # made without a PIN: claimed in the sidebar
     at.session_state["track_id"] = track_id
     at.query_params["track"] = str(track_id)
     checked = 0

@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 PAGES = ["", "explore", "search", "song", "upload", "for_you", "playlists", "history", "model"]
 LOAD_TIMEOUT_MS = 90_000
+PIN = "4321"  # every profile the tests make has this PIN
 
 
 def _free_port() -> int:
@@ -134,6 +135,16 @@ def wait_idle(pg, *, settle_s: float = 1.0, poll_s: float = 0.2) -> None:
     raise TimeoutError("the app kept running")
 
 
+def new_profile_form(sidebar) -> None:
+    """Make sure the sidebar's "New profile" form shows: open its expander unless it is open (it is
+    open while there is no profile). Waits a moment first: a click on an open expander would close it."""
+    try:
+        sidebar.get_by_label("Name", exact=True).wait_for(state="visible", timeout=5_000)
+    except Exception:  # playwright's TimeoutError: the expander is closed
+        sidebar.get_by_text("New profile").click()
+        sidebar.get_by_label("Name", exact=True).wait_for(state="visible")
+
+
 def assert_no_errors(pg) -> None:
     exceptions = pg.locator('[data-testid="stException"]')
     assert exceptions.count() == 0, exceptions.first.inner_text()
@@ -209,9 +220,9 @@ def test_a_profile_plays_a_song_and_sees_it_in_history(server, page):
     wait_idle(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     name = f"browser-{int(time.time() * 1000) % 100000}"
-    if not sidebar.get_by_label("Name").is_visible():
-        sidebar.get_by_text("New profile").click()
+    new_profile_form(sidebar)
     sidebar.get_by_label("Name").fill(name)
+    sidebar.get_by_label("PIN", exact=True).fill(PIN)
     sidebar.get_by_role("button", name="Create profile").click()  # a form: the name goes with the click
     wait_idle(page)
     assert sidebar.get_by_role("combobox", name="Profile").input_value() == name
@@ -371,6 +382,10 @@ def test_a_playlist_downloads_as_an_m3u8_that_lists_its_songs(server, private_ho
     sidebar.get_by_role("combobox", name="Profile").click()
     page.get_by_role("option", name=user).click()
     wait_idle(page)
+    sidebar.get_by_label("New PIN", exact=True).fill(PIN)  # made without a PIN: the first one claims it
+    sidebar.get_by_label("New PIN again").fill(PIN)
+    sidebar.get_by_role("button", name="Set the PIN").click()
+    wait_idle(page)
     sidebar.get_by_role("link", name="Playlists").click()
     wait_idle(page)
     with page.expect_download() as info:
@@ -406,9 +421,9 @@ def test_four_students_at_once_keep_their_own_profiles_and_every_play(server, br
         for pg, name in zip(pages, names, strict=True):
             wait_idle(pg)
             sidebar = pg.locator('[data-testid="stSidebar"]')
-            if not sidebar.get_by_label("Name").is_visible():
-                sidebar.get_by_text("New profile").click()
+            new_profile_form(sidebar)
             sidebar.get_by_label("Name").fill(name)
+            sidebar.get_by_label("PIN", exact=True).fill(PIN)
         for pg in pages:  # four profiles created at the same moment
             pg.locator('[data-testid="stSidebar"]').get_by_role("button", name="Create profile").click()
         for pg in pages:
@@ -425,6 +440,10 @@ def test_four_students_at_once_keep_their_own_profiles_and_every_play(server, br
         assert [f"user={name}" in pg.url for pg, name in zip(pages, names, strict=True)] == [True] * 4
         for pg, name, track_id in zip(pages, names, tracks["track_id"], strict=True):
             pg.goto(f"{server}/song?track={track_id}&user={name}")  # a link to a song, with the profile
+        for pg in pages:
+            wait_idle(pg)  # a page load is a new session: the profile's PIN once more
+            pg.locator('[data-testid="stSidebar"]').get_by_label("PIN of the profile").fill(PIN)
+            pg.locator('[data-testid="stSidebar"]').get_by_label("PIN of the profile").press("Enter")
         for pg in pages:
             wait_idle(pg)
             pg.get_by_role("button", name="Play").first.click()  # four plays at the same moment

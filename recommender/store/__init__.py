@@ -6,7 +6,8 @@
 - ``schema.py``: tables, migrations and the search word index;
 - ``values.py``: names, ids, limits and times as the store checks them;
 - ``core.py``: ``Store``: tracks, search, profiles, plays, likes;
-- ``playlists.py``: the playlist methods of ``Store``.
+- ``playlists.py``: the playlist methods of ``Store``;
+- ``profiles.py``: profile PINs: made, claimed, checked, reset;
 - ``uploads.py``: who added each uploaded clip, and deleting one (methods of ``Store``).
 
 Concurrency rule. A process holds at most one connection to the database file, shared by
@@ -31,6 +32,7 @@ Catalog tracks that user data still refers to are never deleted, only hidden
 """
 
 from recommender.store.core import Activity, Store
+from recommender.store.profiles import Profile
 from recommender.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
 from recommender.store.values import MAX_PLAYLIST_NAME, MAX_USER_NAME, PLAY_SOURCES, TRACK_COLUMNS
 
@@ -39,6 +41,7 @@ __all__ = [
     "MAX_USER_NAME",
     "MIGRATIONS",
     "PLAY_SOURCES",
+    "Profile",
     "SCHEMA_VERSION",
     "TRACK_COLUMNS",
     "Activity",

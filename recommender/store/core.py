@@ -28,6 +28,7 @@ from recommender.errors import RecommenderError, UserInputError
 from recommender.sources.base import Track
 from recommender.store.connection import Busy, Database, is_lock_error
 from recommender.store.playlists import _PLAYLIST_TRACKS_SQL, PlaylistStore
+from recommender.store.profiles import ProfileStore
 from recommender.store.schema import SCHEMA_VERSION, _rebuild_search, migrate
 from recommender.store.uploads import UploadStore
 from recommender.store.values import (
@@ -40,10 +41,10 @@ from recommender.store.values import (
     _as_utc,
     _clean_name,
     _limit,
-    _name_key,
     _set_meta,
     _track_id,
     _tracks_frame,
+    _user_key,
     _utcnow,
 )
 
@@ -58,7 +59,7 @@ class Activity(NamedTuple):
     playlist_tracks: pd.DataFrame  # Store.playlist_tracks columns
 
 
-class Store(PlaylistStore, UploadStore):
+class Store(PlaylistStore, ProfileStore, UploadStore):
     """Catalog and user data in one DuckDB file, shared by this process's threads (``Database``)."""
 
     def __init__(self, path: Path, *, timeout: float = 10.0):
@@ -275,25 +276,22 @@ class Store(PlaylistStore, UploadStore):
 
     # ------------------------------------------------------------------ users
     def users(self) -> list[str]:
-        """Profile names, sorted case-insensitively."""
-        return list(self._db.cached("users", self._read_users))
-
-    def _read_users(self) -> tuple[str, ...]:
-        rows = self._read(lambda con: con.execute("SELECT name FROM users ORDER BY name_key").fetchall())
-        return tuple(r[0] for r in rows)
+        """Profile names, sorted by their keys (case-insensitively)."""
+        return [p.name for p in self.profiles()]
 
     def user_name(self, name: str) -> str | None:
         """The stored spelling of profile ``name`` (matched as every method matches it), or None if none."""
         clean = _clean_name(name, what="profile", max_len=MAX_USER_NAME)
         row = self._read(
             lambda con: con.execute(
-                "SELECT name FROM users WHERE name_key = ?", [_name_key(clean)]
+                "SELECT name FROM users WHERE name_key = ?", [_user_key(clean)]
             ).fetchone()
         )
         return None if row is None else row[0]
 
     def create_user(self, name: str) -> str:
-        """Create the profile ``name`` if new; returns its stored name (an existing one keeps its spelling)."""
+        """Create the profile ``name`` if new, without a PIN (``create_profile`` gives one); returns its
+        stored name (an existing one keeps its spelling)."""
         clean = _clean_name(name, what="profile", max_len=MAX_USER_NAME)
 
         def work(con: duckdb.DuckDBPyConnection) -> str:
@@ -321,7 +319,7 @@ class Store(PlaylistStore, UploadStore):
 
     @staticmethod
     def _find_user(con: duckdb.DuckDBPyConnection, clean: str) -> int | None:
-        row = con.execute("SELECT user_id FROM users WHERE name_key = ?", [_name_key(clean)]).fetchone()
+        row = con.execute("SELECT user_id FROM users WHERE name_key = ?", [_user_key(clean)]).fetchone()
         return None if row is None else int(row[0])
 
     def _ensure_user(self, con: duckdb.DuckDBPyConnection, clean: str) -> int:
@@ -329,7 +327,7 @@ class Store(PlaylistStore, UploadStore):
         if user_id is None:
             con.execute(
                 "INSERT INTO users (name, name_key, created_at) VALUES (?, ?, ?)",
-                [clean, _name_key(clean), _utcnow()],
+                [clean, _user_key(clean), _utcnow()],
             )
             user_id = self._find_user(con, clean)
         return user_id

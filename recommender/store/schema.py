@@ -3,21 +3,23 @@
 ``schema_version`` records the migrations applied; ``MIGRATIONS[v - 1]`` takes a
 database from version ``v - 1`` to ``v``, so a newer app upgrades an older file on
 first use: version 1 is the catalog (``meta``, ``tracks``), version 2 the user data,
-version 3 the search word index; ``_v5_upload_owners`` records who added each uploaded
-clip (``upload_owners``). Foreign keys point at ``tracks`` only: DuckDB (2.0) cannot
-delete a parent row and its children in one transaction, nor change a unique column of
-a referenced row, so links to ``users`` and ``playlists`` are kept by the
+version 3 the search word index, version 4 profile PINs and look-alike names as one
+(``_v4_profile_pins``), version 5 who added each uploaded clip
+(``_v5_upload_owners``). Foreign keys point at ``tracks`` only: DuckDB (2.0)
+cannot delete a parent row and its children in one transaction, nor change a unique
+column of a referenced row, so links to ``users`` and ``playlists`` are kept by the
 store (children are always deleted first, in the same transaction).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import duckdb
 
 from recommender.errors import RecommenderError
-from recommender.store.values import _WORD_SPLIT, _utcnow
+from recommender.store.values import _WORD_SPLIT, MAX_USER_NAME, _user_key, _utcnow
 
 
 def _v1_catalog(con: duckdb.DuckDBPyConnection) -> None:
@@ -100,6 +102,47 @@ def _v3_search_words(con: duckdb.DuckDBPyConnection) -> None:
     _rebuild_search(con)
 
 
+_USERS_V4 = """CREATE TABLE users (
+    user_id BIGINT PRIMARY KEY DEFAULT nextval('user_ids'),
+    name VARCHAR NOT NULL,
+    name_key VARCHAR NOT NULL UNIQUE,
+    created_at TIMESTAMP NOT NULL,
+    pin_hash VARCHAR
+)"""
+
+
+def _v4_profile_pins(con: duckdb.DuckDBPyConnection) -> None:
+    """Profiles get a PIN and look-alike names one key (``recommender.profile_names``).
+
+    ``pin_hash`` is the PIN's hash (``recommender.passwords``); NULL for the profiles made
+    before: the first PIN set for one claims it. Profiles whose names now share a key (``Ann``
+    and ``Аnn`` with a Cyrillic А) stay apart: the oldest keeps its name, each later one is
+    renamed ``NAME 2``, ``NAME 3``…, keeping its plays, likes and playlists; the renames are
+    listed in ``meta`` (``renamed_profiles``, JSON ``[[old, new], …]``).
+    """
+    rows = con.execute("SELECT user_id, name, created_at FROM users ORDER BY created_at, user_id").fetchall()
+    # A new table, not UPDATE: DuckDB checks a unique index row by row, so swapped keys would clash.
+    con.execute("DROP TABLE users")
+    con.execute(_USERS_V4)
+    taken: set[str] = set()
+    renamed = []
+    for user_id, name, created_at in rows:
+        new, n = name, 1
+        while _user_key(new) in taken:
+            n += 1
+            suffix = f" {n}"
+            new = name[: MAX_USER_NAME - len(suffix)].rstrip() + suffix
+        taken.add(_user_key(new))
+        if new != name:
+            renamed.append([name, new])
+        con.execute("INSERT INTO users VALUES (?, ?, ?, ?, NULL)", [user_id, new, _user_key(new), created_at])
+    if renamed:
+        con.execute(
+            "INSERT INTO meta VALUES ('renamed_profiles', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [json.dumps(renamed, ensure_ascii=False)],
+        )
+
+
 def _v5_upload_owners(con: duckdb.DuckDBPyConnection) -> None:
     # Which profile added each uploaded clip, and its size: for the per-profile quota and who may delete it.
     # No foreign keys: the clip's track row is deleted with it (the store deletes this row first).
@@ -117,6 +160,7 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v1_catalog,
     _v2_user_data,
     _v3_search_words,
+    _v4_profile_pins,
     _v5_upload_owners,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,8 +1,9 @@
 """The values the store keeps and checks: names, track ids, limits, times, track rows.
 
 Names. A profile (user) name or playlist name is trimmed and NFC-normalised; it must
-then be 1–40 (profile) or 1–60 (playlist) printable characters. Names are matched
-case-insensitively: "Alice" and "alice" are one profile. Times are stored as naive
+then be 1–40 (profile) or 1–60 (playlist) printable characters. Playlist names are matched
+case-insensitively; profile names also match their look-alikes (``recommender.profile_names``):
+"Alice", "alice" and "аlice" (a Cyrillic а) are one profile. Times are stored as naive
 UTC timestamps; a naive ``datetime`` passed in is taken to be UTC.
 """
 
@@ -17,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from recommender.errors import UserInputError
+from recommender.profile_names import name_key
 from recommender.sources.base import Track
 
 TRACK_COLUMNS = ["track_id", "title", "artist", "album", "genre", "split", "duration", "source", "audio_path"]
@@ -61,7 +63,13 @@ def _clean_name(name: object, *, what: str, max_len: int) -> str:
 
 
 def _name_key(clean: str) -> str:
+    """The key a playlist name is matched by."""
     return clean.casefold()
+
+
+def _user_key(clean: str) -> str:
+    """The key a profile name is matched by: look-alike names share it."""
+    return name_key(clean)
 
 
 def _track_id(track_id: object) -> int:

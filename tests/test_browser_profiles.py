@@ -1,0 +1,67 @@
+"""A profile in two real browsers: the one that has its PIN plays a song, the other sees nothing of it.
+
+Skipped by default; run with ``pytest -m browser`` (see tests/test_browser.py).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import test_browser
+from test_browser import LOAD_TIMEOUT_MS, assert_no_errors, new_profile_form, wait_idle
+
+pytestmark = pytest.mark.browser
+
+# test_browser's fixtures, for this module: its own copy of the built catalog, served, and Chromium
+private_home, server, browser = test_browser.private_home, test_browser.server, test_browser.browser
+
+
+def sidebar_of(pg):
+    return pg.locator('[data-testid="stSidebar"]')
+
+
+def test_another_browser_gets_a_pin_prompt_not_the_plays(server, browser, private_home):
+    from recommender.store import Store
+
+    name, pin = f"alice{int(time.time() * 1000) % 100000}", "2468"
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(2)]
+    mine, other = (c.new_page() for c in contexts)
+    try:
+        for pg in (mine, other):
+            pg.set_default_timeout(LOAD_TIMEOUT_MS)
+        mine.goto(server)
+        wait_idle(mine)
+        sidebar = sidebar_of(mine)
+        new_profile_form(sidebar)
+        sidebar.get_by_label("Name", exact=True).fill(name)
+        sidebar.get_by_label("Name", exact=True).press("Enter")  # sends nothing: the PIN is still to come
+        sidebar.get_by_label("PIN", exact=True).fill(pin)
+        sidebar.get_by_role("button", name="Create profile").click()
+        wait_idle(mine)
+        assert_no_errors(mine)
+        assert sidebar.get_by_role("combobox", name="Profile").input_value() == name
+
+        mine.goto(f"{server}/song?track=1&user={name}")  # a new page load: the PIN once more
+        wait_idle(mine)
+        sidebar_of(mine).get_by_label("PIN of the profile").fill(pin)
+        sidebar_of(mine).get_by_label("PIN of the profile").press("Enter")
+        wait_idle(mine)
+        mine.get_by_role("button", name="Play").first.click()
+        wait_idle(mine)
+        assert_no_errors(mine)
+
+        other.goto(f"{server}/history?user={name}")
+        wait_idle(other)
+        text = other.locator('[data-testid="stMain"]').inner_text()
+        assert f"{name} is protected by a PIN" in text and "plays of" not in text
+        assert other.locator('[data-testid="stDataFrame"]').count() == 0
+        sidebar_of(other).get_by_label("PIN of the profile").fill("0000")
+        sidebar_of(other).get_by_label("PIN of the profile").press("Enter")
+        wait_idle(other)
+        assert f"wrong PIN for the profile '{name}'" in sidebar_of(other).inner_text()
+        assert "plays of" not in other.locator('[data-testid="stMain"]').inner_text()
+    finally:
+        for c in contexts:
+            c.close()
+    assert Store(private_home / "musicrec.duckdb").history(name)["track_id"].tolist() == [1]

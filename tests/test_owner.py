@@ -389,7 +389,11 @@ def test_a_visitor_playlist_download_names_no_server_folder(built, downloads):
     base = Path(os.path.commonpath([os.path.dirname(p) for p in catalog.tracks()["audio_path"]]))
     for owner, expected in ((False, [os.path.relpath(p, base) for p in absolute]), (True, absolute)):
         at = start(owner=owner)
-        at.session_state["user"] = user
+        # The visitor's PIN claims the profile the store made; the owner opens it without one.
+        at.sidebar.text_input(key="sidebar_new_user").input(user)
+        at.sidebar.text_input(key="sidebar_new_pin").input("4321")
+        at.sidebar.button(key="sidebar_create_user").click().run()
+        assert at.session_state["user"] == user
         at.switch_page("pages/playlists.py").run()
         assert not at.exception
         button = at.download_button(key="playlists_download_m3u8")

@@ -248,23 +248,30 @@ def _switch(
 ) -> list[Track]:
     """Make the finished build the catalog (``commit``), keeping clips added to the old one meanwhile.
 
-    While holding ``uploads.catalog_change`` (adding a clip waits): clips added during the
-    build are listened to by the new model and join it, the switch, then the removal of
+    While holding ``uploads.catalog_change`` (adding a clip waits): the clips of the catalog
+    in use are read again; those added during the build are listened to by the new model
+    and join it, those removed meanwhile stay out. Then the switch, then the removal of
     what the new catalog no longer uses. Returns the catalog's tracks.
     """
+    from recommender.errors import RecommenderError
     from recommender.uploads import catalog_change, include_in_build
 
     with catalog_change(paths):
-        late = _kept_uploads(paths, {t.track_id for t in tracks})
+        now = _kept_uploads(paths, set())
+        still = {t.track_id for t in now}
+        tracks = [t for t in tracks if t.source != "upload" or t.track_id in still]
+        taken = {t.track_id for t in tracks}
+        late = [t for t in now if t.track_id not in taken]
         if late:
             from recommender.catalog import Catalog
 
             progress.stage("added clips", len(late))
             tracks = tracks + include_in_build(Catalog(paths, info), late)
-            info.update(tracks=len(tracks), genres=_genre_counts(tracks))
+        info.update(tracks=len(tracks), genres=_genre_counts(tracks))
         info["built_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         commit(paths, tracks, info)
-        _remove_unused(paths, tracks, caches)
+        with contextlib.suppress(OSError, RecommenderError):  # the switch is done; what is left is tidying
+            _remove_unused(paths, tracks, caches)
     return tracks
 
 

@@ -242,12 +242,10 @@ class FeatureCache:
 
     def put_for(self, track_id: int, audio_path: str | os.PathLike, features: np.ndarray) -> None:
         """``put`` the features of the audio file at ``audio_path`` (an uploaded clip's, once saved)."""
-        if self.keyed:
-            key = content_key(audio_path)
+        key = content_key(audio_path) if self.keyed else None
+        if key is not None:
             self.remember({int(track_id): key})
-            self.put(track_id, features, key)
-        else:
-            self.put(track_id, features)
+        self.put(track_id, features, key)
 
     def ids(self) -> list[int]:
         """Track ids with features here (for any content)."""

@@ -84,7 +84,9 @@ def link_features(
         shutil.rmtree(dst_root)
     dst_root.mkdir(parents=True)
     shutil.copy2(src / "config.json", dst_root / "config.json")
-    cache_src = FeatureCache(demo_paths.features_dir)
+    from recommender.catalog import Catalog
+
+    cache_src = Catalog.open(demo_paths.home).features  # the features of the demo's own songs
     cache_dst = FeatureCache(paths.features_dir)
     for i, t in enumerate(tracks):
         donor = donors[t.genre][i % len(donors[t.genre])]

@@ -4,11 +4,19 @@ Each stage reports to a ``Progress`` (a tqdm bar per stage on the command line, 
 progress bar per stage in the app). Every artifact is written under a temporary name
 and renamed into place; ``build.json`` is written last, so a catalog is either the
 previous complete build or the new complete build, never a mix.
+
+A build writes beside the catalog in use, never into it: the demo's songs go to the
+folder of their plan (``demo.plan_folder``), features are named by the content of their
+audio (``features.content_key``), the index and map go to the build's own folder. So a
+build cancelled or killed at any moment leaves the catalog in use as it was, byte for
+byte. Only after the switch (``commit``) is what the new catalog no longer uses removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +43,7 @@ from recommender.retention import prune
 from recommender.sources.base import SourceReport, Track
 
 SOURCES = ("demo", "fma", "folder")
+DEMO_DIR = "demo"  # below the home's audio folder: one folder per plan of synthesised songs
 SOURCE_LABELS = {
     "demo": "Demo catalog (synthesised audio)",
     "fma": "Free Music Archive",
@@ -125,7 +134,7 @@ def load_source(options: BuildOptions, paths: Paths, progress: Progress) -> tupl
         n = options.tracks if options.tracks is not None else demo.DEFAULT_TRACKS
         progress.stage("synthesise", n)
         return demo.build_demo(
-            paths.audio_dir / "demo",
+            demo.plan_folder(paths.audio_dir / DEMO_DIR, seed=options.seed),
             n_tracks=n,
             seed=options.seed,
             workers=options.workers,
@@ -221,18 +230,57 @@ def _build(options: BuildOptions, paths: Paths, progress: Progress) -> BuildResu
         "options": _options_dict(options),
         "model": None,
     }
-    info["model"] = _model_stages(
-        options, kept, (cache, sounds), paths, paths.build_dir(info["build_id"]), progress
-    )
-    if not info["model"]["genres"]:
-        progress.note(
-            "no genre labels to learn from (one genre, or none): songs are embedded by the pretrained "
-            "backbone alone; no classifier, tags as always"
-        )
-    info["built_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    commit(paths, kept, info)
+    out = paths.build_dir(info["build_id"])
+    try:
+        info["model"] = _model_stages(options, kept, (cache, sounds), paths, out, progress)
+        if not info["model"]["genres"]:
+            progress.note(
+                "no genre labels to learn from (one genre, or none): songs are embedded by the pretrained "
+                "backbone alone; no classifier, tags as always"
+            )
+        kept = _switch(paths, kept, info, (cache, sounds), progress)
+    except BaseException:
+        if not _is_committed(paths, info["build_id"]):
+            shutil.rmtree(out, ignore_errors=True)  # never read: the catalog in use is another build's
+        raise
     prune(paths, info)  # the last few builds stay on the disk, older and failed ones go
     return BuildResult(tracks=kept, skipped=skipped, info=info)
+
+
+def _switch(
+    paths: Paths,
+    tracks: list[Track],
+    info: dict,
+    caches: tuple[FeatureCache, FeatureCache],
+    progress: Progress,
+) -> list[Track]:
+    """Make the finished build the catalog (``commit``), keeping clips added to the old one meanwhile.
+
+    While holding ``uploads.catalog_change`` (adding a clip waits): the clips of the catalog
+    in use are read again; those added during the build are listened to by the new model
+    and join it, those removed meanwhile stay out. Then the switch, then the removal of
+    what the new catalog no longer uses. Returns the catalog's tracks.
+    """
+    from recommender.errors import RecommenderError
+    from recommender.uploads import catalog_change, include_in_build
+
+    with catalog_change(paths):
+        now = _kept_uploads(paths, set())
+        still = {t.track_id for t in now}
+        tracks = [t for t in tracks if t.source != "upload" or t.track_id in still]
+        taken = {t.track_id for t in tracks}
+        late = [t for t in now if t.track_id not in taken]
+        if late:
+            from recommender.catalog import Catalog
+
+            progress.stage("added clips", len(late))
+            tracks = tracks + include_in_build(Catalog(paths, info), late)
+        info.update(tracks=len(tracks), genres=_genre_counts(tracks))
+        info["built_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        commit(paths, tracks, info)
+        with contextlib.suppress(OSError, RecommenderError):  # the switch is done; what is left is tidying
+            _remove_unused(paths, tracks, caches)
+    return tracks
 
 
 def commit(paths: Paths, tracks: list[Track], info: dict) -> None:
@@ -248,6 +296,45 @@ def commit(paths: Paths, tracks: list[Track], info: dict) -> None:
 
     Store(paths.database).write_tracks(tracks, build=info)
     atomic_write_text(paths.build_info, json.dumps(info, indent=2, ensure_ascii=False))
+
+
+def _is_committed(paths: Paths, build_id: str) -> bool:
+    if not paths.database.is_file():
+        return False
+    from recommender.errors import RecommenderError
+    from recommender.store import Store
+
+    with contextlib.suppress(RecommenderError):
+        return (Store(paths.database).committed_build() or {}).get("build_id") == build_id
+    return True  # cannot tell: keep the folder
+
+
+def _remove_unused(paths: Paths, tracks: list[Track], caches: tuple[FeatureCache, FeatureCache]) -> None:
+    """After the switch: songs of other demo plans, features of replaced audio, clips without a track.
+
+    Only what no track of the catalog uses; the demo folder of the catalog's own plan stays.
+    """
+    from recommender.store import Store
+    from recommender.uploads import UPLOADS_DIR, orphans
+
+    used = {Path(t.audio_path).resolve() for t in tracks}
+    demo_root = paths.audio_dir / DEMO_DIR
+    if demo_root.is_dir():
+        for entry in demo_root.iterdir():
+            if entry.is_dir() and not any(p.is_relative_to(entry.resolve()) for p in used):
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.is_file() and entry.suffix in (".mp3", ".ogg") and entry.resolve() not in used:
+                entry.unlink(missing_ok=True)  # a song of a build from before plan folders
+    for cache in caches:
+        cache.prune({t.track_id: cache.key(t.track_id) for t in tracks if cache.key(t.track_id)})
+    folder = paths.audio_dir / UPLOADS_DIR
+    candidates = orphans(folder, {t.track_id for t in tracks})
+    if candidates:  # a clip whose track is hidden (plays, likes or playlists refer to it) is kept
+        rows = Store(paths.database).tracks(track_ids=[int(p.name.split(".")[0]) for p in candidates])
+        known = set(rows["track_id"].astype(int))
+        for path in candidates:
+            if int(path.name.split(".")[0]) not in known:
+                path.unlink(missing_ok=True)
 
 
 def _model_stages(
@@ -291,11 +378,13 @@ def _model_stages(
     index = SimilarityIndex().fit(done.embeddings, ids, track_genres)
     index.save(out / "index.npz")
     calibration = nearest_neighbour_calibration(index, ids)
+    keys = np.array([mels.key(int(i)) or "" for i in ids])  # which features are this catalog's own
     atomic_write(
         out / "map.npz",
         lambda tmp: _savez(
             tmp, track_ids=ids, coords=coords, proba=done.proba.astype(np.float32), genres=np.array(done.genres),
             tags=tags.astype(np.float16), tag_names=np.array(tag_names(sounds.config.backbones)),
+            feature_keys=keys,
         ),
     )  # fmt: skip
 

@@ -322,7 +322,7 @@ class Catalog:
         """The cache of the backbone's sound features of the catalog's songs."""
         from recommender.features import FeatureCache
 
-        return FeatureCache(self.paths.features_dir, self.sound_config)
+        return FeatureCache(self.paths.features_dir, self.sound_config, **self._feature_keys())
 
     def analyse(self, path: str | Path) -> ClipAnalysis:
         """Listen to an audio file with the catalog's model (the very feature path the catalog took)."""
@@ -386,9 +386,25 @@ class Catalog:
 
     @cached_property
     def features(self):
+        """The cache of the log-mels of the catalog's songs."""
         from recommender.features import FeatureCache
 
-        return FeatureCache(self.paths.features_dir, self.config)
+        return FeatureCache(self.paths.features_dir, self.config, **self._feature_keys())
+
+    def _feature_keys(self) -> dict:
+        """``FeatureCache`` arguments that read the features of this build's own songs.
+
+        The build saved each song's content key in its map; a clip added since has its
+        key read from its file. A build from before content keys: none (``<id>.npy``).
+        """
+        try:
+            arrays = self._arrays
+        except NotBuiltError:
+            return {}
+        if "feature_keys" not in arrays:
+            return {}
+        keys = {int(t): str(k) for t, k in zip(arrays["track_ids"], arrays["feature_keys"], strict=True) if k}
+        return {"keys": keys, "locate": self.audio_path}
 
     def mel(self, track_id: int) -> np.ndarray:
         """The cached log-mel ``(n_mels, n_frames)`` float32 dB of a catalog track."""

@@ -246,6 +246,7 @@ def parser() -> argparse.ArgumentParser:
         help="songs in the path, both ends included (default 8)",
     )
     _owner_parser(sub)
+    _add_parser_add(sub)
     return root
 
 
@@ -756,6 +757,49 @@ def _owner_text(out: dict) -> str:
     )
 
 
+# ---- add: what the app's "Add to the catalog" does ---------------------------------------------------
+MAX_ADD_MB = 50  # the largest clip, as the Upload page's limit (.streamlit/config.toml maxUploadSize)
+
+
+def _add_parser_add(sub) -> None:
+    ad = sub.add_parser("add", help="add an audio clip to the catalog, as the app's Upload page does")
+    _add_common(ad, json_flag=True)
+    ad.add_argument(
+        "--file", type=Path, required=True, help=f"the audio file (3 s or more, {MAX_ADD_MB} MB at most)"
+    )
+    ad.add_argument("--title", default=None, help="its title (default: the file's name)")
+    ad.add_argument("--artist", default="", help="its artist (default: Unknown artist)")
+    ad.add_argument(
+        "--genre", default=None, help="one of the catalog's genres (default: the one the model hears)"
+    )
+
+
+def cmd_add(args) -> None:
+    from recommender.catalog import Catalog
+    from recommender.errors import UserInputError
+    from recommender.uploads import default_title
+
+    path: Path = args.file
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise UserInputError(f"{path} is not a file")
+        if size > MAX_ADD_MB * 1_000_000:
+            raise UserInputError(f"{path.name} is {size / 1e6:.0f} MB; a clip may be {MAX_ADD_MB} MB at most")
+        data = path.read_bytes()
+    except OSError as e:
+        raise UserInputError(f"cannot read {path} ({(e.strerror or str(e)).lower()})") from None
+    catalog = Catalog.open(args.home)
+    title = default_title(path.name) if args.title is None else args.title
+    track_id = catalog.add_upload(data, filename=path.name, title=title, artist=args.artist, genre=args.genre)
+    track = catalog.track(track_id)
+    out = {key: track[key] for key in ("track_id", "title", "artist", "album", "genre", "audio_path")}
+    out["track_id"] = int(out["track_id"])
+    _emit(
+        args, out, lambda o: f"added “{o['title']}” by {o['artist']} ({o['genre']}) as track {o['track_id']}"
+    )
+
+
 def _reader_gone() -> int:
     """The program reading our output closed it (``… | head -1``): stop quietly, as Unix tools do.
 
@@ -783,6 +827,7 @@ COMMANDS: dict[str, Callable] = {
     "recommend": cmd_recommend,
     "path": cmd_path,
     "owner": cmd_owner,
+    "add": cmd_add,
 }
 
 

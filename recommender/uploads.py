@@ -6,6 +6,12 @@ user's, its features are cached, the index and the map arrays are extended and s
 and its track row is written last: that row is the commit, so an interrupted upload
 leaves nothing a user can see. A rebuild keeps uploads and never trains on their genres.
 
+Adding a clip and switching a new build in take turns (``catalog_change``, a lock file
+shared by every process of the home): a build that finishes while clips were added to
+the catalog in use listens to them with its own model and keeps them
+(``include_in_build``), and a clip whose catalog was replaced meanwhile is refused with
+a message, before anything of it is saved.
+
 Each profile may add at most ``upload_quota()`` clips and bytes (``$MUSICREC_UPLOAD_CLIPS``,
 ``$MUSICREC_UPLOAD_MB``; the owner is not limited), and the store remembers who added each
 clip: that profile and the owner may delete it (``delete_upload``), which takes it out of
@@ -24,6 +30,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,13 +40,52 @@ import numpy as np
 
 from recommender.errors import AccessError, AudioError, RecommenderError, UserInputError
 
+try:
+    import fcntl
+except ImportError:  # Windows: no lock between processes
+    fcntl = None
+
 if TYPE_CHECKING:
     from recommender.catalog import Catalog, ClipAnalysis
+    from recommender.config import Paths
+    from recommender.sources.base import Track
 
 ANALYSIS_SLOTS_ENV = "MUSICREC_ANALYSES"
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif", ".m4a", ".aac")
 UPLOADS_DIR = "uploads"
 KEEP_HEARD = 16  # analyses remembered per catalog (about 0.7 MB each: mostly the clip's log-mel)
+CHANGE_LOCK = "catalog.lock"
+CHANGE_WAIT_S = 300.0  # a build switching in listens to the clips added meanwhile: seconds each
+_UPLOAD_FILE = re.compile(r"^(?P<id>\d+)\.[A-Za-z0-9]+$")  # ``<track id><suffix>``, as add_upload names them
+
+
+@contextlib.contextmanager
+def catalog_change(paths: Paths, *, wait: float = CHANGE_WAIT_S) -> Iterator[None]:
+    """Hold ``<home>/catalog.lock`` while the catalog changes: a clip is added, or a build is switched in.
+
+    Shared by every process of the home (the app, the command line, a background build);
+    a second changer waits up to ``wait`` seconds, then gets a ``UserInputError``.
+    """
+    paths.home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(paths.home / CHANGE_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        if fcntl is not None:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise UserInputError(
+                            "the catalog is busy (a build is being switched in); try again in a minute"
+                        ) from None
+                    time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 QUOTA_CLIPS_ENV = "MUSICREC_UPLOAD_CLIPS"
 QUOTA_MB_ENV = "MUSICREC_UPLOAD_MB"
 DEFAULT_QUOTA_CLIPS = 10
@@ -169,7 +215,7 @@ def add_upload(
     ``user``: the profile adding it (recorded: it may delete the clip); ``limited``: a
     visitor, who needs a profile and stays within ``upload_quota()``.
     """
-    from recommender.features import atomic_write, check_writable
+    from recommender.features import atomic_write, check_writable, content_key
     from recommender.sources.base import Track
 
     title, artist = " ".join(title.split()), " ".join(artist.split()) or "Unknown artist"
@@ -189,16 +235,17 @@ def add_upload(
         raise UserInputError(f"unknown genre {genre!r}; choose one of {', '.join(genres)}")
     x, y = catalog.locate(clip)
 
-    with catalog._write_lock:
+    with catalog._write_lock, catalog_change(catalog.paths):
+        _check_current(catalog)
         if limited:  # again: another session of this profile may have added a clip meanwhile
             check_quota(catalog, user, len(data))
         target = catalog.paths.audio_dir / UPLOADS_DIR / f"{track_id}{suffix}"
         for folder in (target.parent, catalog.features.dir, catalog.sounds.dir, catalog.paths.catalog_dir):
             check_writable(folder)  # before anything is written: a clear message naming the folder
         atomic_write(target, lambda tmp: tmp.write_bytes(data))
-        catalog.features.put(track_id, clip.mel)
+        catalog.features.put_for(track_id, target, clip.mel)
         if clip.sound is not None:
-            catalog.sounds.put(track_id, clip.sound)
+            catalog.sounds.put_for(track_id, target, clip.sound)
         old_arrays = catalog._arrays
         index = catalog.index
         # An add that stopped before its commit may have left the clip in the index or the map: it is
@@ -213,7 +260,7 @@ def add_upload(
             old_arrays = {k: (v[rows] if k in per_song else v) for k, v in old_arrays.items()}
             catalog.__dict__["_arrays"] = old_arrays
         index_path, arrays_path = catalog.artifact("index"), catalog.artifact("map")
-        arrays = _extended(old_arrays, track_id, (x, y), clip)
+        arrays = _extended(old_arrays, track_id, (x, y), clip, key=content_key(target))
         seconds = clip.mel.shape[1] * catalog.config.hop_length / catalog.config.sample_rate
         track = Track(
             track_id=track_id, title=title, artist=artist, album=album, genre=genre, split="training",
@@ -231,7 +278,9 @@ def add_upload(
             catalog.store.record_upload_owner(track_id, user=user, size=len(data))
             catalog.store.add_track(track)  # the commit
         except BaseException:
-            # Put the catalog back as it was; the saved audio and features are harmless leftovers.
+            # Put the catalog back as it was; the saved features are harmless leftovers, the audio goes.
+            with contextlib.suppress(OSError):
+                target.unlink(missing_ok=True)
             index.fit(*before)
             catalog.__dict__["_arrays"] = old_arrays
             # Best effort: a file left extended only indexes a song without a track row, never shown.
@@ -340,10 +389,69 @@ def analyse_upload(
     return heard
 
 
-def _extended(arrays: dict[str, np.ndarray], track_id: int, xy: tuple[float, float], clip) -> dict:
-    """The catalog's map arrays with one more song: its id, map spot, genre probabilities and tags."""
+def _check_current(catalog: Catalog) -> None:
+    """A ``UserInputError`` when another build became the catalog since ``catalog`` was opened."""
+    committed = catalog.store.committed_build()
+    if committed is not None and committed.get("build_id") != catalog.info_.get("build_id"):
+        raise UserInputError(
+            "the catalog was rebuilt while the clip was being listened to; add the clip again"
+        )
+
+
+def include_in_build(catalog: Catalog, tracks: list[Track]) -> list[Track]:
+    """Clips added to the catalog in use while ``catalog`` was built: kept by the new build.
+
+    ``catalog``: the finished build, opened before it is switched in (its index and map in
+    its own folder, nobody else reads them yet). Each clip is listened to by the new
+    model and added to its index and map. Returns the tracks included; a clip whose file
+    cannot be read any more is left out. Called while holding ``catalog_change``.
+    """
+    from recommender.features import atomic_write, content_key
+
+    if not tracks:
+        return []
+    index, arrays = catalog.index, catalog._arrays
+    included = []
+    for track in tracks:
+        try:
+            clip = catalog.analyse(track.audio_path)
+        except AudioError:
+            continue
+        key = content_key(track.audio_path)
+        for cache, features in ((catalog.features, clip.mel), (catalog.sounds, clip.sound)):
+            if features is not None and not (cache.keyed and cache.has(track.track_id, key)):
+                cache.put_for(track.track_id, track.audio_path, features)
+        xy = catalog.locate(clip)
+        index.add(clip.embedding, track.track_id, track.genre)
+        arrays = _extended(arrays, track.track_id, xy, clip, key=key)
+        catalog.__dict__["_arrays"] = arrays
+        included.append(track)
+    index.save(catalog.artifact("index"))
+    atomic_write(catalog.artifact("map"), lambda tmp: _savez(tmp, **arrays))
+    return included
+
+
+def orphans(folder: Path, referenced: set[int]) -> list[Path]:
+    """Files in the uploads ``folder`` named like an added clip whose track is not in ``referenced``."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for entry in folder.iterdir():
+        match = _UPLOAD_FILE.match(entry.name)
+        if match and int(match["id"]) not in referenced and entry.is_file():
+            found.append(entry)
+    return found
+
+
+def _extended(
+    arrays: dict[str, np.ndarray], track_id: int, xy: tuple[float, float], clip, *, key: str | None = None
+) -> dict:
+    """The catalog's map arrays with one more song: its id, map spot, genre probabilities, tags and
+    the content key of its features."""
     out = dict(arrays)
     out["track_ids"] = np.append(arrays["track_ids"], np.int64(track_id))
+    if "feature_keys" in arrays:
+        out["feature_keys"] = np.append(arrays["feature_keys"], np.array([key or ""]))
     out["coords"] = np.vstack([arrays["coords"], np.array([xy], dtype=arrays["coords"].dtype)])
     proba = [clip.genre_probabilities.get(str(g), 0.0) for g in arrays["genres"].tolist()]
     out["proba"] = np.vstack([arrays["proba"], np.array([proba], dtype=arrays["proba"].dtype)])

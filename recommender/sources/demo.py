@@ -27,6 +27,7 @@ round-robin and every song, artist and split is drawn from its own seed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -2613,6 +2614,29 @@ def _render_to_file(song: DemoSong, path: str, sr: int, seconds: float) -> str:
     return path
 
 
+def _plan(seed: int, sr: int, seconds: float) -> dict:
+    """What the songs' sound depends on (their files are the same for the same plan)."""
+    return {
+        "seed": int(seed),
+        "sr": int(sr),
+        "seconds": float(seconds),
+        "version": SYNTH_VERSION,
+        "format": audio_format(),
+        "source": "demo (synthesised)",
+    }
+
+
+def plan_folder(root: Path, *, seed: int = 0, sr: int = 22_050, seconds: float = 30.0) -> Path:
+    """The folder below ``root`` for the songs of one plan: ``seed-<seed>-<digest of the plan>``.
+
+    A build renders into the folder of its own plan, beside the one the catalog in use
+    plays from, never into it: a cancelled build leaves the catalog's songs as they were,
+    and a build of the same plan finds its songs already there.
+    """
+    plan = json.dumps(_plan(seed, sr, seconds), sort_keys=True)
+    return Path(root) / f"seed-{int(seed)}-{hashlib.sha256(plan.encode()).hexdigest()[:10]}"
+
+
 def _prepare_folder(audio_dir: Path, plan: dict) -> None:
     """Remove stale temp files; wipe rendered songs when they came from another plan.
 
@@ -2681,14 +2705,7 @@ def build_demo(
     """
     songs = plan_catalog(n_tracks, seed=seed)
     audio_dir = Path(audio_dir).expanduser().resolve()
-    plan = {
-        "seed": int(seed),
-        "sr": int(sr),
-        "seconds": float(seconds),
-        "version": SYNTH_VERSION,
-        "format": audio_format(),
-        "source": "demo (synthesised)",
-    }
+    plan = _plan(seed, sr, seconds)
     try:
         _prepare_folder(audio_dir, plan)
     except OSError as e:

@@ -356,7 +356,7 @@ def _drop_from_index_and_map(catalog: Catalog, track_id: int) -> None:
     arrays = catalog._arrays
     keep = arrays["track_ids"] != track_id
     if not keep.all():
-        per_song = {"track_ids", "coords", "proba", "tags"}
+        per_song = {"track_ids", "coords", "proba", "tags", "feature_keys"}
         smaller = {k: (v[keep] if k in per_song else v) for k, v in arrays.items()}
         atomic_write(catalog.artifact("map"), lambda tmp: _savez(tmp, **smaller))
         catalog.__dict__["_arrays"] = smaller

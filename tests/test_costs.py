@@ -352,12 +352,20 @@ def app_catalog(own_catalog, monkeypatch) -> Catalog:
     return own_catalog
 
 
+PIN = "4321"
+
+
 def song_page(track_id: int, *, user: str | None, owner: bool = False):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120).run()
     at.session_state["user"] = user
     at.session_state["owner"] = owner
+    if user and not owner:  # a visitor opens the profile with its PIN
+        at.run()
+        at.sidebar.text_input(key="sidebar_pin").input(PIN)
+        at.sidebar.button(key="sidebar_unlock").click().run()
+        assert at.session_state["user"] == user
     at.session_state["track_id"] = track_id
     at.switch_page("pages/song.py").run()
     assert not at.exception
@@ -366,8 +374,8 @@ def song_page(track_id: int, *, user: str | None, owner: bool = False):
 
 def test_the_song_page_offers_delete_to_the_uploader_and_the_owner_only(app_catalog, tmp_path):
     cat = app_catalog
-    cat.store.create_user("ann")
-    cat.store.create_user("bob")
+    cat.store.create_profile("ann", PIN)
+    cat.store.create_profile("bob", PIN)
     mine = cat.add_upload(
         clip_bytes(tmp_path, 7), filename="m.wav", title="Ann Clip", artist="Ann", user="ann"
     )

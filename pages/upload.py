@@ -10,7 +10,7 @@ import streamlit as st
 from pages import _common
 from recommender import plots
 from recommender.audio import can_decode
-from recommender.describe import sound_traits, why
+from recommender.describe import NEIGHBOURS_FOR_VERDICT, genre_verdict, sound_traits, why
 from recommender.uploads import default_title
 
 _common.ensure_routed(__file__)
@@ -36,25 +36,43 @@ with _common.user_errors():
     clip = _common.analyse_clip(cat, data, uploaded.name)
     palette = _common.colors(cat)
     heard = ", ".join(_common.md(t) for t in clip.top_tags(3))
-    if clip.genre_probabilities:
-        top_genre, top_p = next(iter(clip.genre_probabilities.items()))
+    unlike = cat.unlike_catalog(clip)
+    nearest = cat.similar_to_clip(clip, k=NEIGHBOURS_FOR_VERDICT)
+    verdict = genre_verdict(clip.genre_probabilities, nearest["genre"].tolist(), unlike_catalog=unlike)
+    name = f"**{_common.md(uploaded.name)}**"
+    if verdict.genre is None:
+        st.info(f"In {name} the model hears {heard}.", icon=":material/hearing:")
+    elif verdict.confident:
         st.success(
-            f"**{_common.md(uploaded.name)}** sounds most like **{_common.md(top_genre)}** ({top_p:.0%}); "
-            f"the model hears {heard}.",
+            f"{name} sounds most like **{_common.md(verdict.genre)}** ({verdict.probability:.0%}), "
+            f"as do its closest songs; the model hears {heard}.",
             icon=":material/hearing:",
         )
+    elif verdict.reason == "neighbours":
+        st.info(
+            f"{name} is hard to place: the model's best guess is {_common.md(verdict.genre)} "
+            f"({verdict.probability:.0%}), but its closest songs are mostly {_common.md(verdict.neighbour_genre)}. "
+            f"The model hears {heard}.",
+            icon=":material/help:",
+        )
+    elif verdict.reason == "unsure":
+        st.info(
+            f"{name} fits no genre clearly: the best guess is {_common.md(verdict.genre)} "
+            f"({verdict.probability:.0%}). The model hears {heard}.",
+            icon=":material/help:",
+        )
     else:
-        st.success(f"In **{_common.md(uploaded.name)}** the model hears {heard}.", icon=":material/hearing:")
-    if cat.unlike_catalog(clip):
+        st.info(f"In {name} the model hears {heard}.", icon=":material/hearing:")
+    if unlike:
         synthesised = _common.summary(cat)["synthesised"]
         st.warning(
             "**This clip is unlike anything in the catalog.** Even its best match is far less similar than "
             "catalog songs usually are to one another, so the songs below are only the least different ones"
             + (
-                ", and the genre above is a guess among styles that do not fit. This demo catalog is "
+                ", and no genre fits it. This demo catalog is "
                 "synthesised: real recordings will not match its styles well."
                 if synthesised
-                else "."
+                else ", and no genre fits it."
             ),
             icon=":material/warning:",
         )

@@ -203,3 +203,41 @@ def match_tags(text: str, tag_names: list[str]) -> list[str]:
             for tag in TAG_SYNONYMS.get(w, ()):
                 add(tag)
     return found
+
+
+NEIGHBOURS_FOR_VERDICT = 5
+CONFIDENT_PROBABILITY = 0.5  # below this the top genre is a guess, not "sounds most like"
+
+
+@dataclass(frozen=True)
+class GenreVerdict:
+    """What to say about a clip's genre: ``confident`` only when the model and the neighbours agree."""
+
+    confident: bool
+    genre: str | None  # the model's top genre (None without a classifier)
+    probability: float
+    neighbour_genre: str | None  # the genre most of the closest songs have
+    reason: str  # "" when confident; else why the genre is only a guess ("unlike", "neighbours", "unsure")
+
+
+def genre_verdict(
+    probabilities: Mapping[str, float], neighbour_genres: list[str], *, unlike_catalog: bool
+) -> GenreVerdict:
+    """Whether the top genre of a clip may be stated plainly.
+
+    ``neighbour_genres``: the genres of its closest catalog songs, closest first (the first
+    ``NEIGHBOURS_FOR_VERDICT`` count). Confident only when the clip is like the catalog, its
+    top genre has at least ``CONFIDENT_PROBABILITY`` and most of those neighbours have that genre.
+    """
+    genre, p = next(iter(probabilities.items()), (None, 0.0))
+    near = [str(g) for g in neighbour_genres[:NEIGHBOURS_FOR_VERDICT]]
+    majority = max(set(near), key=lambda g: (near.count(g), -near.index(g))) if near else None
+    if unlike_catalog:
+        reason = "unlike"
+    elif genre is not None and near and near.count(genre) * 2 <= len(near):
+        reason = "neighbours"
+    elif genre is not None and p < CONFIDENT_PROBABILITY:
+        reason = "unsure"
+    else:
+        reason = ""
+    return GenreVerdict(not reason, genre, float(p), majority, reason)

@@ -1,0 +1,111 @@
+"""What a new user meets first: honest genre guesses, searches that say what they searched,
+every skipped file named, playlists that play on, scores people can read, and the small words.
+
+AppTest drives the pages on a private copy of the tiny built demo catalog (``built_home``).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from streamlit.testing.v1 import AppTest
+
+from recommender.catalog import Catalog
+from recommender.describe import genre_verdict
+from recommender.head import fit_temperature, softmax
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 120
+
+
+@pytest.fixture(autouse=True)
+def _navigation_like_the_server(monkeypatch):
+    """As in test_app.py: AppTest runs app.py on every run, as the live server does."""
+    from streamlit.runtime import pages_manager
+
+    original = pages_manager.PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        pages_manager.PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(pages_manager.PagesManager, "__init__", init)
+
+
+@pytest.fixture(scope="module")
+def module_home(built_home, tmp_path_factory):
+    home = tmp_path_factory.mktemp("newuser") / "home"
+    shutil.copytree(built_home, home)
+    return home
+
+
+@pytest.fixture
+def app_home(module_home, monkeypatch):
+    monkeypatch.setenv("MUSICREC_HOME", str(module_home))
+    return module_home
+
+
+def start(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception[0].message
+    return at
+
+
+def wav_bytes(y: np.ndarray, sr: int) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, y, sr, format="WAV")
+    return buffer.getvalue()
+
+
+def white_noise(seconds: float = 10.0, sr: int = 22_050) -> bytes:
+    rng = np.random.default_rng(7)
+    return wav_bytes((0.3 * rng.standard_normal(int(seconds * sr))).astype(np.float32), sr)
+
+
+# ---- 1. genre guesses are calibrated and never contradict the neighbours ------------------------
+def test_temperature_is_fitted_on_validation_and_softens_an_overconfident_head():
+    rng = np.random.default_rng(0)
+    labels = ["a", "b"] * 20
+    logits = np.array([[8.0, 0.0] if g == "a" else [0.0, 8.0] for g in labels])
+    wrong = rng.choice(len(labels), 8, replace=False)
+    logits[wrong] = logits[wrong][:, ::-1]  # 20 % confidently wrong
+    t = fit_temperature(logits, ["a", "b"], labels)
+    assert t > 2.0
+    calibrated = softmax(logits / t).max(axis=1)
+    assert 0.6 < calibrated.mean() < 0.95  # near the 80 % it is right, not the 100 % it claimed
+
+
+def test_white_noise_is_not_100_percent_any_genre(app_home, tmp_path):
+    path = tmp_path / "noise.wav"
+    path.write_bytes(white_noise())
+    catalog = Catalog.open(app_home)
+    clip = catalog.analyse(path)
+    assert max(clip.genre_probabilities.values()) < 0.9
+    assert catalog.model.temperature_ >= 1.0
+    # A catalog song keeps its confident genre.
+    song = catalog.genre_probabilities(int(catalog.tracks()["track_id"].iloc[0]))
+    assert max(song.values()) > 0.5
+
+
+def test_verdict_is_neutral_when_the_neighbours_disagree():
+    probs = {"Jazz": 0.97, "Rock": 0.03}
+    assert not genre_verdict(probs, ["Rock", "Rock", "Rock", "Jazz", "Rock"], unlike_catalog=False).confident
+    assert not genre_verdict(probs, ["Jazz"] * 5, unlike_catalog=True).confident
+    agreed = genre_verdict(probs, ["Jazz", "Jazz", "Rock", "Jazz", "Jazz"], unlike_catalog=False)
+    assert agreed.confident and agreed.genre == "Jazz"
+
+
+def test_upload_of_noise_shows_no_green_sounds_most_like(app_home):
+    at = start("upload")
+    at.file_uploader(key="upload_file").upload("noise.wav", white_noise(), "audio/wav").run()
+    assert not at.exception
+    assert not any("sounds most like" in s.value for s in at.success)
+    assert any("noise" in i.value and "hears" in i.value for i in at.info), [i.value for i in at.info]

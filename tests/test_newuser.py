@@ -109,3 +109,40 @@ def test_upload_of_noise_shows_no_green_sounds_most_like(app_home):
     assert not at.exception
     assert not any("sounds most like" in s.value for s in at.success)
     assert any("noise" in i.value and "hears" in i.value for i in at.info), [i.value for i in at.info]
+
+
+# ---- 2. search combines its fields and says what it searched -----------------------------------
+def test_search_combines_words_tag_and_description(app_home):
+    catalog = Catalog.open(app_home)
+    song = catalog.tracks().iloc[3]
+    word = str(song["title"]).split()[0]
+    tags = list(catalog.tags(int(song["track_id"])))
+    tag, described = tags[0], tags[1]
+    allowed = set(catalog.search(word, tag=tag, k=None)["track_id"])
+
+    at = start("search")
+    at.text_input(key="search_query").input(word)
+    at.selectbox(key="search_tag").select(tag)
+    at.text_input(key="search_sounds").input(described).run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.main.caption)
+    if at.dataframe:
+        table = at.dataframe[0].value
+        assert set(table["track_id"]) <= allowed
+        assert (table["score"] >= 0.5).all()
+        assert word in captions and tag in captions and described in captions
+    else:
+        warning = at.warning[0].value
+        assert word in warning and tag in warning and described in warning
+
+
+def test_describing_the_sound_shows_scores_and_cuts_weak_matches(app_home):
+    catalog = Catalog.open(app_home)
+    found, matched = catalog.describe("calm", k=None)
+    assert matched and len(found) < len(catalog.tracks())
+    assert (found["score"] >= 0.5).all()
+
+    at = start("search")
+    at.text_input(key="search_sounds").input("calm").run()
+    table = at.dataframe[0].value
+    assert "score" in table.columns and len(table) == len(found)

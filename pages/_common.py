@@ -24,6 +24,7 @@ from recommender.catalog import Catalog
 from recommender.config import Paths
 from recommender.describe import SoundTraits
 from recommender.errors import RecommenderError
+from recommender.formats import AUDIO_SUFFIXES
 
 T = TypeVar("T")
 
@@ -31,11 +32,7 @@ HOME_PAGE = "pages/home.py"
 SONG_PAGE = "pages/song.py"
 
 TAGLINE = "A music recommender that listens: it hears songs, not their tags."
-AUDIO_TYPES = ("mp3", "wav", "flac", "ogg", "opus", "aiff", "aif", "m4a", "aac")
-MIME = {
-    ".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg",
-    ".opus": "audio/ogg", ".aiff": "audio/aiff", ".aif": "audio/aiff", ".m4a": "audio/mp4", ".aac": "audio/aac",
-}  # fmt: skip
+AUDIO_TYPES = tuple(s.lstrip(".") for s in AUDIO_SUFFIXES)  # as st.file_uploader takes them
 
 # Session state the app reads everywhere; pages add their own keys with the same guard.
 STATE_DEFAULTS = {

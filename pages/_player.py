@@ -19,6 +19,7 @@ import streamlit as st
 from pages import _common
 from recommender.catalog import Catalog
 from recommender.errors import RecommenderError
+from recommender.formats import MIME
 from recommender.store import PLAY_SOURCES
 
 NOW_PLAYING = "now_playing"  # {"track_id": int, "via": str, "queue": (playlist, position) | None}
@@ -114,4 +115,4 @@ def audio(cat: Catalog, track_id: int, *, autoplay: bool = False) -> None:
     if not path.is_file():
         st.warning(f"The audio file of this song is missing ({_common.md(path.name)}).")
         return
-    st.audio(str(path), format=_common.MIME.get(path.suffix.lower(), "audio/mpeg"), autoplay=autoplay)
+    st.audio(str(path), format=MIME.get(path.suffix.lower(), "audio/mpeg"), autoplay=autoplay)

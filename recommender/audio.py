@@ -22,15 +22,12 @@ import soundfile as sf
 
 from recommender.config import DEFAULT_AUDIO, AudioConfig
 from recommender.errors import AudioError
+from recommender.formats import NEEDS_FFMPEG
 
 # Peak amplitude under which a clip counts as silent (about -80 dBFS).
 SILENCE_PEAK = 1e-4
 # Dynamic range kept in the log-mel: values lie in [-TOP_DB, 0] dB relative to the clip's loudest bin.
 TOP_DB = 80.0
-
-
-NEEDS_FFMPEG = (".m4a", ".aac", ".mp4", ".wma")
-"""Formats libsndfile does not read: decoded through audioread, which needs ffmpeg for them."""
 
 
 def can_decode(suffix: str) -> bool:

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recommender.errors import AudioError, RecommenderError, UserInputError
+from recommender.formats import AUDIO_SUFFIXES
 
 if TYPE_CHECKING:
     from recommender.catalog import Catalog, ClipAnalysis
 
 ANALYSIS_SLOTS_ENV = "MUSICREC_ANALYSES"
-AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif", ".m4a", ".aac")
 UPLOADS_DIR = "uploads"
 KEEP_HEARD = 16  # analyses remembered per catalog (about 0.7 MB each: mostly the clip's log-mel)
 

@@ -7,6 +7,7 @@ AppTest drives the pages on a private copy of the tiny built demo catalog (``bui
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -146,3 +147,39 @@ def test_describing_the_sound_shows_scores_and_cuts_weak_matches(app_home):
     at.text_input(key="search_sounds").input("calm").run()
     table = at.dataframe[0].value
     assert "score" in table.columns and len(table) == len(found)
+
+
+# ---- 3. every file the build will not use is counted and named; one list of formats ------------
+def test_folder_check_names_genres_and_every_file_it_will_not_use(home):
+    from fixtures import tone, write_audio
+
+    root = home / "music" / "class"
+    for i in range(4):
+        write_audio(root / ("Low" if i % 2 else "High") / f"song{i}.wav", tone(4.0, freq=220 + 110 * i), 22_050)
+    (root / "Tracker").mkdir()
+    (root / "Tracker" / "song.xm").write_bytes(b"Extended Module: song" + bytes(400))
+    (root / "Tracker" / "tune.mid").write_bytes(b"MThd" + bytes(20))
+    (root / "Tracker" / "notes.txt").write_text("liner notes")
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["owner"] = True
+    at.run()
+    at.radio(key="home_source").set_value("folder").run()
+    at.text_input(key="home_audio").input("class").run()
+    assert not at.exception
+    success = " ".join(s.value for s in at.success)
+    assert "5 audio files, 3 folders as genres: High (2), Low (2), Tracker (1)" in success
+    assert "2 files the build will not use" in success
+    notes = re.sub(r"\\(.)", r"\1", " ".join(c.value for c in at.caption))
+    assert "tune.mid" in notes and "not an audio format musicrec reads (.mid)" in notes
+    assert "notes.txt" in notes and "(.txt)" in notes
+
+
+def test_one_list_of_audio_formats_for_builds_uploads_and_the_app():
+    from pages import _common
+    from recommender.formats import AUDIO_SUFFIXES
+    from recommender.uploads import safe_filename
+
+    assert ".xm" in AUDIO_SUFFIXES and ".m4a" in AUDIO_SUFFIXES
+    assert set(_common.AUDIO_TYPES) == {s.lstrip(".") for s in AUDIO_SUFFIXES}
+    assert safe_filename("my song.XM") == "my_song.xm"

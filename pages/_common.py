@@ -440,8 +440,12 @@ def song_list(
     notes: Sequence[str] | None = None,
     score_caption: str = "Score: cosine similarity of the songs' embeddings (1 = sounds the same).",
     extras: Sequence[tuple[str, str]] = (),
+    queue: str | None = None,
 ) -> tuple[str, int] | None:
     """Songs as rows: title and artist, genre, score, a line of ``notes``, Play and Open buttons.
+
+    ``queue``: the playlist these rows are, in order: Play goes on through the following
+    rows, and the row playing from it is marked.
 
     ``extras`` are ``(label, icon)`` of more buttons per row; returns ``(label, track_id)``
     of the extra button pressed, else None. Play records the play and plays the song in the app's
@@ -454,6 +458,10 @@ def song_list(
         return None
     palette = colors(cat)
     pressed = None
+    playing = _player.now_playing()
+    current = (
+        playing["queue"][1] if queue and playing and (playing.get("queue") or ("",))[0] == queue else None
+    )
     if "score" in frame and frame["score"].notna().any():
         st.caption(score_caption)
     widths = [6, 2, 1.1] + [0.7] * (2 + len(extras))
@@ -461,12 +469,19 @@ def song_list(
         tid = int(row["track_id"])
         cols = st.columns(widths, vertical_alignment="center")
         note = f"  \n:gray[{md(notes[i])}]" if notes is not None and notes[i] else ""
-        cols[0].markdown(f"**{md(row['title'])}** · {md(row['artist'])}{note}")
+        if i == current:
+            cols[0].markdown(
+                f":blue[:material/graphic_eq: **{md(row['title'])}** · {md(row['artist'])} · playing]{note}"
+            )
+        else:
+            cols[0].markdown(f"**{md(row['title'])}** · {md(row['artist'])}{note}")
         cols[1].markdown(genre_label(str(row["genre"]), palette))
         score = row.get("score")
         if score is not None and not pd.isna(score):
             cols[2].markdown(f"`{score:.2f}`")
-        _player.play_button(cols[3], tid, key=f"{key}-play-{i}-{tid}", via=via)
+        _player.play_button(
+            cols[3], tid, key=f"{key}-play-{i}-{tid}", via=via, queue=(queue, i) if queue else None
+        )
         if cols[4].button(
             "", key=f"{key}-open-{i}-{tid}", icon=":material/open_in_new:", help="Open the song"
         ):

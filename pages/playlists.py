@@ -135,7 +135,7 @@ else:
             )
 
         action = _common.song_list(
-            cat, songs, key="playlists_songs", via=f"playlist {name}",
+            cat, songs, key="playlists_songs", via=f"playlist {name}", queue=name,
             extras=[("Move up", ":material/arrow_upward:"), ("Move down", ":material/arrow_downward:"),
                     ("Remove", ":material/remove:")],
         )  # fmt: skip

@@ -155,7 +155,9 @@ def test_folder_check_names_genres_and_every_file_it_will_not_use(home):
 
     root = home / "music" / "class"
     for i in range(4):
-        write_audio(root / ("Low" if i % 2 else "High") / f"song{i}.wav", tone(4.0, freq=220 + 110 * i), 22_050)
+        write_audio(
+            root / ("Low" if i % 2 else "High") / f"song{i}.wav", tone(4.0, freq=220 + 110 * i), 22_050
+        )
     (root / "Tracker").mkdir()
     (root / "Tracker" / "song.xm").write_bytes(b"Extended Module: song" + bytes(400))
     (root / "Tracker" / "tune.mid").write_bytes(b"MThd" + bytes(20))
@@ -183,3 +185,50 @@ def test_one_list_of_audio_formats_for_builds_uploads_and_the_app():
     assert ".xm" in AUDIO_SUFFIXES and ".m4a" in AUDIO_SUFFIXES
     assert set(_common.AUDIO_TYPES) == {s.lstrip(".") for s in AUDIO_SUFFIXES}
     assert safe_filename("my song.XM") == "my_song.xm"
+
+
+# ---- 4. a playlist plays on ------------------------------------------------------------------------
+def _with_user(page: str, user: str) -> AppTest:
+    at = start("home")
+    at.sidebar.text_input(key="sidebar_new_user").input(user)
+    at.sidebar.button(key="sidebar_create_user").click().run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception
+    return at
+
+
+def _song_ends(at: AppTest) -> None:
+    playing = dict(at.session_state["now_playing"])
+    assert playing["ends_at"] is not None
+    playing["ends_at"] = 0.0  # long past
+    at.session_state["now_playing"] = playing
+    at.run()
+    assert not at.exception
+
+
+def test_a_playlist_goes_on_to_the_next_song_and_marks_it(app_home):
+    catalog = Catalog.open(app_home)
+    user = "listener"
+    at = _with_user("playlists", user)
+    at.text_input(key="playlists_new_name").input("Queue")
+    at.button(key="playlists_create").click().run()
+    ids = catalog.tracks()["track_id"].astype(int).tolist()[:3]
+    for track_id in ids:
+        catalog.store.add_to_playlist(user, "Queue", track_id)
+    at.run()
+    at.button(key="playlists_play").click().run()
+    titles = [catalog.track(t)["title"] for t in ids]
+    main = " ".join(m.value for m in at.main.markdown)
+    assert "Now playing 1/3" in main
+
+    _song_ends(at)
+    main = " ".join(m.value for m in at.main.markdown)
+    assert "Now playing 2/3" in main
+    assert at.session_state["now_playing"]["track_id"] == ids[1]
+    marked = [m.value for m in at.main.markdown if "playing]" in m.value]
+    assert len(marked) == 1 and titles[1].split()[0] in marked[0]
+    assert catalog.store.history(user)["track_id"].tolist()[:2] == [ids[1], ids[0]]  # each play recorded
+
+    _song_ends(at)
+    _song_ends(at)  # the last song ended: the player stops
+    assert at.session_state["now_playing"] is None

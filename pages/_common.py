@@ -22,7 +22,7 @@ import streamlit as st
 from recommender import plots
 from recommender.catalog import Catalog
 from recommender.config import Paths
-from recommender.describe import SoundTraits
+from recommender.describe import FAR_PERCENT, SoundTraits, similarity_percent
 from recommender.errors import RecommenderError
 from recommender.formats import AUDIO_SUFFIXES
 
@@ -431,6 +431,12 @@ def genre_label(genre: str, palette: dict[str, str]) -> str:
     return f':color[●]{{foreground="{color}"}} {md(genre)}'
 
 
+SIMILARITY_CAPTION = (
+    "Similarity: 100 % is the same sound, 90 % as close as songs of this catalog usually are to their "
+    f"nearest neighbour; below {FAR_PERCENT:.0f} % a song is far."
+)
+
+
 def song_list(
     cat: Catalog,
     frame: pd.DataFrame,
@@ -441,9 +447,12 @@ def song_list(
     score_caption: str = "Score: cosine similarity of the songs' embeddings (1 = sounds the same).",
     extras: Sequence[tuple[str, str]] = (),
     queue: str | None = None,
+    similarity: bool = False,
 ) -> tuple[str, int] | None:
     """Songs as rows: title and artist, genre, score, a line of ``notes``, Play and Open buttons.
 
+    ``similarity``: the scores are cosine similarities to one song or clip: shown as a
+    percentage read against the catalog's own nearest neighbours, far ones said to be far.
     ``queue``: the playlist these rows are, in order: Play goes on through the following
     rows, and the row playing from it is marked.
 
@@ -462,13 +471,24 @@ def song_list(
     current = (
         playing["queue"][1] if queue and playing and (playing.get("queue") or ("",))[0] == queue else None
     )
+    calibration = ((cat.model_info or {}).get("calibration") or {}) if similarity else {}
     if "score" in frame and frame["score"].notna().any():
-        st.caption(score_caption)
+        st.caption(SIMILARITY_CAPTION if similarity else score_caption)
     widths = [6, 2, 1.1] + [0.7] * (2 + len(extras))
     for i, row in enumerate(frame.to_dict(orient="records")):
         tid = int(row["track_id"])
         cols = st.columns(widths, vertical_alignment="center")
         note = f"  \n:gray[{md(notes[i])}]" if notes is not None and notes[i] else ""
+        score = row.get("score")
+        percent = (
+            None
+            if not similarity or score is None or pd.isna(score)
+            else similarity_percent(score, calibration)
+        )
+        if percent is not None and percent < FAR_PERCENT:
+            note = "  \n:orange[Far: the least different song, not a sound-alike.]" + (
+                f" :gray[{md(notes[i])}]" if notes is not None and notes[i] else ""
+            )
         if i == current:
             cols[0].markdown(
                 f":blue[:material/graphic_eq: **{md(row['title'])}** · {md(row['artist'])} · playing]{note}"
@@ -476,8 +496,9 @@ def song_list(
         else:
             cols[0].markdown(f"**{md(row['title'])}** · {md(row['artist'])}{note}")
         cols[1].markdown(genre_label(str(row["genre"]), palette))
-        score = row.get("score")
-        if score is not None and not pd.isna(score):
+        if percent is not None:
+            cols[2].markdown(f"`{percent:.0f} %`")
+        elif score is not None and not pd.isna(score):
             cols[2].markdown(f"`{score:.2f}`")
         _player.play_button(
             cols[3], tid, key=f"{key}-play-{i}-{tid}", via=via, queue=(queue, i) if queue else None

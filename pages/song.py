@@ -133,4 +133,4 @@ with _common.user_errors():
     same_genre = cols[1].toggle("Same genre only", key="song_same_genre")
     similar = cat.similar(track_id, k=int(k), genre=str(track["genre"]) if same_genre else None)
     reasons = [why(traits, _common.traits(cat, tid)) for tid in similar["track_id"]]
-    _common.song_list(cat, similar, key="song_similar", via="similar", notes=reasons)
+    _common.song_list(cat, similar, key="song_similar", via="similar", notes=reasons, similarity=True)

@@ -99,7 +99,7 @@ with _common.user_errors():
     similar = cat.similar_to_clip(clip, k=int(k), genre=None if genre == ALL else genre)
     mine = sound_traits(clip.mel, clip.genre_probabilities, tags=clip.tags, config=cat.config)
     reasons = [why(mine, _common.traits(cat, tid)) for tid in similar["track_id"]]
-    _common.song_list(cat, similar, key="upload_similar", via="upload", notes=reasons)
+    _common.song_list(cat, similar, key="upload_similar", via="upload", notes=reasons, similarity=True)
 
     st.subheader("Where it falls on the map")
     x, y = cat.locate(clip)

@@ -241,3 +241,23 @@ def genre_verdict(
     else:
         reason = ""
     return GenreVerdict(not reason, genre, float(p), majority, reason)
+
+
+FAR_PERCENT = 50.0  # below this a neighbour is "far": the least different song, not a sound-alike
+
+
+def similarity_percent(score: float, calibration: Mapping[str, float]) -> float:
+    """Cosine similarity as 0–100 %, read against the catalog's own nearest neighbours.
+
+    ``calibration``: ``build.nearest_neighbour_calibration`` (median and 5th percentile of
+    each song's best match). 100 % is the same sound; a song's usual nearest neighbour
+    (the median) is 90 %; the 5th percentile 75 %; ``FAR_PERCENT`` (50 %) lies one gap
+    (median − 5th percentile) below that, where ``Catalog.unlike_catalog`` starts; 0 % two
+    gaps further. Linear in between. Without a calibration: the cosine itself, from 0.
+    """
+    if "median" not in calibration or "p05" not in calibration:
+        return float(np.clip(score, 0.0, 1.0) * 100.0)
+    median, p05 = float(calibration["median"]), float(calibration["p05"])
+    gap = max(median - p05, 1e-3)
+    anchors = [p05 - 3 * gap, p05 - gap, p05, median, max(1.0, median + 1e-3)]
+    return float(np.interp(score, anchors, [0.0, FAR_PERCENT, 75.0, 90.0, 100.0]))

@@ -232,3 +232,33 @@ def test_a_playlist_goes_on_to_the_next_song_and_marks_it(app_home):
     _song_ends(at)
     _song_ends(at)  # the last song ended: the player stops
     assert at.session_state["now_playing"] is None
+
+
+# ---- 6. similarity people can read; far songs said to be far ----------------------------------------
+def test_similarity_percent_reads_against_the_catalogs_nearest_neighbours():
+    from recommender.describe import FAR_PERCENT, similarity_percent
+
+    calibration = {"median": 0.85, "p05": 0.75}
+    assert similarity_percent(1.0, calibration) == 100.0
+    assert similarity_percent(0.85, calibration) == 90.0
+    assert similarity_percent(0.75, calibration) == 75.0
+    assert similarity_percent(-0.56, calibration) == 0.0 < FAR_PERCENT
+    assert similarity_percent(0.60, calibration) < FAR_PERCENT < similarity_percent(0.70, calibration)
+
+
+def test_song_page_shows_percentages_and_says_which_neighbours_are_far(app_home):
+    from recommender.describe import FAR_PERCENT, similarity_percent
+
+    catalog = Catalog.open(app_home)
+    track_id = int(catalog.tracks()["track_id"].iloc[0])
+    at = start("home")
+    at.session_state["track_id"] = track_id
+    at.switch_page("pages/song.py").run()
+    at.slider(key="song_k").set_value(23).run()
+    assert not at.exception
+    similar = catalog.similar(track_id, k=23)
+    percents = [similarity_percent(s, catalog.model_info["calibration"]) for s in similar["score"]]
+    cells = [m.value for m in at.main.markdown if re.fullmatch(r"`\d+ %`", m.value)]
+    assert cells == [f"`{p:.0f} %`" for p in percents]
+    far = [m.value for m in at.main.markdown if "Far: the least different song" in m.value]
+    assert len(far) == sum(p < FAR_PERCENT for p in percents)

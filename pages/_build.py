@@ -276,7 +276,10 @@ def _progress(state: dict) -> None:
         st.link_button("Dask dashboard", state["dashboard"], icon=":material/monitoring:")
     stages = state.get("stages", [])
     if len(stages) > 1:
-        st.caption("Done: " + " · ".join(_common.STAGE_LABELS.get(s["name"], s["name"]) for s in stages[:-1]))
+        st.caption(
+            "Done: "
+            + " · ".join(_common.STAGE_LABELS.get(s["name"], s["name"].capitalize()) for s in stages[:-1])
+        )
     rows = []
     for entry in state.get("epochs", []):
         match = _EPOCH.search(entry.get("info", ""))

@@ -25,6 +25,7 @@ from recommender.config import Paths
 from recommender.describe import FAR_PERCENT, SoundTraits, similarity_percent
 from recommender.errors import RecommenderError
 from recommender.formats import AUDIO_SUFFIXES
+from recommender.words import plural
 
 T = TypeVar("T")
 
@@ -371,7 +372,9 @@ def catalog_status(cat: Catalog | None) -> None:
     except RecommenderError:  # the reason is shown above, under Profile
         st.caption(":material/info: What the catalog holds cannot be read right now.")
         return
-    st.caption(f"**{md(info['source_label'])}** · {info['tracks']:,} songs · {len(info['genres'])} genres")
+    st.caption(
+        f"**{md(info['source_label'])}** · {plural(info['tracks'], 'song')} · {plural(len(info['genres']), 'genre')}"
+    )
     model = info.get("model")
     if model:
         acc = model.get("test_accuracy")

@@ -262,3 +262,53 @@ def test_song_page_shows_percentages_and_says_which_neighbours_are_far(app_home)
     assert cells == [f"`{p:.0f} %`" for p in percents]
     far = [m.value for m in at.main.markdown if "Far: the least different song" in m.value]
     assert len(far) == sum(p < FAR_PERCENT for p in percents)
+
+
+# ---- 7. polish -------------------------------------------------------------------------------------
+def test_demo_titles_are_spelled_right():
+    from recommender.sources.demo import plural_noun
+
+    assert [plural_noun(w) for w in ("Compass", "Echo", "Lullaby", "Kite", "Paper Moon", "Radio")] == [
+        "Compasses", "Echoes", "Lullabies", "Kites", "Paper Moons", "Radios",
+    ]  # fmt: skip
+
+
+def test_counts_are_singular_for_one():
+    from recommender.words import plural
+
+    assert [plural(1, "song"), plural(2, "song"), plural(1200, "song"), plural(1, "match")] == [
+        "1 song", "2 songs", "1,200 songs", "1 match",
+    ]  # fmt: skip
+
+
+def test_cli_says_1_song(app_home, capsys):
+    from recommender.cli import main
+
+    catalog = Catalog.open(app_home)
+    track_id = int(catalog.tracks()["track_id"].iloc[0])
+    catalog.store.create_user("single")
+    catalog.store.create_playlist("single", "One", [track_id])
+    assert main(["playlist", "show", "--user", "single", "--name", "One"]) == 0
+    out = capsys.readouterr().out
+    assert "playlist 'One' of single: 1 song\n" in out
+
+
+def test_charts_of_two_genres_leave_room_for_axis_titles_and_the_star_stands_out():
+    import pandas as pd
+
+    from recommender import plots
+
+    for fig in (
+        plots.genre_probability_figure({"Rock": 0.7, "Jazz": 0.3}),
+        plots.tag_figure({"guitar": 0.6, "rock": 0.5}),
+    ):
+        assert fig.layout.height - fig.layout.margin.t - fig.layout.margin.b >= 2 * 26 + 60
+    frame = pd.DataFrame(
+        {"track_id": [1], "x": [0.0], "y": [0.0], "title": ["a"], "artist": ["b"], "genre": ["Rock"]}
+    )
+    star = plots.map_figure(
+        frame,
+        colors={"Rock": "#000000"},
+        highlight=pd.DataFrame({"x": [0.0], "y": [0.0], "label": ["your clip"]}),
+    ).data[-1]
+    assert star.marker.color not in plots.PALETTE and star.marker.line.width >= 2

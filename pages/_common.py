@@ -102,6 +102,17 @@ def require_catalog(*, model: bool = False) -> Catalog:
     """The catalog; otherwise say how to build one and stop the page."""
     cat = catalog()
     if cat is None:
+        from pages import _build
+
+        state = _build.running()
+        if state:
+            st.info(
+                f"A catalog is being built ({md(_build.progress_words(state).removeprefix('Building: '))}); "
+                "this page fills in when the build is done.",
+                icon=":material/build:",
+            )
+            st.page_link(HOME_PAGE, label="See the build", icon=":material/home:")
+            st.stop()
         st.info("No catalog yet. Build the demo catalog on the Home page; it takes a few minutes.")
         st.page_link(HOME_PAGE, label="Go to Home", icon=":material/home:")
         st.stop()

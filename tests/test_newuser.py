@@ -312,3 +312,23 @@ def test_charts_of_two_genres_leave_room_for_axis_titles_and_the_star_stands_out
         highlight=pd.DataFrame({"x": [0.0], "y": [0.0], "label": ["your clip"]}),
     ).data[-1]
     assert star.marker.color not in plots.PALETTE and star.marker.line.width >= 2
+
+
+def test_explore_says_a_build_is_running_with_its_progress(home):
+    import json
+    import os
+    from datetime import UTC, datetime
+
+    from recommender import jobs
+
+    home.mkdir(parents=True)
+    state = {
+        "state": "running", "pid": os.getpid(), "started_at": datetime.now(UTC).isoformat(), "finished_at": None,
+        "stage": "features", "done": 42, "total": 100, "info": "", "stages": [{"name": "features"}],
+        "notes": [], "error": None, "options": {"source": "demo"}, "epochs": [],
+    }  # fmt: skip
+    (home / jobs.STATUS_FILE).write_text(json.dumps(state))
+    at = start("explore")
+    info = re.sub(r"\\(.)", r"\1", " ".join(i.value for i in at.main.info))
+    assert "No catalog yet" not in info
+    assert "A catalog is being built (Computing log-mel spectrograms, 42 %)" in info

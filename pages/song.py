@@ -11,7 +11,7 @@ import streamlit as st
 
 from pages import _common, _player
 from recommender import plots
-from recommender.describe import why
+from recommender.describe import merge_tags, why
 from recommender.errors import RecommenderError, UserInputError
 
 _common.ensure_routed(__file__)
@@ -122,7 +122,7 @@ with _common.user_errors():
             st.subheader("Genre probabilities")
             st.plotly_chart(plots.genre_probability_figure(probabilities, colors=palette), key="song_genres")
         st.subheader("The model hears")
-        st.plotly_chart(plots.tag_figure(cat.tags(track_id, n=8)), key="song_tags")
+        st.plotly_chart(plots.tag_figure(merge_tags(cat.tags(track_id, n=None))), key="song_tags")
         st.caption(TAGS_CAPTION)
         traits = _common.traits(cat, track_id)
         st.caption(f"Tempo ≈ {traits.tempo_bpm:.0f} BPM · brightness ≈ {traits.brightness_hz / 1000:.1f} kHz")

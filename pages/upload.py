@@ -10,7 +10,7 @@ import streamlit as st
 from pages import _common
 from recommender import plots
 from recommender.audio import can_decode
-from recommender.describe import NEIGHBOURS_FOR_VERDICT, genre_verdict, sound_traits, why
+from recommender.describe import NEIGHBOURS_FOR_VERDICT, genre_verdict, merge_tags, sound_traits, why
 from recommender.uploads import default_title
 
 _common.ensure_routed(__file__)
@@ -35,7 +35,7 @@ with _common.user_errors():
     data = uploaded.getvalue()
     clip = _common.analyse_clip(cat, data, uploaded.name)
     palette = _common.colors(cat)
-    heard = ", ".join(_common.md(t) for t in clip.top_tags(3))
+    heard = ", ".join(_common.md(t) for t in list(merge_tags(clip.tags))[:3])
     unlike = cat.unlike_catalog(clip)
     nearest = cat.similar_to_clip(clip, k=NEIGHBOURS_FOR_VERDICT)
     verdict = genre_verdict(clip.genre_probabilities, nearest["genre"].tolist(), unlike_catalog=unlike)
@@ -88,7 +88,7 @@ with _common.user_errors():
                 plots.genre_probability_figure(clip.genre_probabilities, colors=palette), key="upload_genres"
             )
         st.subheader("Tags")
-        st.plotly_chart(plots.tag_figure(clip.tags), key="upload_tags")
+        st.plotly_chart(plots.tag_figure(merge_tags(clip.tags)), key="upload_tags")
         st.caption("Tags are what the pretrained model hears in the audio: predictions, not metadata.")
 
     st.subheader("Songs that sound like it")

@@ -93,7 +93,7 @@ def sound_traits(
         tempo_bpm=round(tempo_bpm(mel_db, config=config), 1),
         brightness_hz=round(brightness_hz(mel_db, config=config), 1),
         top_genres=top_genres(probabilities),
-        top_tags=tuple(list(tags or {})[:TOP_TAGS]),
+        top_tags=tuple(list(merge_tags(tags or {}))[:TOP_TAGS]),
     )
 
 
@@ -174,6 +174,25 @@ TAG_SYNONYMS = {
     "loud": ("loud",),
     "quiet": ("quiet", "soft"),
 }
+
+
+TAG_MERGE = {
+    "beats": "beat", "electro": "electronic", "electronica": "electronic", "vocals": "vocal",
+    "female vocals": "female vocal", "female": "female vocal", "woman": "female vocal",
+    "male vocals": "male vocal", "male": "male vocal", "man": "male vocal", "no vocals": "no vocal",
+    "no voice": "no vocal", "drums": "drum", "classic": "classical", "hip hop": "hip-hop", "chill": "chillout",
+}  # fmt: skip
+"""Tags the two backbones name differently, shown under one name (the first spelling, lower case)."""
+
+
+def merge_tags(tags: Mapping[str, float]) -> dict[str, float]:
+    """``tags`` (name → probability) with synonyms under one name (``TAG_MERGE``), each keeping its
+    highest probability; most probable first. "beat" 0.4 and "beats" 0.6 → "beat" 0.6."""
+    merged: dict[str, float] = {}
+    for name, p in tags.items():
+        key = TAG_MERGE.get(str(name).casefold(), str(name))
+        merged[key] = max(merged.get(key, 0.0), float(p))
+    return dict(sorted(merged.items(), key=lambda kv: -kv[1]))
 
 
 def match_tags(text: str, tag_names: list[str]) -> list[str]:

@@ -7,6 +7,7 @@ AppTest drives the pages on a private copy of the tiny built demo catalog (``bui
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 from pathlib import Path
@@ -315,7 +316,6 @@ def test_charts_of_two_genres_leave_room_for_axis_titles_and_the_star_stands_out
 
 
 def test_explore_says_a_build_is_running_with_its_progress(home):
-    import json
     import os
     from datetime import UTC, datetime
 
@@ -332,3 +332,15 @@ def test_explore_says_a_build_is_running_with_its_progress(home):
     info = re.sub(r"\\(.)", r"\1", " ".join(i.value for i in at.main.info))
     assert "No catalog yet" not in info
     assert "A catalog is being built (Computing log-mel spectrograms, 42 %)" in info
+
+
+def test_synonym_tags_show_under_one_name(app_home):
+    from recommender.describe import merge_tags
+
+    assert merge_tags({"beats": 0.6, "electro": 0.5, "beat": 0.4, "electronica": 0.3, "electronic": 0.2}) == {
+        "beat": 0.6, "electronic": 0.5,
+    }  # fmt: skip
+    at = start("upload")
+    at.file_uploader(key="upload_file").upload("noise.wav", white_noise(), "audio/wav").run()
+    tags = [str(t) for t in json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]["y"]]
+    assert len(tags) == len({merge_tags({t: 1.0}).popitem()[0] for t in tags})  # no two names for one tag

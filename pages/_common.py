@@ -557,6 +557,10 @@ STAGE_LABELS = {
     "map": "Laying out the map (UMAP)",
     "index": "Building the similarity index",
     "evaluation": "Evaluating against baselines",
+    "read features": "Reading the sound features",
+    "fitting the head": "Fitting the genre head",
+    "backbone embedding": "Embedding with the backbone alone",
+    "alternatives": "Comparing the other models",
 }
 _EPOCH_INFO = re.compile(r"(?<!val_)acc\s+([\d.]+).*?val_acc\s+([\d.]+)")
 

@@ -344,3 +344,27 @@ def test_synonym_tags_show_under_one_name(app_home):
     at.file_uploader(key="upload_file").upload("noise.wav", white_noise(), "audio/wav").run()
     tags = [str(t) for t in json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]["y"]]
     assert len(tags) == len({merge_tags({t: 1.0}).popitem()[0] for t in tags})  # no two names for one tag
+
+
+def test_done_stages_are_all_capitalised(home):
+    import os
+    from datetime import UTC, datetime
+
+    from recommender import jobs
+
+    home.mkdir(parents=True)
+    stages = [
+        {"name": n} for n in ("features", "read features", "fitting the head", "some new stage", "embeddings")
+    ]
+    state = {
+        "state": "running", "pid": os.getpid(), "started_at": datetime.now(UTC).isoformat(), "finished_at": None,
+        "stage": "embeddings", "done": 1, "total": 10, "info": "", "stages": stages,
+        "notes": [], "error": None, "options": {"source": "demo"}, "epochs": [],
+    }  # fmt: skip
+    (home / jobs.STATUS_FILE).write_text(json.dumps(state))
+    at = start("home")
+    done = [c.value for c in at.main.caption if c.value.startswith("Done: ")]
+    assert len(done) == 1
+    parts = re.sub(r"\\(.)", r"\1", done[0]).removeprefix("Done: ").split(" · ")
+    assert parts[1:3] == ["Reading the sound features", "Fitting the genre head"]
+    assert all(p[0].isupper() for p in parts)

@@ -23,6 +23,7 @@ from recommender.build import SOURCE_LABELS
 from recommender.config import Paths
 from recommender.errors import AccessError, RecommenderError, UserInputError
 from recommender.limits import worker_limit
+from recommender.words import plural
 
 DONE_MESSAGE = "The new catalog is built and in use: explore the map, search, or upload a clip."
 ARCHS = {
@@ -37,6 +38,7 @@ DEFAULTS = {
     "arch": "musicnn", "epochs": 30, "workers": 0,
 }  # fmt: skip
 # (low, high) of each number of the form: the widgets' own limits, checked again when the build starts.
+SKIPPED_SHOWN = 20  # files the folder check names; the rest are counted
 RANGES = {"tracks": (24, 4000), "seed": (0, 2**31 - 1), "epochs": (1, 200), "workers": (0, worker_limit())}
 _EPOCH = re.compile(r"(?<!val_)acc ([\d.]+) val_acc ([\d.]+)(?: loss ([\d.]+) val_loss ([\d.]+))?")
 
@@ -148,13 +150,23 @@ def _check_folder(text: str) -> str | None:
         return message
     genres = found["genres"]
     labelled = (
-        f"{len(genres)} folders as genres" if len(genres) > 1 else "no genre folders (the backbone alone)"
+        f"{len(genres)} folders as genres: "
+        + ", ".join(f"{_common.md(g)} ({n:,})" for g, n in genres.items())
+        if len(genres) > 1
+        else "no genre folders (the backbone alone)"
     )
+    skipped = found.get("skipped_files", {})
     st.success(
-        f"{found['files']:,} audio files, {labelled}"
-        + (f"; {found['skipped']} unusable" if found["skipped"] else ""),
+        f"{plural(found['files'], 'audio file')}, {labelled}"
+        + (f"; {plural(len(skipped), 'file')} the build will not use" if skipped else ""),
         icon=":material/folder_open:",
     )
+    if skipped:
+        listed = list(skipped.items())[:SKIPPED_SHOWN]
+        more = f"; and {len(skipped) - len(listed):,} more" if len(skipped) > len(listed) else ""
+        st.caption(
+            "Not used: " + "; ".join(f"{_common.md(p)}: {_common.md(why)}" for p, why in listed) + more
+        )
     return None
 
 
@@ -265,7 +277,10 @@ def _progress(state: dict) -> None:
         st.link_button("Dask dashboard", state["dashboard"], icon=":material/monitoring:")
     stages = state.get("stages", [])
     if len(stages) > 1:
-        st.caption("Done: " + " · ".join(_common.STAGE_LABELS.get(s["name"], s["name"]) for s in stages[:-1]))
+        st.caption(
+            "Done: "
+            + " · ".join(_common.STAGE_LABELS.get(s["name"], s["name"].capitalize()) for s in stages[:-1])
+        )
     rows = []
     for entry in state.get("epochs", []):
         match = _EPOCH.search(entry.get("info", ""))

@@ -24,8 +24,10 @@ from pages._access import is_owner
 from recommender import plots
 from recommender.catalog import Catalog
 from recommender.config import Paths
-from recommender.describe import SoundTraits
+from recommender.describe import FAR_PERCENT, SoundTraits, similarity_percent
 from recommender.errors import RecommenderError
+from recommender.formats import AUDIO_SUFFIXES
+from recommender.words import plural
 
 T = TypeVar("T")
 
@@ -33,11 +35,7 @@ HOME_PAGE = "pages/home.py"
 SONG_PAGE = "pages/song.py"
 
 TAGLINE = "A music recommender that listens: it hears songs, not their tags."
-AUDIO_TYPES = ("mp3", "wav", "flac", "ogg", "opus", "aiff", "aif", "m4a", "aac")
-MIME = {
-    ".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg",
-    ".opus": "audio/ogg", ".aiff": "audio/aiff", ".aif": "audio/aiff", ".m4a": "audio/mp4", ".aac": "audio/aac",
-}  # fmt: skip
+AUDIO_TYPES = tuple(s.lstrip(".") for s in AUDIO_SUFFIXES)  # as st.file_uploader takes them
 
 # Session state the app reads everywhere; pages add their own keys with the same guard.
 STATE_DEFAULTS = {
@@ -106,6 +104,17 @@ def require_catalog(*, model: bool = False) -> Catalog:
     """The catalog; otherwise say how to build one and stop the page."""
     cat = catalog()
     if cat is None:
+        from pages import _build
+
+        state = _build.running()
+        if state:
+            st.info(
+                f"A catalog is being built ({md(_build.progress_words(state).removeprefix('Building: '))}); "
+                "this page fills in when the build is done.",
+                icon=":material/build:",
+            )
+            st.page_link(HOME_PAGE, label="See the build", icon=":material/home:")
+            st.stop()
         st.info("No catalog yet. Build the demo catalog on the Home page; it takes a few minutes.")
         st.page_link(HOME_PAGE, label="Go to Home", icon=":material/home:")
         st.stop()
@@ -341,7 +350,9 @@ def catalog_status(cat: Catalog | None) -> None:
     except RecommenderError:  # the reason is shown above, under Profile
         st.caption(":material/info: What the catalog holds cannot be read right now.")
         return
-    st.caption(f"**{md(info['source_label'])}** · {info['tracks']:,} songs · {len(info['genres'])} genres")
+    st.caption(
+        f"**{md(info['source_label'])}** · {plural(info['tracks'], 'song')} · {plural(len(info['genres']), 'genre')}"
+    )
     model = info.get("model")
     if model:
         acc = model.get("test_accuracy")
@@ -401,6 +412,12 @@ def genre_label(genre: str, palette: dict[str, str]) -> str:
     return f':color[●]{{foreground="{color}"}} {md(genre)}'
 
 
+SIMILARITY_CAPTION = (
+    "Similarity: 100 % is the same sound, 90 % as close as songs of this catalog usually are to their "
+    f"nearest neighbour; below {FAR_PERCENT:.0f} % a song is far."
+)
+
+
 def song_list(
     cat: Catalog,
     frame: pd.DataFrame,
@@ -410,8 +427,15 @@ def song_list(
     notes: Sequence[str] | None = None,
     score_caption: str = "Score: cosine similarity of the songs' embeddings (1 = sounds the same).",
     extras: Sequence[tuple[str, str]] = (),
+    queue: str | None = None,
+    similarity: bool = False,
 ) -> tuple[str, int] | None:
     """Songs as rows: title and artist, genre, score, a line of ``notes``, Play and Open buttons.
+
+    ``similarity``: the scores are cosine similarities to one song or clip: shown as a
+    percentage read against the catalog's own nearest neighbours, far ones said to be far.
+    ``queue``: the playlist these rows are, in order: Play goes on through the following
+    rows, and the row playing from it is marked.
 
     ``extras`` are ``(label, icon)`` of more buttons per row; returns ``(label, track_id)``
     of the extra button pressed, else None. Play records the play and plays the song in the app's
@@ -424,19 +448,42 @@ def song_list(
         return None
     palette = colors(cat)
     pressed = None
+    playing = _player.now_playing()
+    current = (
+        playing["queue"][1] if queue and playing and (playing.get("queue") or ("",))[0] == queue else None
+    )
+    calibration = ((cat.model_info or {}).get("calibration") or {}) if similarity else {}
     if "score" in frame and frame["score"].notna().any():
-        st.caption(score_caption)
+        st.caption(SIMILARITY_CAPTION if similarity else score_caption)
     widths = [6, 2, 1.1] + [0.7] * (2 + len(extras))
     for i, row in enumerate(frame.to_dict(orient="records")):
         tid = int(row["track_id"])
         cols = st.columns(widths, vertical_alignment="center")
         note = f"  \n:gray[{md(notes[i])}]" if notes is not None and notes[i] else ""
-        cols[0].markdown(f"**{md(row['title'])}** · {md(row['artist'])}{note}")
-        cols[1].markdown(genre_label(str(row["genre"]), palette))
         score = row.get("score")
-        if score is not None and not pd.isna(score):
+        percent = (
+            None
+            if not similarity or score is None or pd.isna(score)
+            else similarity_percent(score, calibration)
+        )
+        if percent is not None and percent < FAR_PERCENT:
+            note = "  \n:orange[Far: the least different song, not a sound-alike.]" + (
+                f" :gray[{md(notes[i])}]" if notes is not None and notes[i] else ""
+            )
+        if i == current:
+            cols[0].markdown(
+                f":blue[:material/graphic_eq: **{md(row['title'])}** · {md(row['artist'])} · playing]{note}"
+            )
+        else:
+            cols[0].markdown(f"**{md(row['title'])}** · {md(row['artist'])}{note}")
+        cols[1].markdown(genre_label(str(row["genre"]), palette))
+        if percent is not None:
+            cols[2].markdown(f"`{percent:.0f} %`")
+        elif score is not None and not pd.isna(score):
             cols[2].markdown(f"`{score:.2f}`")
-        _player.play_button(cols[3], tid, key=f"{key}-play-{i}-{tid}", via=via)
+        _player.play_button(
+            cols[3], tid, key=f"{key}-play-{i}-{tid}", via=via, queue=(queue, i) if queue else None
+        )
         if cols[4].button(
             "", key=f"{key}-open-{i}-{tid}", icon=":material/open_in_new:", help="Open the song"
         ):
@@ -477,6 +524,10 @@ STAGE_LABELS = {
     "map": "Laying out the map (UMAP)",
     "index": "Building the similarity index",
     "evaluation": "Evaluating against baselines",
+    "read features": "Reading the sound features",
+    "fitting the head": "Fitting the genre head",
+    "backbone embedding": "Embedding with the backbone alone",
+    "alternatives": "Comparing the other models",
 }
 _EPOCH_INFO = re.compile(r"(?<!val_)acc\s+([\d.]+).*?val_acc\s+([\d.]+)")
 

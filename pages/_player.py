@@ -8,20 +8,31 @@ player stays with the session across page switches, and keeps playing through th
 
 A play is recorded when the button is pressed (st.audio reports no play event), in the
 button's callback: once per press, before the run that draws the player.
+
+A song played from a playlist goes on to the next one: st.audio reports no "ended" event
+either, so the player notes when the song should end (its length from the file header)
+and a fragment that reruns every few seconds starts the next song of the playlist once
+that time has passed; the next run draws the player again, autoplaying the new song.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import streamlit as st
 
 from pages import _common
+from recommender.audio import duration_of
 from recommender.catalog import Catalog
 from recommender.errors import RecommenderError
+from recommender.formats import MIME
 from recommender.store import PLAY_SOURCES
 
-NOW_PLAYING = "now_playing"  # {"track_id": int, "via": str, "queue": (playlist, position) | None}
+# {"track_id", "via", "queue": (playlist, position) | None, "ends_at": when the song ends | None}
+NOW_PLAYING = "now_playing"
+CHECK_EVERY = 2.0  # seconds between checks whether a playlist's song has ended
+GAP = 1.0  # seconds allowed for the browser to load a song before it plays
 ERROR = "player_error"  # why the last press could not play, shown once with the player
 
 
@@ -62,7 +73,41 @@ def start(track_id: int, via: str, queue: tuple[str, int] | None = None) -> None
         st.session_state[ERROR] = str(error)
         return
     st.session_state[ERROR] = None
-    st.session_state[NOW_PLAYING] = {"track_id": int(track_id), "via": via, "queue": queue}
+    length = duration_of(cat.audio_path(track_id)) if queue else None
+    ends_at = time.time() + length + GAP if length else None
+    st.session_state[NOW_PLAYING] = {
+        "track_id": int(track_id),
+        "via": via,
+        "queue": queue,
+        "ends_at": ends_at,
+    }
+
+
+def advance(cat: Catalog) -> bool:
+    """Start the next song of the playlist once the song playing from it has ended (the last: stop).
+
+    Returns whether the song changed.
+    """
+    playing = now_playing()
+    if (
+        not playing
+        or not playing.get("queue")
+        or playing.get("ends_at") is None
+        or time.time() < playing["ends_at"]
+    ):
+        return False
+    name, position = playing["queue"]
+    user = _common.current_user()
+    try:
+        songs = cat.store.playlist(user, name) if user else None
+    except RecommenderError:
+        songs = None
+    following = position + 1
+    if songs is None or following >= len(songs):
+        stop()
+    else:
+        start(int(songs.iloc[following]["track_id"]), playing["via"], (name, following))
+    return True
 
 
 def stop() -> None:
@@ -84,6 +129,8 @@ def play_button(
 
 def show(cat: Catalog | None) -> None:
     """The player, at the top of the sidebar, while a song plays (or why the last one could not)."""
+    if cat is not None:
+        advance(cat)  # a song that ended while the page was away
     playing, error = now_playing(), st.session_state.get(ERROR)
     if cat is None or not (playing or error):
         return
@@ -93,7 +140,15 @@ def show(cat: Catalog | None) -> None:
             st.error(_common.md(error), icon=":material/error:")
         if playing:
             _player(cat, playing["track_id"])
+            if playing.get("ends_at") is not None:
+                _follow_queue(cat)
         st.divider()
+
+
+@st.fragment(run_every=CHECK_EVERY)
+def _follow_queue(cat: Catalog) -> None:
+    if advance(cat):
+        st.rerun()
 
 
 def _player(cat: Catalog, track_id: int) -> None:
@@ -114,4 +169,4 @@ def audio(cat: Catalog, track_id: int, *, autoplay: bool = False) -> None:
     if not path.is_file():
         st.warning(f"The audio file of this song is missing ({_common.md(path.name)}).")
         return
-    st.audio(str(path), format=_common.MIME.get(path.suffix.lower(), "audio/mpeg"), autoplay=autoplay)
+    st.audio(str(path), format=MIME.get(path.suffix.lower(), "audio/mpeg"), autoplay=autoplay)

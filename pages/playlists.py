@@ -9,6 +9,7 @@ import streamlit as st
 from pages import _access, _common, _player
 from recommender import playlists as playlist_files
 from recommender import plots
+from recommender.words import plural
 
 _common.ensure_routed(__file__)
 
@@ -52,7 +53,7 @@ with top[2].popover("Import a file", icon=":material/upload_file:", use_containe
             found = cat.import_playlist(
                 user, chosen, upload.getvalue(), file_name=upload.name, bases=(_access.music_base(cat),)
             )
-            message = f"Imported {len(found.track_ids)} songs into “{_common.md(chosen)}”."
+            message = f"Imported {plural(len(found.track_ids), 'song')} into “{_common.md(chosen)}”."
             if found.skipped:
                 shown = ", ".join(f"“{_common.md(e)}”" for e in found.skipped[:5])
                 message += f" Skipped {len(found.skipped)} not in the catalog: {shown}" + (
@@ -70,7 +71,7 @@ else:
     with _common.user_errors():
         songs = store.playlist(user, name)
         head = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
-        head[0].subheader(f"{_common.md(name)} · {len(songs)} songs")
+        head[0].subheader(f"{_common.md(name)} · {plural(len(songs), 'song')}")
         via = f"playlist {name}"
         if len(songs):
             _player.play_button(
@@ -135,7 +136,7 @@ else:
             )
 
         action = _common.song_list(
-            cat, songs, key="playlists_songs", via=f"playlist {name}",
+            cat, songs, key="playlists_songs", via=f"playlist {name}", queue=name,
             extras=[("Move up", ":material/arrow_upward:"), ("Move down", ":material/arrow_downward:"),
                     ("Remove", ":material/remove:")],
         )  # fmt: skip
@@ -204,5 +205,5 @@ with _common.user_errors():
             if st.button("Save as a playlist", key="playlists_save_path", type="primary"):
                 cat.save_playlist(user, new, path["track_id"].tolist())
                 st.session_state.playlists_pending = new.strip()
-                _common.flash(f"Saved “{_common.md(new)}” with {len(path)} songs.")
+                _common.flash(f"Saved “{_common.md(new)}” with {plural(len(path), 'song')}.")
                 st.rerun()

@@ -11,7 +11,7 @@ import streamlit as st
 
 from pages import _access, _common, _player
 from recommender import plots
-from recommender.describe import why
+from recommender.describe import merge_tags, why
 from recommender.errors import RecommenderError, UserInputError
 from recommender.uploads import may_delete
 
@@ -135,7 +135,7 @@ with _common.user_errors():
             st.subheader("Genre probabilities")
             st.plotly_chart(plots.genre_probability_figure(probabilities, colors=palette), key="song_genres")
         st.subheader("The model hears")
-        st.plotly_chart(plots.tag_figure(cat.tags(track_id, n=8)), key="song_tags")
+        st.plotly_chart(plots.tag_figure(merge_tags(cat.tags(track_id, n=None))), key="song_tags")
         st.caption(TAGS_CAPTION)
         traits = _common.traits(cat, track_id)
         st.caption(f"Tempo ≈ {traits.tempo_bpm:.0f} BPM · brightness ≈ {traits.brightness_hz / 1000:.1f} kHz")
@@ -146,4 +146,4 @@ with _common.user_errors():
     same_genre = cols[1].toggle("Same genre only", key="song_same_genre")
     similar = cat.similar(track_id, k=int(k), genre=str(track["genre"]) if same_genre else None)
     reasons = [why(traits, _common.traits(cat, tid)) for tid in similar["track_id"]]
-    _common.song_list(cat, similar, key="song_similar", via="similar", notes=reasons)
+    _common.song_list(cat, similar, key="song_similar", via="similar", notes=reasons, similarity=True)

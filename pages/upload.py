@@ -10,7 +10,7 @@ import streamlit as st
 from pages import _access, _common
 from recommender import plots
 from recommender.audio import can_decode
-from recommender.describe import sound_traits, why
+from recommender.describe import NEIGHBOURS_FOR_VERDICT, genre_verdict, merge_tags, sound_traits, why
 from recommender.uploads import default_title, upload_quota
 
 _common.ensure_routed(__file__)
@@ -35,26 +35,44 @@ with _common.user_errors():
     data = uploaded.getvalue()
     clip = _common.analyse_clip(cat, data, uploaded.name)
     palette = _common.colors(cat)
-    heard = ", ".join(_common.md(t) for t in clip.top_tags(3))
-    if clip.genre_probabilities:
-        top_genre, top_p = next(iter(clip.genre_probabilities.items()))
+    heard = ", ".join(_common.md(t) for t in list(merge_tags(clip.tags))[:3])
+    unlike = cat.unlike_catalog(clip)
+    nearest = cat.similar_to_clip(clip, k=NEIGHBOURS_FOR_VERDICT)
+    verdict = genre_verdict(clip.genre_probabilities, nearest["genre"].tolist(), unlike_catalog=unlike)
+    name = f"**{_common.md(uploaded.name)}**"
+    if verdict.genre is None:
+        st.info(f"In {name} the model hears {heard}.", icon=":material/hearing:")
+    elif verdict.confident:
         st.success(
-            f"**{_common.md(uploaded.name)}** sounds most like **{_common.md(top_genre)}** ({top_p:.0%}); "
-            f"the model hears {heard}.",
+            f"{name} sounds most like **{_common.md(verdict.genre)}** ({verdict.probability:.0%}), "
+            f"as do its closest songs; the model hears {heard}.",
             icon=":material/hearing:",
         )
+    elif verdict.reason == "neighbours":
+        st.info(
+            f"{name} is hard to place: the model's best guess is {_common.md(verdict.genre)} "
+            f"({verdict.probability:.0%}), but its closest songs are mostly {_common.md(verdict.neighbour_genre)}. "
+            f"The model hears {heard}.",
+            icon=":material/help:",
+        )
+    elif verdict.reason == "unsure":
+        st.info(
+            f"{name} fits no genre clearly: the best guess is {_common.md(verdict.genre)} "
+            f"({verdict.probability:.0%}). The model hears {heard}.",
+            icon=":material/help:",
+        )
     else:
-        st.success(f"In **{_common.md(uploaded.name)}** the model hears {heard}.", icon=":material/hearing:")
-    if cat.unlike_catalog(clip):
+        st.info(f"In {name} the model hears {heard}.", icon=":material/hearing:")
+    if unlike:
         synthesised = _common.summary(cat)["synthesised"]
         st.warning(
             "**This clip is unlike anything in the catalog.** Even its best match is far less similar than "
             "catalog songs usually are to one another, so the songs below are only the least different ones"
             + (
-                ", and the genre above is a guess among styles that do not fit. This demo catalog is "
+                ", and no genre fits it. This demo catalog is "
                 "synthesised: real recordings will not match its styles well."
                 if synthesised
-                else "."
+                else ", and no genre fits it."
             ),
             icon=":material/warning:",
         )
@@ -70,7 +88,7 @@ with _common.user_errors():
                 plots.genre_probability_figure(clip.genre_probabilities, colors=palette), key="upload_genres"
             )
         st.subheader("Tags")
-        st.plotly_chart(plots.tag_figure(clip.tags), key="upload_tags")
+        st.plotly_chart(plots.tag_figure(merge_tags(clip.tags)), key="upload_tags")
         st.caption("Tags are what the pretrained model hears in the audio: predictions, not metadata.")
 
     st.subheader("Songs that sound like it")
@@ -81,7 +99,7 @@ with _common.user_errors():
     similar = cat.similar_to_clip(clip, k=int(k), genre=None if genre == ALL else genre)
     mine = sound_traits(clip.mel, clip.genre_probabilities, tags=clip.tags, config=cat.config)
     reasons = [why(mine, _common.traits(cat, tid)) for tid in similar["track_id"]]
-    _common.song_list(cat, similar, key="upload_similar", via="upload", notes=reasons)
+    _common.song_list(cat, similar, key="upload_similar", via="upload", notes=reasons, similarity=True)
 
     st.subheader("Where it falls on the map")
     x, y = cat.locate(clip)

@@ -25,6 +25,7 @@ import soundfile as sf
 
 from recommender.config import DEFAULT_AUDIO, AudioConfig
 from recommender.errors import AudioError
+from recommender.formats import NEEDS_FFMPEG
 
 # Peak amplitude under which a clip counts as silent (about -80 dBFS).
 SILENCE_PEAK = 1e-4
@@ -40,9 +41,6 @@ DECODE_RATE = 48_000
 """Decoded windows of files sampled faster are resampled down to this rate as they are read."""
 BLOCK_SAMPLES = 1 << 18  # samples (all channels together) read at once: 1 MiB of float32
 FFMPEG_TIMEOUT_S = 120
-
-NEEDS_FFMPEG = (".m4a", ".aac", ".mp4", ".wma")
-"""Formats libsndfile does not read: decoded through audioread, which needs ffmpeg for them."""
 
 
 def can_decode(suffix: str) -> bool:

@@ -26,6 +26,7 @@ RESULT_COLUMNS = ["track_id", "title", "artist", "genre", "score"]
 
 
 TOP_TAGS = 5  # a song "has" a tag when it is among the tags the model hears most in it
+DESCRIBE_MIN_SCORE = 0.5  # a described song is heard this many standard deviations above the usual
 
 
 @dataclass
@@ -219,12 +220,23 @@ class Catalog:
         )
         return dict(list(ranked.items())[:n]) if n is not None else ranked
 
-    def describe(self, text: str, *, k: int = 20, genre: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    def describe(
+        self,
+        text: str,
+        *,
+        k: int | None = 20,
+        genre: str | None = None,
+        query: str | None = None,
+        tag: str | None = None,
+        min_score: float = DESCRIBE_MIN_SCORE,
+    ) -> tuple[pd.DataFrame, list[str]]:
         """Songs ranked by how strongly the model hears the tags that ``text``'s words name.
 
         Returns the songs (with ``score``: the mean, over the matched tags, of how far each
-        song's probability stands above the catalog's usual one, in standard deviations)
-        and the tags matched. No tag matched: ``UserInputError`` listing some tags.
+        song's probability stands above the catalog's usual one, in standard deviations;
+        only songs scoring at least ``min_score``) and the tags matched. ``query``, ``genre``
+        and ``tag`` narrow the songs as in ``search``: every given field must hold.
+        No tag matched: ``UserInputError`` listing some tags.
         """
         from recommender.describe import match_tags
 
@@ -240,9 +252,10 @@ class Catalog:
         p = arr["tags"][:, columns].astype(np.float64)
         z = (p - p.mean(axis=0)) / np.maximum(p.std(axis=0), 1e-9)
         score = pd.DataFrame({"track_id": arr["track_ids"], "score": z.mean(axis=1).round(3)})
-        rows = self.store.search(None, genre=genre, k=None).drop(columns="score")
-        found = rows.merge(score, on="track_id").sort_values(["score", "track_id"], ascending=[False, True])
-        return found.head(k).reset_index(drop=True), matched
+        rows = self.search(query, genre=genre, tag=tag, k=None).drop(columns="score")
+        found = rows.merge(score[score["score"] >= min_score], on="track_id")
+        found = found.sort_values(["score", "track_id"], ascending=[False, True])
+        return (found.head(k) if k is not None else found).reset_index(drop=True), matched
 
     # ---- embeddings, index, map ---------------------------------------------------------
     @cached_property

@@ -21,6 +21,7 @@ import pandas as pd
 
 from recommender.errors import NoUsableAudioError, RecommenderError
 from recommender.playlists import FORMATS
+from recommender.words import plural
 
 
 def _add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
@@ -564,7 +565,7 @@ def cmd_playlist(args) -> None:
     cols = ["position", "track_id", "title", "artist", "genre"]
 
     def text(o: dict) -> str:
-        head = f"playlist {o['name']!r} of {o['user']}: {len(o['results'])} songs"
+        head = f"playlist {o['name']!r} of {o['user']}: {plural(len(o['results']), 'song')}"
         return head + ("\n" + _table(o["results"], cols) if o["results"] else "")
 
     _emit(args, {"user": user, "name": name, "results": rows}, text)
@@ -597,7 +598,9 @@ def _playlist_export(args, catalog) -> None:
     _emit(
         args,
         out,
-        lambda o: f"wrote {o['entries']} songs of playlist {o['name']!r} to {o['path']} ({o['format']})",
+        lambda o: (
+            f"wrote {plural(o['entries'], 'song')} of playlist {o['name']!r} to {o['path']} ({o['format']})"
+        ),
     )
 
 
@@ -622,7 +625,7 @@ def _playlist_import(args, catalog) -> None:
     }
 
     def text(o: dict) -> str:
-        lines = [f"imported {o['imported']} songs into playlist {o['name']!r} of {o['user']}"]
+        lines = [f"imported {plural(o['imported'], 'song')} into playlist {o['name']!r} of {o['user']}"]
         lines += [f"  skipped (no song of this catalog): {e}" for e in o["skipped"]]
         lines += [f"  skipped (listed before): {e}" for e in o["repeated"]]
         return "\n".join(lines)

@@ -93,7 +93,7 @@ def sound_traits(
         tempo_bpm=round(tempo_bpm(mel_db, config=config), 1),
         brightness_hz=round(brightness_hz(mel_db, config=config), 1),
         top_genres=top_genres(probabilities),
-        top_tags=tuple(list(tags or {})[:TOP_TAGS]),
+        top_tags=tuple(list(merge_tags(tags or {}))[:TOP_TAGS]),
     )
 
 
@@ -176,6 +176,25 @@ TAG_SYNONYMS = {
 }
 
 
+TAG_MERGE = {
+    "beats": "beat", "electro": "electronic", "electronica": "electronic", "vocals": "vocal",
+    "female vocals": "female vocal", "female": "female vocal", "woman": "female vocal",
+    "male vocals": "male vocal", "male": "male vocal", "man": "male vocal", "no vocals": "no vocal",
+    "no voice": "no vocal", "drums": "drum", "classic": "classical", "hip hop": "hip-hop", "chill": "chillout",
+}  # fmt: skip
+"""Tags the two backbones name differently, shown under one name (the first spelling, lower case)."""
+
+
+def merge_tags(tags: Mapping[str, float]) -> dict[str, float]:
+    """``tags`` (name → probability) with synonyms under one name (``TAG_MERGE``), each keeping its
+    highest probability; most probable first. "beat" 0.4 and "beats" 0.6 → "beat" 0.6."""
+    merged: dict[str, float] = {}
+    for name, p in tags.items():
+        key = TAG_MERGE.get(str(name).casefold(), str(name))
+        merged[key] = max(merged.get(key, 0.0), float(p))
+    return dict(sorted(merged.items(), key=lambda kv: -kv[1]))
+
+
 def match_tags(text: str, tag_names: list[str]) -> list[str]:
     """The tags among ``tag_names`` that the words of ``text`` name, in the order the words come.
 
@@ -203,3 +222,61 @@ def match_tags(text: str, tag_names: list[str]) -> list[str]:
             for tag in TAG_SYNONYMS.get(w, ()):
                 add(tag)
     return found
+
+
+NEIGHBOURS_FOR_VERDICT = 5
+CONFIDENT_PROBABILITY = 0.5  # below this the top genre is a guess, not "sounds most like"
+
+
+@dataclass(frozen=True)
+class GenreVerdict:
+    """What to say about a clip's genre: ``confident`` only when the model and the neighbours agree."""
+
+    confident: bool
+    genre: str | None  # the model's top genre (None without a classifier)
+    probability: float
+    neighbour_genre: str | None  # the genre most of the closest songs have
+    reason: str  # "" when confident; else why the genre is only a guess ("unlike", "neighbours", "unsure")
+
+
+def genre_verdict(
+    probabilities: Mapping[str, float], neighbour_genres: list[str], *, unlike_catalog: bool
+) -> GenreVerdict:
+    """Whether the top genre of a clip may be stated plainly.
+
+    ``neighbour_genres``: the genres of its closest catalog songs, closest first (the first
+    ``NEIGHBOURS_FOR_VERDICT`` count). Confident only when the clip is like the catalog, its
+    top genre has at least ``CONFIDENT_PROBABILITY`` and most of those neighbours have that genre.
+    """
+    genre, p = next(iter(probabilities.items()), (None, 0.0))
+    near = [str(g) for g in neighbour_genres[:NEIGHBOURS_FOR_VERDICT]]
+    majority = max(set(near), key=lambda g: (near.count(g), -near.index(g))) if near else None
+    if unlike_catalog:
+        reason = "unlike"
+    elif genre is not None and near and near.count(genre) * 2 <= len(near):
+        reason = "neighbours"
+    elif genre is not None and p < CONFIDENT_PROBABILITY:
+        reason = "unsure"
+    else:
+        reason = ""
+    return GenreVerdict(not reason, genre, float(p), majority, reason)
+
+
+FAR_PERCENT = 50.0  # below this a neighbour is "far": the least different song, not a sound-alike
+
+
+def similarity_percent(score: float, calibration: Mapping[str, float]) -> float:
+    """Cosine similarity as 0–100 %, read against the catalog's own nearest neighbours.
+
+    ``calibration``: ``build.nearest_neighbour_calibration`` (median and 5th percentile of
+    each song's best match). 100 % is the same sound; a song's usual nearest neighbour
+    (the median) is 90 %; the 5th percentile 75 %; ``FAR_PERCENT`` (50 %) lies one gap
+    (median − 5th percentile) below that, where ``Catalog.unlike_catalog`` starts; 0 % two
+    gaps further. Linear in between. Without a calibration: the cosine itself, from 0.
+    """
+    if "median" not in calibration or "p05" not in calibration:
+        return float(np.clip(score, 0.0, 1.0) * 100.0)
+    median, p05 = float(calibration["median"]), float(calibration["p05"])
+    gap = max(median - p05, 1e-3)
+    anchors = [p05 - 3 * gap, p05 - gap, p05, median, max(1.0, median + 1e-3)]
+    return float(np.interp(score, anchors, [0.0, FAR_PERCENT, 75.0, 90.0, 100.0]))

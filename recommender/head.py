@@ -179,6 +179,12 @@ class BackboneModel:
         self.genres_ = list(classes) if lda is not None else []
         self.uses_head_ = use_lda
         self.validation_ = None
+        self.temperature_ = 1.0
+        self.typical_strangeness_ = None
+        if lda is not None and val_features is not None and val_genres is not None and len(val_genres):
+            self.temperature_ = fit_temperature(self._logits(val_features), self.genres_, val_genres)
+        if lda is not None:
+            self._fit_typical_strangeness(features, val_features)
         if use_lda and val_features is not None and val_genres is not None and len(val_genres):
             self.validation_ = self._validate(features, genres, val_features, val_genres)
             if self.head == "auto" and self.validation_["with_head"] < self.validation_["backbone_only"]:
@@ -261,7 +267,54 @@ class BackboneModel:
         emb = np.concatenate(embeddings) if embeddings else np.zeros((0, self.embedding_dim_))
         proba = np.concatenate(probabilities) if probabilities else np.zeros((len(x), n_genres))
         emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        if n_genres and len(x):
+            proba = softmax(self._logits(features, model=model) / getattr(self, "temperature_", 1.0))
+            weight = self.confidence_weights(features, model=model)[:, None]
+            proba = weight * proba + (1.0 - weight) / n_genres
         return emb.astype(np.float32), proba.astype(np.float32)
+
+    def _fit_typical_strangeness(self, features, val_features) -> None:
+        """How unusual the catalog's own songs sound to the head: the 95th percentile of ``strangeness``."""
+        seen = (
+            features
+            if val_features is None or not len(val_features)
+            else np.concatenate([features, val_features])
+        )
+        self.typical_strangeness_ = round(max(float(np.percentile(self.strangeness(seen), 95)), 1e-3), 6)
+
+    def strangeness(self, features: np.ndarray, *, model=None) -> np.ndarray:
+        """Per song ``(n,)``: the mean squared z-score of its sound features against the training songs'
+        (about 1 for a training song; far above for a sound unlike all of them)."""
+        model = model if model is not None else self.model_
+        columns, _ = embedding_blocks(self.backbones)
+        x = np.asarray(features, dtype=np.float64)[:, columns]
+        mean, scale = (np.asarray(w, dtype=np.float64) for w in model.get_layer("standardise").get_weights())
+        return np.mean(((x - mean) / scale) ** 2, axis=1)
+
+    def _standardised(self, features: np.ndarray, *, model) -> np.ndarray:
+        columns, _ = embedding_blocks(self.backbones)
+        x = np.asarray(features, dtype=np.float64)[:, columns]
+        standardise = model.get_layer("standardise")
+        mean, scale = (np.asarray(w, dtype=np.float64) for w in standardise.get_weights())
+        return _block_unit((x - mean) / scale, standardise.blocks)
+
+    def confidence_weights(self, features: np.ndarray, *, model=None) -> np.ndarray:
+        """Per song ``(n,)``, how much of its genre guess to keep: 1 up to the strangeness that 95 % of
+        the catalog's songs stay within, falling to 0 at twice that.
+
+        Far from every genre, a linear classifier still names one with near certainty; this
+        draws such songs' probabilities towards uniform instead.
+        """
+        typical = getattr(self, "typical_strangeness_", None)
+        if not typical:
+            return np.ones(len(features))
+        return np.clip(2.0 - self.strangeness(features, model=model) / typical, 0.0, 1.0)
+
+    def _logits(self, features: np.ndarray, *, model=None) -> np.ndarray:
+        """The genre layer's logits ``(n, len(genres_))`` in float64 (Keras' float32 softmax saturates at 1)."""
+        model = model if model is not None else self.model_
+        weights, bias = (np.asarray(w, dtype=np.float64) for w in model.get_layer("genre").get_weights())
+        return self._standardised(features, model=model) @ weights + bias
 
     # ---- persistence
     def save(self, models_dir: Path, name: str) -> Path:
@@ -291,6 +344,8 @@ class BackboneModel:
             "embedding_dim": self.embedding_dim_,
             "components": self.components,
             "validation": self.validation_,
+            "temperature": getattr(self, "temperature_", 1.0),
+            "typical_strangeness": getattr(self, "typical_strangeness_", None),
             "metrics": getattr(self, "metrics_", None),
             "versions": self.versions_,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -341,11 +396,44 @@ class BackboneModel:
         obj.genres_ = saved_genres if len(model.outputs) > 1 else []
         obj.uses_head_ = meta.get("head") == "lda"
         obj.validation_ = meta.get("validation")
+        obj.temperature_ = float(meta.get("temperature", 1.0))
+        obj.typical_strangeness_ = meta.get("typical_strangeness")
         obj._set_fitted()
         obj.versions_ = meta.get("versions", {})
         if meta.get("metrics") is not None:
             obj.metrics_ = meta["metrics"]
         return obj
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of ``(n, g)`` logits, stable for large values."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+TEMPERATURES = np.geomspace(1.0, 1000.0, 121)
+
+
+def fit_temperature(logits: np.ndarray, classes: Sequence[str], labels: Sequence[str]) -> float:
+    """The temperature ``T >= 1`` whose ``softmax(logits / T)`` has the least log-loss on ``labels``.
+
+    Temperature scaling (Guo et al. 2017), fitted on the validation split. ``T`` is never
+    below 1: a linear head fitted on a few songs per genre is overconfident, never timid,
+    and a validation split it classifies perfectly would otherwise push ``T`` towards 0.
+    """
+    index = {c: i for i, c in enumerate(classes)}
+    known = [(row, index[g]) for row, g in enumerate(labels) if g in index]
+    if not known or len(classes) < 2:
+        return 1.0
+    rows, targets = (np.array(v) for v in zip(*known, strict=True))
+    losses = []
+    for t in TEMPERATURES:
+        z = logits[rows] / t
+        z = z - z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        losses.append(-float(log_p[np.arange(len(rows)), targets].mean()))
+    return round(float(TEMPERATURES[int(np.argmin(losses))]), 4)
 
 
 def _block_unit(x: np.ndarray, blocks: Sequence[int]) -> np.ndarray:

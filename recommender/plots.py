@@ -24,7 +24,8 @@ PALETTE = (
     "#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499",
 )  # fmt: skip
 OTHER_COLOR = "#9e9e9e"
-HIGHLIGHT_COLOR = "#111111"
+HIGHLIGHT_COLOR = "#E6007E"  # magenta: unlike every genre colour, black included
+AXIS_ROOM = 120  # pixels of a bar chart besides its bars: toolbar, tick labels and axis title never overlap
 
 
 def map_point_size(n_points: int) -> int:
@@ -146,7 +147,7 @@ def map_figure(
                     "size": 16,
                     "symbol": "star",
                     "color": HIGHLIGHT_COLOR,
-                    "line": {"width": 1, "color": "white"},
+                    "line": {"width": 2, "color": "white"},
                 },
                 line={"color": HIGHLIGHT_COLOR, "width": 2},
                 text=_labels(highlight["label"].astype(str)),
@@ -239,7 +240,7 @@ def genre_probability_figure(
         )
     )
     fig.update_xaxes(title="probability (%)", range=[0, 118])
-    return _layout(fig, height=height or 60 + 26 * len(genres))
+    return _layout(fig, height=height or AXIS_ROOM + 26 * len(genres))
 
 
 def genre_counts_figure(counts: Mapping[str, int], *, colors: Mapping[str, str] | None = None) -> go.Figure:
@@ -326,7 +327,7 @@ def confusion_figure(
     )
     fig.update_xaxes(title="predicted genre", side="bottom")
     fig.update_yaxes(title="true genre", autorange="reversed")
-    return _layout(fig, height=height or 140 + 34 * len(genres))
+    return _layout(fig, height=height or AXIS_ROOM + 80 + 34 * len(genres))
 
 
 def per_genre_accuracy_figure(
@@ -393,4 +394,4 @@ def tag_figure(tags: Mapping[str, float], *, n: int = 8, height: int | None = No
         )
     )
     fig.update_xaxes(title="probability the model hears it (%)", range=[0, 118])
-    return _layout(fig, height=height or 60 + 26 * len(ranked))
+    return _layout(fig, height=height or AXIS_ROOM + 26 * len(ranked))

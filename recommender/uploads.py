@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recommender.errors import AccessError, AudioError, RecommenderError, UserInputError
+from recommender.formats import AUDIO_SUFFIXES
 
 try:
     import fcntl
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     from recommender.sources.base import Track
 
 ANALYSIS_SLOTS_ENV = "MUSICREC_ANALYSES"
-AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".aiff", ".aif", ".m4a", ".aac")
 UPLOADS_DIR = "uploads"
 KEEP_HEARD = 16  # analyses remembered per catalog (about 0.7 MB each: mostly the clip's log-mel)
 CHANGE_LOCK = "catalog.lock"

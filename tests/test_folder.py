@@ -16,9 +16,9 @@ from mutagen.easyid3 import EasyID3
 from mutagen.id3 import TCON, TIT2
 
 from recommender.errors import SourceError
+from recommender.formats import AUDIO_SUFFIXES
 from recommender.sources import folder
 from recommender.sources.folder import (
-    AUDIO_EXTENSIONS,
     ID_BITS,
     assign_track_ids,
     load_folder,
@@ -314,9 +314,10 @@ def test_folder_without_audio(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "readme.txt").write_text("no music here")
     song(tmp_path / ".hidden" / "a.wav")
-    with pytest.raises(SourceError, match="no audio files in .*looked for .mp3, .wav") as error:
+    with pytest.raises(SourceError, match="no usable audio files in .*1 skipped") as error:
         load_folder(tmp_path)
-    assert all(ext in str(error.value) for ext in AUDIO_EXTENSIONS)
+    assert "not an audio format musicrec reads (.txt)" in str(error.value)
+    assert all(ext in str(error.value) for ext in AUDIO_SUFFIXES)
 
 
 def test_folder_with_only_empty_files(tmp_path):

@@ -340,7 +340,7 @@ def test_paths_outside_the_music_roots_get_one_message(home, tmp_path):
         assert at.button(key="home_build").disabled
     assert folder_check(at, "class/" + "c" * 300) == ["this folder cannot be read (File name too long)"]
     assert folder_check(at, "class") == []
-    assert "4 audio files, 2 folders as genres" in [s.value for s in at.success]
+    assert any(s.value.startswith("4 audio files, 2 folders as genres") for s in at.success)
     assert not at.button(key="home_build").disabled
 
 

@@ -148,7 +148,18 @@ _THINGS = (
     "Carousel", "Sunday", "Silhouette", "Blue Hour", "Rooftop", "Current", "Mirage",
 )  # fmt: skip
 
-# Patterns use {adj} {plural} {place} {first} {last} {thing}; extra ones per genre.
+
+def plural_noun(noun: str) -> str:
+    """The English plural of a title word ("Compass" → "Compasses", "Echo" → "Echoes", "Lullaby" → "Lullabies")."""
+    lower = noun.lower()
+    if lower.endswith(("s", "sh", "ch", "x", "z")) or (lower.endswith("o") and lower[-2:-1] not in "aeiou"):
+        return noun + "es"
+    if lower.endswith("y") and lower[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+# Patterns use {adj} {plural} {place} {first} {last} {thing} {things}; extra ones per genre.
 _ARTIST_PATTERNS = ("The {adj} {plural}", "{adj} {place}", "{first} {last}", "{first} & the {plural}")
 _ARTIST_EXTRA = {
     "Electronic": ("{adj} {place} Machines", "DJ {first}"),
@@ -160,7 +171,7 @@ _ARTIST_EXTRA = {
     "Reggae": ("{place} Sound System", "{first} {last} & the {adj} Roots"),
     "Drum & Bass": ("{adj} Circuit", "{last} & {last}"),
 }
-_TITLE_PATTERNS = ("{adj} {thing}", "The {thing}", "Under the {adj} {thing}", "{thing}s", "{adj}")
+_TITLE_PATTERNS = ("{adj} {thing}", "The {thing}", "Under the {adj} {thing}", "{things}", "{adj}")
 _TITLE_EXTRA = {
     "Electronic": ("{thing} ({adj} Mix)",),
     "Hip-Hop": ("{thing} Tape",),
@@ -190,6 +201,7 @@ def _fill(rng: np.random.Generator, patterns: tuple[str, ...]) -> str:
         "first": _FIRST,
         "last": _LAST,
         "thing": _THINGS,
+        "things": tuple(plural_noun(t) for t in _THINGS),
     }
     text = str(patterns[rng.integers(len(patterns))])
     while "{" in text:  # each placeholder draws its own word ("{last} & {last}")

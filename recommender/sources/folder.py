@@ -19,9 +19,8 @@ from pathlib import Path
 import mutagen
 
 from recommender.errors import SourceError
+from recommender.formats import AUDIO_SUFFIXES, NEEDS_FFMPEG
 from recommender.sources.base import SourceReport, Track
-
-AUDIO_EXTENSIONS = (".mp3", ".wav", ".ogg", ".flac", ".opus", ".m4a", ".aiff", ".aif")
 
 UNKNOWN_GENRE = "Unknown"  # files directly in the root folder, without a genre tag
 UNKNOWN_ARTIST = "Unknown artist"
@@ -74,10 +73,10 @@ def find_audio_files(root: Path, report: SourceReport) -> list[str]:
     for folder, dirs, files in os.walk(root, onerror=unreadable):
         dirs[:] = [d for d in dirs if not d.startswith(".")]  # prune hidden folders
         for name in files:
-            if name.startswith(".") or os.path.splitext(name)[1].lower() not in AUDIO_EXTENSIONS:
+            if name.startswith("."):
                 continue
             path = Path(folder) / name
-            problem = _file_problem(path)
+            problem = _format_problem(name) or _file_problem(path)
             if problem:
                 report.skip(_printable(path), problem)
             else:
@@ -209,6 +208,22 @@ def _file_problem(path: Path) -> str | None:
     return "audio file is empty (0 bytes)" if stat.st_size == 0 else None
 
 
+def _format_problem(name: str) -> str | None:
+    """Why a build will not use a file of this name (its format), or None."""
+    from recommender.audio import can_decode
+
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix not in AUDIO_SUFFIXES:
+        return f"not an audio format musicrec reads ({suffix or 'no suffix'})"
+    if suffix in NEEDS_FFMPEG and not can_decode(suffix):
+        return f"{suffix.lstrip('.').upper()} audio needs ffmpeg, which this machine lacks"
+    return None
+
+
+def _relative(path: str, root: Path) -> str:
+    return os.path.relpath(path, root) if os.path.isabs(path) else path
+
+
 def _printable(path: Path) -> str:
     # Undecodable bytes in a name become escapes, so the report can be stored as JSON.
     return os.fsencode(path).decode("utf-8", "backslashreplace")
@@ -217,9 +232,12 @@ def _printable(path: Path) -> str:
 def _nothing_found(root: Path, report: SourceReport) -> str:
     if report.skipped:
         reasons = "; ".join(sorted(set(report.skipped.values())))
-        return f"no usable audio files in {root}: {len(report.skipped)} skipped ({reasons})"
+        return (
+            f"no usable audio files in {root}: {len(report.skipped)} skipped ({reasons}); "
+            f"musicrec reads {', '.join(AUDIO_SUFFIXES)}"
+        )
     return (
-        f"no audio files in {root}: looked for {', '.join(AUDIO_EXTENSIONS)} in every subfolder "
+        f"no audio files in {root}: looked for {', '.join(AUDIO_SUFFIXES)} in every subfolder "
         "(hidden files and folders are skipped)"
     )
 
@@ -227,7 +245,8 @@ def _nothing_found(root: Path, report: SourceReport) -> str:
 def folder_summary(audio_dir: Path) -> dict:
     """What a build of ``audio_dir`` would find, checked before starting one (the app's folder check).
 
-    Returns ``{"folder", "files", "genres": {name: files}, "skipped"}`` (genres from the
+    Returns ``{"folder", "files", "genres": {name: files}, "skipped", "skipped_files": {path: reason}}``
+    (genres from the
     folders, as a build without tags would see them); raises ``SourceError`` naming what
     is wrong: missing, not a folder, unreadable, no audio file below it.
     """
@@ -250,4 +269,5 @@ def folder_summary(audio_dir: Path) -> dict:
         "files": len(paths),
         "genres": dict(sorted(genres.items())),
         "skipped": len(report.skipped),
+        "skipped_files": {_relative(path, root): why for path, why in sorted(report.skipped.items())},
     }

@@ -192,7 +192,9 @@ def test_one_list_of_audio_formats_for_builds_uploads_and_the_app():
 def _with_user(page: str, user: str) -> AppTest:
     at = start("home")
     at.sidebar.text_input(key="sidebar_new_user").input(user)
+    at.sidebar.text_input(key="sidebar_new_pin").input("4321")
     at.sidebar.button(key="sidebar_create_user").click().run()
+    assert at.session_state["user"] == user
     at.switch_page(f"pages/{page}.py").run()
     assert not at.exception
     return at

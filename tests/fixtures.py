@@ -348,3 +348,15 @@ def take_from_another_user(path) -> None:
         os.chmod(path, 0o755)
     else:
         os.chmod(path, 0o555)
+
+
+def copy_home(src: Path, dst: Path) -> Path:
+    """A copy of the home ``src`` at ``dst``, taken after this process gave its database files back:
+    the copy never races a checkpoint that removes the write-ahead log while it is being copied."""
+    import shutil
+
+    from recommender.store.connection import close_all
+
+    close_all()
+    shutil.copytree(src, dst)
+    return dst

@@ -13,8 +13,16 @@ from test_browser import LOAD_TIMEOUT_MS, assert_no_errors, new_profile_form, wa
 
 pytestmark = pytest.mark.browser
 
-# test_browser's fixtures, for this module: its own copy of the built catalog, served, and Chromium
-private_home, server, browser = test_browser.private_home, test_browser.server, test_browser.browser
+# test_browser's fixtures, for this module: its own copy of the built catalog, and Chromium
+private_home, browser = test_browser.private_home, test_browser.browser
+
+
+@pytest.fixture(scope="module")
+def server(private_home, tmp_path_factory):
+    """The catalog served to visitors: the loopback browser is not the owner, as in a class."""
+    log = tmp_path_factory.mktemp("log") / "streamlit.log"
+    with test_browser.serve(private_home, log, env={"MUSICREC_TRUST_LOOPBACK": "0"}) as url:
+        yield url
 
 
 def sidebar_of(pg):
@@ -65,3 +73,4 @@ def test_another_browser_gets_a_pin_prompt_not_the_plays(server, browser, privat
         for c in contexts:
             c.close()
     assert Store(private_home / "musicrec.duckdb").history(name)["track_id"].tolist() == [1]
+

@@ -15,6 +15,7 @@ byte. Only after the switch (``commit``) is what the new catalog no longer uses 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import shutil
 import sys
@@ -30,15 +31,10 @@ from tqdm import tqdm
 from recommender import cluster
 from recommender.config import DEFAULT_AUDIO, AudioConfig, Paths
 from recommender.errors import NoUsableAudioError, UserInputError
-from recommender.features import (
-    FeatureCache,
-    atomic_write,
-    atomic_write_text,
-    check_writable,
-    extract,
-    remove_stale_temps,
-)
+from recommender.features import FeatureCache, extract
+from recommender.files import atomic_write, atomic_write_text, check_writable, remove_stale_temps, savez
 from recommender.limits import cap_workers
+from recommender.locks import build_lock
 from recommender.retention import prune
 from recommender.sources.base import SourceReport, Track
 
@@ -118,6 +114,25 @@ class BuildOptions:
     no_train: bool = False
     config: AudioConfig = field(default_factory=lambda: DEFAULT_AUDIO)
 
+    def to_dict(self) -> dict:
+        """Plain JSON values (paths as strings); the audio config is left out: it is the default's."""
+        out = {}
+        for f in dataclasses.fields(self):
+            if f.name != "config":
+                value = getattr(self, f.name)
+                out[f.name] = str(value) if isinstance(value, Path) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BuildOptions:
+        """The options ``to_dict`` gave (unknown keys ignored; empty paths are none)."""
+        known = {f.name for f in dataclasses.fields(cls)} - {"config"}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in ("metadata", "audio", "model"):
+            given = values.get(key)
+            values[key] = Path(given) if given not in (None, "", "None") else None
+        return cls(**values)
+
 
 @dataclass
 class BuildResult:
@@ -170,7 +185,6 @@ def build(
 
         check_model_file(options.model)
     cluster.check_reachable(options.scheduler)  # before the lock: a wrong address never blocks other builds
-    from recommender.jobs import build_lock
 
     with build_lock(paths):
         return _build(options, paths, progress or SilentProgress())
@@ -227,7 +241,7 @@ def _build(options: BuildOptions, paths: Paths, progress: Progress) -> BuildResu
         "skipped": skipped,
         "features": {"computed": extracted.computed, "cached": extracted.cached},
         "config": config.to_dict(),
-        "options": _options_dict(options),
+        "options": options.to_dict(),
         "model": None,
     }
     out = paths.build_dir(info["build_id"])
@@ -381,7 +395,7 @@ def _model_stages(
     keys = np.array([mels.key(int(i)) or "" for i in ids])  # which features are this catalog's own
     atomic_write(
         out / "map.npz",
-        lambda tmp: _savez(
+        lambda tmp: savez(
             tmp, track_ids=ids, coords=coords, proba=done.proba.astype(np.float32), genres=np.array(done.genres),
             tags=tags.astype(np.float16), tag_names=np.array(tag_names(sounds.config.backbones)),
             feature_keys=keys,
@@ -468,7 +482,7 @@ def _check_writable(paths: Paths, options: BuildOptions) -> None:
     """Every folder the build writes into can be written, or a ``WriteError`` naming it, before any work.
 
     A folder that becomes unwritable during the build is caught where each file is saved
-    (``features.atomic_write``); the previous catalog stays as it was either way.
+    (``files.atomic_write``); the previous catalog stays as it was either way.
     """
     folders = [paths.home, paths.features_dir, paths.models_dir, paths.catalog_dir]
     if options.source == "demo":
@@ -510,22 +524,8 @@ def _without_name(item: tuple[str, str]) -> str:
     return reason[len(prefix) :] if reason.startswith(prefix) else reason
 
 
-def _savez(path: Path, **arrays: np.ndarray) -> None:
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
-
-
 def _genre_counts(tracks: list[Track]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for t in tracks:
         counts[t.genre] = counts.get(t.genre, 0) + 1
     return dict(sorted(counts.items()))
-
-
-def _options_dict(options: BuildOptions) -> dict:
-    out = {}
-    for key, value in vars(options).items():
-        if key == "config":
-            continue
-        out[key] = str(value) if isinstance(value, Path) else value
-    return out

@@ -21,6 +21,7 @@ import pandas as pd
 
 from recommender.config import AudioConfig, Paths
 from recommender.errors import ModelError, NotBuiltError, RecommenderError, UserInputError
+from recommender.files import atomic_write_text
 
 RESULT_COLUMNS = ["track_id", "title", "artist", "genre", "score"]
 
@@ -82,7 +83,6 @@ class Catalog:
         if committed is not None and (info is None or committed.get("build_id") != info.get("build_id")):
             # A build was switched in by its database transaction but stopped before build.json followed
             # (or build.json was damaged since): the database's copy is the catalog's description.
-            from recommender.features import atomic_write_text
 
             with contextlib.suppress(RecommenderError, OSError):  # a read-only home: repaired in memory only
                 atomic_write_text(paths.build_info, json.dumps(committed, indent=2, ensure_ascii=False))
@@ -594,15 +594,8 @@ class Catalog:
         """This catalog's ``BuildOptions`` with ``changes`` (e.g. ``arch=``, ``epochs=``, ``model=``)."""
         from recommender.build import BuildOptions
 
-        saved = dict(self.info_.get("options", {}))
-        fields = {f.name for f in dataclasses.fields(BuildOptions)} - {"config"}
-        options = {k: v for k, v in saved.items() if k in fields}
-        for key in ("metadata", "audio", "model"):
-            if options.get(key) not in (None, "None"):
-                options[key] = Path(options[key])
-            else:
-                options[key] = None
-        return dataclasses.replace(BuildOptions(**options, config=self.config), **changes)
+        saved = BuildOptions.from_dict(self.info_.get("options", {}))
+        return dataclasses.replace(saved, config=self.config, **changes)
 
     def saved_models(self) -> list[str]:
         """Names of the models in this home that can be loaded (a .keras file with its .json)."""
@@ -663,11 +656,6 @@ def model_description(model: dict) -> str:
 
 def _ranked(probs: dict[str, float]) -> dict[str, float]:
     return {g: round(float(p), 6) for g, p in sorted(probs.items(), key=lambda kv: -kv[1])}
-
-
-def _savez(path: Path, **arrays: np.ndarray) -> None:
-    with open(path, "wb") as f:  # a file object: np.savez would append ".npz" to a bare name
-        np.savez(f, **arrays)
 
 
 def results_json(frame: pd.DataFrame) -> list[dict]:

@@ -28,6 +28,8 @@ import numpy as np
 
 from recommender.config import AudioConfig
 from recommender.errors import ModelError, UserInputError
+from recommender.files import atomic_write
+from recommender.formats import safe_filename
 
 ARCHS = ("musicnn", "cnn1d", "seed-2d")
 FROM_SCRATCH = ("cnn1d", "seed-2d")
@@ -307,8 +309,6 @@ def import_model(
     classifier fits any catalog) and the audio settings its kind was made for, and the
     file must be a musicrec model of that kind. A refused model is never kept.
     """
-    from recommender.features import atomic_write
-    from recommender.uploads import safe_filename
 
     keras_files = [n for n in files if n.lower().endswith(".keras")]
     json_files = [n for n in files if n.lower().endswith(".json")]

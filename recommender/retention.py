@@ -26,6 +26,7 @@ import shutil
 from pathlib import Path
 
 from recommender.config import Paths
+from recommender.files import atomic_write_text
 
 KEEP_BUILDS_ENV = "MUSICREC_KEEP_BUILDS"
 DEFAULT_KEEP_BUILDS = 3
@@ -95,7 +96,6 @@ def _stamp(build_id: str) -> str:
 
 def _write_record(path: Path, info: dict) -> None:
     from recommender.errors import RecommenderError
-    from recommender.features import atomic_write_text
 
     # Unrecorded, a build is kept while it is live, and removed later like a failed one.
     with contextlib.suppress(OSError, RecommenderError):

@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recommender.errors import AccessError, AudioError, RecommenderError, UserInputError
-from recommender.formats import AUDIO_SUFFIXES
+from recommender.files import atomic_write, check_writable, savez
+from recommender.formats import AUDIO_SUFFIXES, safe_filename
 
 try:
     import fcntl
@@ -215,7 +216,7 @@ def add_upload(
     ``user``: the profile adding it (recorded: it may delete the clip); ``limited``: a
     visitor, who needs a profile and stays within ``upload_quota()``.
     """
-    from recommender.features import atomic_write, check_writable, content_key
+    from recommender.features import content_key
     from recommender.sources.base import Track
 
     title, artist = " ".join(title.split()), " ".join(artist.split()) or "Unknown artist"
@@ -272,7 +273,7 @@ def add_upload(
         try:
             index.save(index_path)
             saved.append(index_path)
-            atomic_write(arrays_path, lambda tmp: _savez(tmp, **arrays))
+            atomic_write(arrays_path, lambda tmp: savez(tmp, **arrays))
             saved.append(arrays_path)
             catalog.__dict__["_arrays"] = arrays
             catalog.store.record_upload_owner(track_id, user=user, size=len(data))
@@ -288,7 +289,7 @@ def add_upload(
                 if index_path in saved:
                     index.save(index_path)
                 if arrays_path in saved:
-                    atomic_write(arrays_path, lambda tmp: _savez(tmp, **old_arrays))
+                    atomic_write(arrays_path, lambda tmp: savez(tmp, **old_arrays))
             raise
         catalog.revision += 1
     return track_id
@@ -338,7 +339,6 @@ def delete_upload(catalog: Catalog, track_id: int, *, user: str | None = None, o
 
 def _drop_from_index_and_map(catalog: Catalog, track_id: int) -> None:
     """Save the index and the map arrays without ``track_id`` (nothing to do when they no longer hold it)."""
-    from recommender.features import atomic_write
 
     index = catalog.index
     if track_id in index.rows_:
@@ -358,7 +358,7 @@ def _drop_from_index_and_map(catalog: Catalog, track_id: int) -> None:
     if not keep.all():
         per_song = {"track_ids", "coords", "proba", "tags", "feature_keys"}
         smaller = {k: (v[keep] if k in per_song else v) for k, v in arrays.items()}
-        atomic_write(catalog.artifact("map"), lambda tmp: _savez(tmp, **smaller))
+        atomic_write(catalog.artifact("map"), lambda tmp: savez(tmp, **smaller))
         catalog.__dict__["_arrays"] = smaller
 
 
@@ -406,7 +406,7 @@ def include_in_build(catalog: Catalog, tracks: list[Track]) -> list[Track]:
     model and added to its index and map. Returns the tracks included; a clip whose file
     cannot be read any more is left out. Called while holding ``catalog_change``.
     """
-    from recommender.features import atomic_write, content_key
+    from recommender.features import content_key
 
     if not tracks:
         return []
@@ -427,7 +427,7 @@ def include_in_build(catalog: Catalog, tracks: list[Track]) -> list[Track]:
         catalog.__dict__["_arrays"] = arrays
         included.append(track)
     index.save(catalog.artifact("index"))
-    atomic_write(catalog.artifact("map"), lambda tmp: _savez(tmp, **arrays))
+    atomic_write(catalog.artifact("map"), lambda tmp: savez(tmp, **arrays))
     return included
 
 
@@ -461,21 +461,6 @@ def _extended(
     return out
 
 
-def safe_filename(filename: str) -> str:
-    """A plain file name for an uploaded file: no folders, only letters, digits, ``._-``; audio suffix kept.
-
-    Raises ``AudioError`` when the suffix is not an audio format the catalog reads.
-    """
-    name = Path(str(filename).replace("\\", "/")).name
-    stem, suffix = Path(name).stem, Path(name).suffix.lower()
-    allowed = AUDIO_SUFFIXES + (".keras", ".json")
-    if suffix not in allowed:
-        formats = ", ".join(s.lstrip(".") for s in AUDIO_SUFFIXES)
-        raise AudioError(f"{name or 'the file'}: not a supported audio file; use one of {formats}")
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:60] or "clip"
-    return stem + suffix
-
-
 def default_title(filename: str) -> str:
     """The title offered for an uploaded clip: its file name as the user's browser gave it, less its audio suffix.
 
@@ -493,8 +478,3 @@ def upload_track_id(data: bytes) -> int:
     """A stable track id for an uploaded clip, from its content: below 2**53, above every demo/FMA id."""
     digest = int.from_bytes(hashlib.sha256(data).digest()[:8], "big")
     return (1 << 52) + digest % (1 << 52)
-
-
-def _savez(path: Path, **arrays: np.ndarray) -> None:
-    with open(path, "wb") as f:  # a file object: np.savez would append ".npz" to a bare name
-        np.savez(f, **arrays)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from recommender import cluster
+from recommender import cluster, listeners
 from recommender.config import DEFAULT_AUDIO, AudioConfig, Paths
 from recommender.errors import NoUsableAudioError, UserInputError
 from recommender.features import FeatureCache, extract
@@ -107,7 +107,7 @@ class BuildOptions:
     audio: Path | None = None  # fma / folder: audio root
     subset: str = "small"  # fma
     epochs: int = 30
-    arch: str | None = None  # None: the pretrained backbone (embedding.DEFAULT_ARCH)
+    arch: str | None = None  # None: the pretrained backbone (listeners.DEFAULT)
     workers: int | None = None
     scheduler: str | None = None  # Dask scheduler address (default $MUSICREC_SCHEDULER; none: a LocalCluster)
     model: Path | None = None  # an existing .keras file to use
@@ -404,9 +404,8 @@ def _model_stages(
 
     progress.stage("evaluation")
     measured = done.evaluated or (done.embeddings, done.proba)
-    in_use = (
-        model.arch_ if model.arch_ != "musicnn" else ("backbone_head" if model.uses_head_ else "backbone")
-    )
+    pretrained = listeners.get(model.arch_).hears == listeners.SOUND
+    in_use = ("backbone_head" if model.uses_head_ else "backbone") if pretrained else model.arch_
     metrics = compare(
         genres=list(track_genres), splits=[t.split for t in tracks], in_use=in_use,
         embeddings=measured[0], proba=measured[1], classes=done.genres,
@@ -423,8 +422,8 @@ def _model_stages(
     return {
         "name": done.name,
         "arch": model.arch_,
-        "head": ("lda" if model.uses_head_ else "none") if model.arch_ == "musicnn" else None,
-        "backbones": list(sounds.config.backbones) if model.arch_ == "musicnn" else [],
+        "head": ("lda" if model.uses_head_ else "none") if pretrained else None,
+        "backbones": list(sounds.config.backbones) if pretrained else [],
         "embedding_dim": int(model.embedding_dim_),
         "genres": done.genres,
         "path": str((paths.models_dir / f"{done.name}.keras").resolve()),

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recommender import listeners
 from recommender.config import AudioConfig, Paths
 from recommender.errors import ModelError, NotBuiltError, RecommenderError, UserInputError
 from recommender.files import atomic_write_text
@@ -346,7 +347,7 @@ class Catalog:
         mel, heard = clip_features(path, config=self.config, sound=sound)
         features = sound_features([heard], names=sound.backbones, max_patches=sound.max_patches)
         model = self.model
-        if model.arch_ == "musicnn":
+        if listeners.get(model.arch_).hears == listeners.SOUND:
             embeddings, proba = model.embed_and_predict_many(features)
         else:
             embeddings, proba = model.embed_and_predict_many([mel])
@@ -648,7 +649,7 @@ def _read_build_info(path: Path) -> tuple[dict | None, str]:
 
 def model_description(model: dict) -> str:
     """The model of a build in a few words, for people (``build.json``'s ``model``)."""
-    if model.get("arch") == "musicnn":
+    if listeners.of_model(model).hears == listeners.SOUND:
         head = "with a head trained on its genres" if model.get("head") == "lda" else "alone (no training)"
         return f"pretrained musicnn backbone {head}"
     return f"{model.get('arch')} CNN trained from scratch"

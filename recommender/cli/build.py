@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from recommender import listeners
 from recommender.cli.common import (
     MAX_EPOCHS,
     MAX_SEED,
@@ -49,14 +50,13 @@ def build_parser(sub) -> None:
         "--epochs",
         type=whole(1, MAX_EPOCHS),
         default=30,
-        help="cnn1d/seed-2d: at most this many epochs (default 30)",
+        help=f"{'/'.join(listeners.from_scratch())}: at most this many epochs (default 30)",
     )
     b.add_argument(
         "--arch",
-        choices=("musicnn", "cnn1d", "seed-2d"),
+        choices=listeners.names(),
         default=None,
-        help="musicnn (default): the pretrained backbone, with a head trained on the genres when there are "
-        "any; cnn1d or seed-2d: a CNN trained from scratch on the genres (for comparison)",
+        help="; ".join(f"{name}: {listeners.get(name).help}" for name in listeners.names()),
     )
     b.add_argument(
         "--workers", type=whole(1, MAX_WORKERS), default=None, help="feature processes (default: all cores)"
@@ -153,43 +153,33 @@ def cmd_info(args) -> None:
 def cmd_evaluate(args) -> None:
     from recommender.catalog import Catalog
 
-    metrics = Catalog.open(args.home).metrics()
-
-    def text(m: dict) -> str:
-        if m.get("note"):
-            return m["note"]
-        c, r = m.get("classifier"), m["retrieval"]
-        lines = []
-        if c:
-            lines.append(
-                f"test accuracy {_percent(c['test_accuracy'])} on {c['n_test']} tracks; "
-                f"validation accuracy {_percent(c['val_accuracy'])}"
-            )
-        lines.append("genre precision@10 of the test songs' neighbours:")
-        lines += [f"  {RETRIEVAL_NAMES.get(k, k):<32} {v['genre_precision_at_10']:.3f}" for k, v in r.items()]
-        if m.get("classifiers"):
-            lines.append("test accuracy:")
-            lines += [
-                f"  {RETRIEVAL_NAMES.get(k, k):<32} {_percent(v['test_accuracy'])}"
-                for k, v in m["classifiers"].items()
-            ]
-        if c:
-            lines.append("per genre (the model in use):")
-            lines += [f"  {g}: {_percent(v['accuracy'])} of {v['n']}" for g, v in c["per_genre"].items()]
-        return "\n".join(lines)
-
-    emit(args, metrics, text)
+    emit(args, Catalog.open(args.home).metrics(), evaluate_text)
 
 
-RETRIEVAL_NAMES = {
-    "cnn": "the model in use",
-    "backbone": "pretrained backbone alone",
-    "backbone_head": "backbone + head",
-    "cnn1d": "cnn1d from scratch",
-    "seed-2d": "seed-2d from scratch",
-    "mfcc_baseline": "MFCC baseline",
-    "random": "random picks",
-}
+def evaluate_text(m: dict) -> str:
+    """``evaluate``'s metrics for people: every way of listening by its name (``evaluate.retrieval_name``)."""
+    from recommender.evaluate import retrieval_name  # scikit-learn and librosa: only when evaluating
+
+    if m.get("note"):
+        return m["note"]
+    c, r = m.get("classifier"), m["retrieval"]
+    lines = []
+    if c:
+        lines.append(
+            f"test accuracy {_percent(c['test_accuracy'])} on {c['n_test']} tracks; "
+            f"validation accuracy {_percent(c['val_accuracy'])}"
+        )
+    lines.append("genre precision@10 of the test songs' neighbours:")
+    lines += [f"  {retrieval_name(k):<32} {v['genre_precision_at_10']:.3f}" for k, v in r.items()]
+    if m.get("classifiers"):
+        lines.append("test accuracy:")
+        lines += [
+            f"  {retrieval_name(k):<32} {_percent(v['test_accuracy'])}" for k, v in m["classifiers"].items()
+        ]
+    if c:
+        lines.append("per genre (the model in use):")
+        lines += [f"  {g}: {_percent(v['accuracy'])} of {v['n']}" for g, v in c["per_genre"].items()]
+    return "\n".join(lines)
 
 
 def _percent(value) -> str:

@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from recommender import playlists
 from recommender.cli.common import (
     MAX_K,
     add_common,
@@ -17,7 +18,6 @@ from recommender.cli.common import (
     whole,
 )
 from recommender.errors import RecommenderError
-from recommender.playlists import FORMATS
 from recommender.words import plural
 
 
@@ -56,9 +56,9 @@ def playlist_parser(sub) -> None:
     pl.add_argument("--track", type=track_id_type, help="add/remove: a catalog track id")
     pl.add_argument(
         "--format",
-        choices=FORMATS,
+        choices=playlists.formats(),
         default=None,
-        help="export: m3u8 or xspf (default: --out's ending, else m3u8)",
+        help=f"export: {' or '.join(playlists.formats())} (default: --out's ending, else {playlists.DEFAULT_FORMAT})",
     )
     pl.add_argument("--out", type=Path, help="export: the file to write (default: the playlist on stdout)")
     pl.add_argument("--force", action="store_true", help="export: replace --out if it exists (else refused)")
@@ -113,7 +113,7 @@ def _check_playlist_options(args) -> None:
     if act in ("add", "remove") and args.track is None:
         raise RecommenderError(f"playlist {act} needs --track ID")
     if act == "import" and args.file is None:
-        raise RecommenderError("playlist import needs --file PLAYLIST (.m3u, .m3u8 or .xspf)")
+        raise RecommenderError(f"playlist import needs --file PLAYLIST ({', '.join(playlists.suffixes())})")
     owners = {"--file": ("import", args.file is not None)}
     for option, given in (("--out", args.out), ("--format", args.format), ("--relative", args.relative)):
         owners[option] = ("export", given is not None)
@@ -163,9 +163,7 @@ def cmd_playlist(args) -> None:
 
 
 def _playlist_export(args, catalog) -> None:
-    from recommender.playlists import format_of, write_file
-
-    fmt = args.format or format_of(args.out)
+    fmt = args.format or playlists.format_of(args.out)
     relative = None
     if args.relative is not None:
         relative = (
@@ -185,7 +183,7 @@ def _playlist_export(args, catalog) -> None:
         else:
             sys.stdout.write(text)
         return
-    out["path"] = str(write_file(args.out, text, force=args.force))
+    out["path"] = str(playlists.write_file(args.out, text, force=args.force))
     emit(
         args,
         out,
@@ -196,12 +194,12 @@ def _playlist_export(args, catalog) -> None:
 
 
 def _playlist_import(args, catalog) -> None:
-    from recommender.playlists import MAX_IMPORT_BYTES
-
     path = args.file
     try:
         with open(path, "rb") as f:
-            data = f.read(MAX_IMPORT_BYTES + 1)  # one byte more: too large is refused, not read whole
+            data = f.read(
+                playlists.MAX_IMPORT_BYTES + 1
+            )  # one byte more: too large is refused, not read whole
     except OSError as error:
         raise RecommenderError(f"cannot read {path}: {error.strerror or error}") from None
     found = catalog.import_playlist(

@@ -15,11 +15,10 @@ byte. Only after the switch (``commit``) is what the new catalog no longer uses 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -29,7 +28,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from recommender import cluster, listeners
-from recommender.config import DEFAULT_AUDIO, AudioConfig, Paths
+from recommender.build_options import BuildOptions
+from recommender.config import Paths
 from recommender.errors import NoUsableAudioError, UserInputError
 from recommender.features import FeatureCache, extract
 from recommender.files import atomic_write, atomic_write_text, check_writable, remove_stale_temps, savez
@@ -94,44 +94,6 @@ class SilentProgress:
 
     def note(self, message: str) -> None:
         pass
-
-
-@dataclass
-class BuildOptions:
-    """What to build. ``source`` is one of SOURCES; the other fields apply where they make sense."""
-
-    source: str = "demo"
-    tracks: int | None = None  # demo: catalog size (default: the demo's own default)
-    seed: int = 0
-    metadata: Path | None = None  # fma: fma_metadata folder
-    audio: Path | None = None  # fma / folder: audio root
-    subset: str = "small"  # fma
-    epochs: int = 30
-    arch: str | None = None  # None: the pretrained backbone (listeners.DEFAULT)
-    workers: int | None = None
-    scheduler: str | None = None  # Dask scheduler address (default $MUSICREC_SCHEDULER; none: a LocalCluster)
-    model: Path | None = None  # an existing .keras file to use
-    no_train: bool = False
-    config: AudioConfig = field(default_factory=lambda: DEFAULT_AUDIO)
-
-    def to_dict(self) -> dict:
-        """Plain JSON values (paths as strings); the audio config is left out: it is the default's."""
-        out = {}
-        for f in dataclasses.fields(self):
-            if f.name != "config":
-                value = getattr(self, f.name)
-                out[f.name] = str(value) if isinstance(value, Path) else value
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict) -> BuildOptions:
-        """The options ``to_dict`` gave (unknown keys ignored; empty paths are none)."""
-        known = {f.name for f in dataclasses.fields(cls)} - {"config"}
-        values = {k: v for k, v in data.items() if k in known}
-        for key in ("metadata", "audio", "model"):
-            given = values.get(key)
-            values[key] = Path(given) if given not in (None, "", "None") else None
-        return cls(**values)
 
 
 @dataclass

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import threading
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -57,6 +58,7 @@ class Catalog:
             threading.Lock()
         )  # sessions that need the model at once: one loads, the others wait
         self._heard: dict = {}  # recent uploads' analyses by content (``uploads.analyse_upload``)
+        self._heard_lock = threading.Lock()
 
     @classmethod
     def open(cls, home: str | Path | None = None) -> Catalog:
@@ -277,6 +279,42 @@ class Catalog:
             raise NotBuiltError(f"the map of model {name} is missing; rebuild the catalog")
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
+
+    # ---- changes: adding and deleting clips (``uploads``) go through these -------------------------
+    @property
+    def map_arrays(self) -> dict[str, np.ndarray]:
+        """The map's arrays: per song ``track_ids``, ``coords``, ``proba``, ``tags``, ``feature_keys``; ``genres``…"""
+        return self._arrays
+
+    def use_map_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Serve ``arrays`` as the map's from now on (the caller has written them, or puts them back)."""
+        self.__dict__["_arrays"] = arrays
+
+    @contextlib.contextmanager
+    def changing(self) -> Iterator[None]:
+        """One change of the catalog at a time (the app is multi-threaded); done, it is a new revision.
+
+        The revision is in every cache key, so a page shows the change at once; a change that
+        raises leaves the revision as it was.
+        """
+        with self._write_lock:
+            yield
+            self.revision += 1
+
+    def heard_before(self, key) -> ClipAnalysis | None:
+        """The analysis remembered under ``key`` (a clip's content), if any."""
+        return self._heard.get(key)
+
+    def remember_heard(self, key, analysis: ClipAnalysis, *, keep: int) -> None:
+        """Remember ``analysis`` under ``key``, with the ``keep - 1`` most recent others."""
+        with self._heard_lock:
+            self._heard[key] = analysis
+            while len(self._heard) > keep:
+                self._heard.pop(next(iter(self._heard)))
+
+    def forget_heard(self) -> None:
+        with self._heard_lock:
+            self._heard.clear()
 
     def map_frame(self) -> pd.DataFrame:
         """Every track with its 2-D map position: track_id, x, y, title, artist, album, genre."""
@@ -593,7 +631,7 @@ class Catalog:
     # ---- models ------------------------------------------------------------------------------------
     def rebuild_options(self, **changes):
         """This catalog's ``BuildOptions`` with ``changes`` (e.g. ``arch=``, ``epochs=``, ``model=``)."""
-        from recommender.build import BuildOptions
+        from recommender.build_options import BuildOptions
 
         saved = BuildOptions.from_dict(self.info_.get("options", {}))
         return dataclasses.replace(saved, config=self.config, **changes)

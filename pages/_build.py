@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from pages import _access, _common
-from recommender import access, jobs, plots
+from recommender import access, jobs, listeners, plots
 from recommender.build import SOURCE_LABELS
 from recommender.config import Paths
 from recommender.errors import AccessError, RecommenderError, UserInputError
@@ -26,16 +26,11 @@ from recommender.limits import worker_limit
 from recommender.words import plural
 
 DONE_MESSAGE = "The new catalog is built and in use: explore the map, search, or upload a clip."
-ARCHS = {
-    "musicnn": "Pretrained backbone (musicnn) + a head fitted on the genres — knows real music",
-    "cnn1d": "cnn1d trained from scratch on the genres",
-    "seed-2d": "seed-2d trained from scratch on the genres",
-}
 SOURCES = ("demo", "folder", "fma")
 SUBSETS = ("small", "medium", "large")
 DEFAULTS = {
     "source": "demo", "tracks": 400, "seed": 0, "audio": "", "metadata": "", "fma_audio": "", "subset": "small",
-    "arch": "musicnn", "epochs": 30, "workers": 0,
+    "arch": listeners.DEFAULT, "epochs": 30, "workers": 0,
 }  # fmt: skip
 # (low, high) of each number of the form: the widgets' own limits, checked again when the build starts.
 SKIPPED_SHOWN = 20  # files the folder check names; the rest are counted
@@ -85,7 +80,8 @@ def build_form(prefix: str, *, label: str = "Build the catalog") -> None:
         problem = _check_fma(st.session_state[f"{prefix}_metadata"], st.session_state[f"{prefix}_fma_audio"])
 
     with st.expander("Model and options"):
-        st.selectbox("Model", list(ARCHS), format_func=ARCHS.get, key=f"{prefix}_arch")
+        archs = listeners.labels()
+        st.selectbox("Model", list(archs), format_func=archs.get, key=f"{prefix}_arch")
         cols = st.columns(3)
         cols[0].number_input("Epochs (from scratch only)", *RANGES["epochs"], key=f"{prefix}_epochs")
         cols[1].number_input("Seed", *RANGES["seed"], key=f"{prefix}_seed")
@@ -111,7 +107,7 @@ def _options(prefix: str):
         raise AccessError("only the owner of this server can build a catalog")
     get = lambda key: st.session_state.get(f"{prefix}_{key}", DEFAULTS[key])  # noqa: E731
     source, arch, subset = get("source"), get("arch"), get("subset")
-    if source not in SOURCES or arch not in ARCHS or subset not in SUBSETS:
+    if source not in SOURCES or arch not in listeners.names() or subset not in SUBSETS:
         raise UserInputError("unknown source, model or subset: choose one of those offered")
     numbers = {}
     for key, (low, high) in RANGES.items():

@@ -3,16 +3,11 @@
 import streamlit as st
 
 from pages import _access, _build, _common
-from recommender import jobs, plots
+from recommender import jobs, listeners, plots
 from recommender.catalog import model_description
 
 _common.ensure_routed(__file__)
 
-ARCH_LABELS = {
-    "musicnn": "Pretrained backbone (musicnn) + a head trained on the genres",
-    "cnn1d": "cnn1d, trained from scratch (fast on CPUs)",
-    "seed-2d": "seed-2d, trained from scratch (the original 2-D CNN)",
-}
 
 st.title(":material/model_training: Model")
 st.caption(
@@ -102,8 +97,9 @@ with train_tab:
     )
     with st.form("model_train_form"):
         cols = st.columns(2)
+        archs = listeners.labels()
         arch = cols[0].selectbox(
-            "Model", list(ARCH_LABELS), format_func=ARCH_LABELS.get, key="model_arch",
+            "Model", list(archs), format_func=archs.get, key="model_arch",
             help="The pretrained backbone needs no labels and knows real music; from-scratch CNNs need genres.",
         )  # fmt: skip
         epochs = cols[1].number_input(

@@ -42,8 +42,11 @@ with top[1].popover("New playlist", icon=":material/add:", use_container_width=T
             st.session_state.playlists_pending = new_name.strip()
             st.rerun()
 with top[2].popover("Import a file", icon=":material/upload_file:", use_container_width=True):
-    st.caption("An .m3u, .m3u8 or .xspf playlist whose entries are this catalog's audio files.")
-    upload = st.file_uploader("Playlist file", type=["m3u", "m3u8", "xspf"], key="playlists_import_file")
+    endings = playlist_files.suffixes()
+    st.caption(f"An {', '.join(endings)} playlist whose entries are this catalog's audio files.")
+    upload = st.file_uploader(
+        "Playlist file", type=[s.lstrip(".") for s in endings], key="playlists_import_file"
+    )
     import_name = st.text_input(
         "Name", key="playlists_import_name", max_chars=60, placeholder="the file's name"
     )
@@ -118,18 +121,20 @@ else:
 
         if len(songs):
             base = _access.export_base(cat)
-            exports = st.columns([1, 1, 4], vertical_alignment="center")
-            for column, fmt, label in ((exports[0], "m3u8", "M3U8"), (exports[1], "xspf", "XSPF")):
+            formats = playlist_files.formats()
+            exports = st.columns([1] * len(formats) + [4], vertical_alignment="center")
+            for column, fmt in zip(exports, formats, strict=False):
+                label = fmt.upper()
                 column.download_button(
                     label,
                     data=cat.export_playlist(user, name, fmt=fmt, relative_to=base)[0],
                     file_name=playlist_files.file_name(name, fmt),
-                    mime=playlist_files.MIME_TYPES[fmt],
+                    mime=playlist_files.mime_type(fmt),
                     key=f"playlists_download_{fmt}",
                     icon=":material/download:",
                     help=f"Download this playlist as an {label} file, for any music player",
                 )
-            exports[2].caption(
+            exports[-1].caption(
                 "Its songs by their audio files' absolute paths: it plays on this computer."
                 if base is None
                 else "Its songs by their paths in the catalog's music folder."

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from recommender.config import Paths
 from recommender.errors import RecommenderError, UserInputError
+from recommender.files import atomic_write
 from recommender.passwords import GUESSES, Guesses, check_secret, hash_secret
 
 PASSWORD_ENV = "MUSICREC_OWNER_PASSWORD"
@@ -90,7 +91,6 @@ def _read(home: str | os.PathLike | None) -> Settings:
 
 
 def _write(home: str | os.PathLike | None, settings: Settings) -> None:
-    from recommender.features import atomic_write
 
     def write(tmp: Path) -> None:
         tmp.chmod(0o600)  # only the server needs to read the hash: nobody gets to try guesses offline

@@ -39,7 +39,7 @@ import numpy as np
 
 from recommender.config import AudioConfig
 from recommender.errors import ModelError, UserInputError
-from recommender.model import _keras
+from recommender.keras_runtime import keras as _keras
 
 if TYPE_CHECKING:
     import keras

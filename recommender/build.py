@@ -18,7 +18,7 @@ import contextlib
 import json
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -27,18 +27,14 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from recommender import cluster
-from recommender.config import DEFAULT_AUDIO, AudioConfig, Paths
+from recommender import cluster, listeners
+from recommender.build_options import BuildOptions
+from recommender.config import Paths
 from recommender.errors import NoUsableAudioError, UserInputError
-from recommender.features import (
-    FeatureCache,
-    atomic_write,
-    atomic_write_text,
-    check_writable,
-    extract,
-    remove_stale_temps,
-)
+from recommender.features import FeatureCache, extract
+from recommender.files import atomic_write, atomic_write_text, check_writable, remove_stale_temps, savez
 from recommender.limits import cap_workers
+from recommender.locks import build_lock
 from recommender.retention import prune
 from recommender.sources.base import SourceReport, Track
 
@@ -101,25 +97,6 @@ class SilentProgress:
 
 
 @dataclass
-class BuildOptions:
-    """What to build. ``source`` is one of SOURCES; the other fields apply where they make sense."""
-
-    source: str = "demo"
-    tracks: int | None = None  # demo: catalog size (default: the demo's own default)
-    seed: int = 0
-    metadata: Path | None = None  # fma: fma_metadata folder
-    audio: Path | None = None  # fma / folder: audio root
-    subset: str = "small"  # fma
-    epochs: int = 30
-    arch: str | None = None  # None: the pretrained backbone (embedding.DEFAULT_ARCH)
-    workers: int | None = None
-    scheduler: str | None = None  # Dask scheduler address (default $MUSICREC_SCHEDULER; none: a LocalCluster)
-    model: Path | None = None  # an existing .keras file to use
-    no_train: bool = False
-    config: AudioConfig = field(default_factory=lambda: DEFAULT_AUDIO)
-
-
-@dataclass
 class BuildResult:
     tracks: list[Track]
     skipped: dict[str, str]
@@ -170,7 +147,6 @@ def build(
 
         check_model_file(options.model)
     cluster.check_reachable(options.scheduler)  # before the lock: a wrong address never blocks other builds
-    from recommender.jobs import build_lock
 
     with build_lock(paths):
         return _build(options, paths, progress or SilentProgress())
@@ -227,7 +203,7 @@ def _build(options: BuildOptions, paths: Paths, progress: Progress) -> BuildResu
         "skipped": skipped,
         "features": {"computed": extracted.computed, "cached": extracted.cached},
         "config": config.to_dict(),
-        "options": _options_dict(options),
+        "options": options.to_dict(),
         "model": None,
     }
     out = paths.build_dir(info["build_id"])
@@ -381,7 +357,7 @@ def _model_stages(
     keys = np.array([mels.key(int(i)) or "" for i in ids])  # which features are this catalog's own
     atomic_write(
         out / "map.npz",
-        lambda tmp: _savez(
+        lambda tmp: savez(
             tmp, track_ids=ids, coords=coords, proba=done.proba.astype(np.float32), genres=np.array(done.genres),
             tags=tags.astype(np.float16), tag_names=np.array(tag_names(sounds.config.backbones)),
             feature_keys=keys,
@@ -390,9 +366,8 @@ def _model_stages(
 
     progress.stage("evaluation")
     measured = done.evaluated or (done.embeddings, done.proba)
-    in_use = (
-        model.arch_ if model.arch_ != "musicnn" else ("backbone_head" if model.uses_head_ else "backbone")
-    )
+    pretrained = listeners.get(model.arch_).hears == listeners.SOUND
+    in_use = ("backbone_head" if model.uses_head_ else "backbone") if pretrained else model.arch_
     metrics = compare(
         genres=list(track_genres), splits=[t.split for t in tracks], in_use=in_use,
         embeddings=measured[0], proba=measured[1], classes=done.genres,
@@ -409,8 +384,8 @@ def _model_stages(
     return {
         "name": done.name,
         "arch": model.arch_,
-        "head": ("lda" if model.uses_head_ else "none") if model.arch_ == "musicnn" else None,
-        "backbones": list(sounds.config.backbones) if model.arch_ == "musicnn" else [],
+        "head": ("lda" if model.uses_head_ else "none") if pretrained else None,
+        "backbones": list(sounds.config.backbones) if pretrained else [],
         "embedding_dim": int(model.embedding_dim_),
         "genres": done.genres,
         "path": str((paths.models_dir / f"{done.name}.keras").resolve()),
@@ -468,7 +443,7 @@ def _check_writable(paths: Paths, options: BuildOptions) -> None:
     """Every folder the build writes into can be written, or a ``WriteError`` naming it, before any work.
 
     A folder that becomes unwritable during the build is caught where each file is saved
-    (``features.atomic_write``); the previous catalog stays as it was either way.
+    (``files.atomic_write``); the previous catalog stays as it was either way.
     """
     folders = [paths.home, paths.features_dir, paths.models_dir, paths.catalog_dir]
     if options.source == "demo":
@@ -510,22 +485,8 @@ def _without_name(item: tuple[str, str]) -> str:
     return reason[len(prefix) :] if reason.startswith(prefix) else reason
 
 
-def _savez(path: Path, **arrays: np.ndarray) -> None:
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
-
-
 def _genre_counts(tracks: list[Track]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for t in tracks:
         counts[t.genre] = counts.get(t.genre, 0) + 1
     return dict(sorted(counts.items()))
-
-
-def _options_dict(options: BuildOptions) -> dict:
-    out = {}
-    for key, value in vars(options).items():
-        if key == "config":
-            continue
-        out[key] = str(value) if isinstance(value, Path) else value
-    return out

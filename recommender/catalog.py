@@ -12,6 +12,7 @@ import dataclasses
 import json
 import threading
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,8 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recommender import listeners
 from recommender.config import AudioConfig, Paths
 from recommender.errors import ModelError, NotBuiltError, RecommenderError, UserInputError
+from recommender.files import atomic_write_text
 
 RESULT_COLUMNS = ["track_id", "title", "artist", "genre", "score"]
 
@@ -55,6 +58,7 @@ class Catalog:
             threading.Lock()
         )  # sessions that need the model at once: one loads, the others wait
         self._heard: dict = {}  # recent uploads' analyses by content (``uploads.analyse_upload``)
+        self._heard_lock = threading.Lock()
 
     @classmethod
     def open(cls, home: str | Path | None = None) -> Catalog:
@@ -82,7 +86,6 @@ class Catalog:
         if committed is not None and (info is None or committed.get("build_id") != info.get("build_id")):
             # A build was switched in by its database transaction but stopped before build.json followed
             # (or build.json was damaged since): the database's copy is the catalog's description.
-            from recommender.features import atomic_write_text
 
             with contextlib.suppress(RecommenderError, OSError):  # a read-only home: repaired in memory only
                 atomic_write_text(paths.build_info, json.dumps(committed, indent=2, ensure_ascii=False))
@@ -277,6 +280,42 @@ class Catalog:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
 
+    # ---- changes: adding and deleting clips (``uploads``) go through these -------------------------
+    @property
+    def map_arrays(self) -> dict[str, np.ndarray]:
+        """The map's arrays: per song ``track_ids``, ``coords``, ``proba``, ``tags``, ``feature_keys``; ``genres``…"""
+        return self._arrays
+
+    def use_map_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Serve ``arrays`` as the map's from now on (the caller has written them, or puts them back)."""
+        self.__dict__["_arrays"] = arrays
+
+    @contextlib.contextmanager
+    def changing(self) -> Iterator[None]:
+        """One change of the catalog at a time (the app is multi-threaded); done, it is a new revision.
+
+        The revision is in every cache key, so a page shows the change at once; a change that
+        raises leaves the revision as it was.
+        """
+        with self._write_lock:
+            yield
+            self.revision += 1
+
+    def heard_before(self, key) -> ClipAnalysis | None:
+        """The analysis remembered under ``key`` (a clip's content), if any."""
+        return self._heard.get(key)
+
+    def remember_heard(self, key, analysis: ClipAnalysis, *, keep: int) -> None:
+        """Remember ``analysis`` under ``key``, with the ``keep - 1`` most recent others."""
+        with self._heard_lock:
+            self._heard[key] = analysis
+            while len(self._heard) > keep:
+                self._heard.pop(next(iter(self._heard)))
+
+    def forget_heard(self) -> None:
+        with self._heard_lock:
+            self._heard.clear()
+
     def map_frame(self) -> pd.DataFrame:
         """Every track with its 2-D map position: track_id, x, y, title, artist, album, genre."""
         arr = self._arrays
@@ -346,7 +385,7 @@ class Catalog:
         mel, heard = clip_features(path, config=self.config, sound=sound)
         features = sound_features([heard], names=sound.backbones, max_patches=sound.max_patches)
         model = self.model
-        if model.arch_ == "musicnn":
+        if listeners.get(model.arch_).hears == listeners.SOUND:
             embeddings, proba = model.embed_and_predict_many(features)
         else:
             embeddings, proba = model.embed_and_predict_many([mel])
@@ -592,17 +631,10 @@ class Catalog:
     # ---- models ------------------------------------------------------------------------------------
     def rebuild_options(self, **changes):
         """This catalog's ``BuildOptions`` with ``changes`` (e.g. ``arch=``, ``epochs=``, ``model=``)."""
-        from recommender.build import BuildOptions
+        from recommender.build_options import BuildOptions
 
-        saved = dict(self.info_.get("options", {}))
-        fields = {f.name for f in dataclasses.fields(BuildOptions)} - {"config"}
-        options = {k: v for k, v in saved.items() if k in fields}
-        for key in ("metadata", "audio", "model"):
-            if options.get(key) not in (None, "None"):
-                options[key] = Path(options[key])
-            else:
-                options[key] = None
-        return dataclasses.replace(BuildOptions(**options, config=self.config), **changes)
+        saved = BuildOptions.from_dict(self.info_.get("options", {}))
+        return dataclasses.replace(saved, config=self.config, **changes)
 
     def saved_models(self) -> list[str]:
         """Names of the models in this home that can be loaded (a .keras file with its .json)."""
@@ -655,7 +687,7 @@ def _read_build_info(path: Path) -> tuple[dict | None, str]:
 
 def model_description(model: dict) -> str:
     """The model of a build in a few words, for people (``build.json``'s ``model``)."""
-    if model.get("arch") == "musicnn":
+    if listeners.of_model(model).hears == listeners.SOUND:
         head = "with a head trained on its genres" if model.get("head") == "lda" else "alone (no training)"
         return f"pretrained musicnn backbone {head}"
     return f"{model.get('arch')} CNN trained from scratch"
@@ -663,11 +695,6 @@ def model_description(model: dict) -> str:
 
 def _ranked(probs: dict[str, float]) -> dict[str, float]:
     return {g: round(float(p), 6) for g, p in sorted(probs.items(), key=lambda kv: -kv[1])}
-
-
-def _savez(path: Path, **arrays: np.ndarray) -> None:
-    with open(path, "wb") as f:  # a file object: np.savez would append ".npz" to a bare name
-        np.savez(f, **arrays)
 
 
 def results_json(frame: pd.DataFrame) -> list[dict]:

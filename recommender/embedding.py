@@ -1,6 +1,6 @@
 """The model stage of a build: from the cached features to every song's embedding.
 
-Two kinds of model listen (``ARCHS``), both CNNs, both kept:
+Two kinds of model listen (``recommender.listeners``), both CNNs, both kept:
 
 - ``"musicnn"`` (the default): the pretrained backbone (``recommender.backbone``, frozen)
   and a light head fitted on the catalog's labels (``recommender.head``). It needs no
@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from recommender import listeners
 from recommender.config import AudioConfig
 from recommender.errors import ModelError, UserInputError
+from recommender.files import atomic_write
+from recommender.formats import safe_filename
 
-ARCHS = ("musicnn", "cnn1d", "seed-2d")
-FROM_SCRATCH = ("cnn1d", "seed-2d")
-DEFAULT_ARCH = "musicnn"
 HEAD_FIT_MAX_SONGS = 20_000  # a head learns from at most this many training songs (memory stays bounded)
 UPLOAD = "upload"
 
@@ -52,11 +52,8 @@ class Embedded:
 
 
 def resolve_arch(arch: str | None) -> str:
-    """``arch`` checked, or the default (the pretrained backbone)."""
-    arch = DEFAULT_ARCH if arch is None else arch
-    if arch not in ARCHS:
-        raise UserInputError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
-    return arch
+    """``arch`` checked (a registered listener), or the default (the pretrained backbone)."""
+    return listeners.get(arch).name
 
 
 def labelled_genres(genres: list[str]) -> list[str]:
@@ -102,13 +99,7 @@ def load_model(path: Path, *, config: AudioConfig, genres: list[str] | None = No
     if not path.is_file():
         raise ModelError(f"No model at {path}; build the catalog first (python -m recommender build).")
     meta = read_sidecar(path)
-    if meta.get("arch") == "musicnn":
-        from recommender.head import BackboneModel
-
-        return BackboneModel.load(path, meta=meta, genres=genres)
-    from recommender.model import GenreModel
-
-    return GenreModel.load(path, config=config, genres=genres)
+    return listeners.of_model(meta).load(path, meta=meta, config=config, genres=genres)
 
 
 def embed_catalog(
@@ -140,7 +131,7 @@ def embed_catalog(
         name = Path(options.model).stem
         if Path(options.model).resolve().parent != models_dir.resolve():
             model.save(models_dir, name)
-    elif arch == "musicnn":
+    elif not listeners.get(arch).trained_on_genres:
         progress.stage("fitting the head" if genres and not options.no_train else "backbone embedding")
         model = _fit_head(
             tracks, heard, genres, head="none" if options.no_train else "auto", seed=options.seed
@@ -155,7 +146,7 @@ def embed_catalog(
             )  # fmt: skip
             refit.validation_ = model.validation_
             model = refit
-        name = f"{options.source}-musicnn-{stamp}"
+        name = f"{options.source}-{arch}-{stamp}"
         model.save(models_dir, name)
     elif options.no_train:
         raise ModelError("--no-train with a from-scratch architecture needs --model FILE.keras")
@@ -247,7 +238,7 @@ def _train_from_scratch(options, arch: str, tracks: list, mels, genres: list[str
 
 
 def _embed(model, ids: np.ndarray, *, heard: np.ndarray, mels, progress) -> tuple[np.ndarray, np.ndarray]:
-    if getattr(model, "arch_", None) == "musicnn":
+    if listeners.get(model.arch_).hears == listeners.SOUND:
         embeddings, proba = model.embed_and_predict_many(heard)
         progress.advance(len(ids), len(ids))
         return embeddings, proba
@@ -269,7 +260,7 @@ def _alternatives(model, tracks, heard, genres, mels, models_dir: Path, seed: in
         out[kind] = (*fitted.embed_and_predict_many(heard), list(fitted.genres_))
     scratch = (
         model
-        if getattr(model, "arch_", None) in FROM_SCRATCH
+        if getattr(model, "arch_", None) in listeners.from_scratch()
         else _newest_from_scratch(models_dir, mels, genres)
     )
     if scratch is not None:
@@ -287,7 +278,7 @@ def _newest_from_scratch(models_dir: Path, mels, genres: list[str]):
             meta = read_sidecar(path)
         except ModelError:
             continue
-        if meta.get("arch") in FROM_SCRATCH and sorted(meta.get("genres", [])) == genres:
+        if meta.get("arch") in listeners.from_scratch() and sorted(meta.get("genres", [])) == genres:
             found.append((meta.get("created", ""), path))
     for _, path in sorted(found, reverse=True):
         try:
@@ -307,8 +298,6 @@ def import_model(
     classifier fits any catalog) and the audio settings its kind was made for, and the
     file must be a musicrec model of that kind. A refused model is never kept.
     """
-    from recommender.features import atomic_write
-    from recommender.uploads import safe_filename
 
     keras_files = [n for n in files if n.lower().endswith(".keras")]
     json_files = [n for n in files if n.lower().endswith(".json")]
@@ -319,13 +308,16 @@ def import_model(
         saved_genres = list(meta["genres"])
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
         raise ModelError(f"{json_files[0]} is not a musicrec model description ({error})") from None
-    if (saved_genres or meta.get("arch") != "musicnn") and sorted(saved_genres) != sorted(genres):
+    try:
+        listener = listeners.of_model(meta)
+    except UserInputError as error:
+        raise ModelError(f"{json_files[0]}: {error}") from None
+    if (saved_genres or listener.trained_on_genres) and sorted(saved_genres) != sorted(genres):
         raise ModelError(f"the model knows genres {saved_genres}, but this catalog has {sorted(genres)}")
-    if meta.get("arch") == "musicnn":
-        from recommender.head import BackboneModel
+    if listener.hears == listeners.SOUND:
 
         def check(tmp: Path) -> None:
-            BackboneModel.load(tmp, meta=meta, genres=genres or None, name=keras_files[0])
+            listener.load(tmp, meta=meta, config=config, genres=genres or None, name=keras_files[0])
     else:
         from recommender.model import check_model_file
 

@@ -14,6 +14,9 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
+from recommender import listeners
+from recommender.errors import UserInputError
+
 _RANDOM_DRAWS = 5
 
 
@@ -172,8 +175,29 @@ def _ratio(part: float, whole: int) -> float | None:
     return float(part) / whole if whole else None
 
 
-RETRIEVAL_ORDER = ("cnn", "backbone", "backbone_head", "cnn1d", "seed-2d", "mfcc_baseline", "random")
-"""``retrieval`` keys: the embedding in use (``cnn``), the alternatives, the baselines."""
+RETRIEVAL_NAMES = {
+    "cnn": "the model in use",
+    "backbone": "pretrained backbone alone",
+    "backbone_head": "backbone + head",
+    "mfcc_baseline": "MFCC baseline",
+    "random": "random picks",
+}
+"""``retrieval`` keys that are no listener: the embedding in use, the backbone's variants, the baselines."""
+
+
+def retrieval_order() -> tuple[str, ...]:
+    """``retrieval`` keys in order: the embedding in use (``cnn``), the alternatives, the baselines."""
+    return ("cnn", "backbone", "backbone_head", *listeners.from_scratch(), "mfcc_baseline", "random")
+
+
+def retrieval_name(key: str) -> str:
+    """A ``retrieval`` or ``classifiers`` key for people (a from-scratch listener: its ``comparison``)."""
+    if key in RETRIEVAL_NAMES:
+        return RETRIEVAL_NAMES[key]
+    try:
+        return listeners.get(key).comparison
+    except UserInputError:
+        return key
 
 
 def compare(
@@ -242,7 +266,7 @@ def compare(
     summary = evaluation_summary(test_report, val_report, retrieval) if test_report else {
         "classifier": None, "retrieval": retrieval
     }  # fmt: skip
-    summary["retrieval"] = {name: retrieval[name] for name in RETRIEVAL_ORDER if name in retrieval}
+    summary["retrieval"] = {name: retrieval[name] for name in retrieval_order() if name in retrieval}
     summary["classifiers"] = classifiers
     summary["in_use"] = in_use
     return summary

@@ -9,6 +9,11 @@ suffix is skipped by a folder build, and listed with the reason.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+from recommender.errors import AudioError
+
 SNDFILE_SUFFIXES = (
     ".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".aiff", ".aif", ".aifc", ".caf", ".au", ".snd",
     ".w64", ".rf64",
@@ -34,3 +39,18 @@ def is_audio(name: str) -> bool:
     """Whether a file name has a suffix musicrec decodes (case does not matter)."""
     dot = str(name).rfind(".")
     return dot >= 0 and str(name)[dot:].lower() in AUDIO_SUFFIXES
+
+
+def safe_filename(filename: str) -> str:
+    """A plain file name for an uploaded file: no folders, only letters, digits, ``._-``; audio suffix kept.
+
+    Raises ``AudioError`` when the suffix is not an audio format the catalog reads.
+    """
+    name = Path(str(filename).replace("\\", "/")).name
+    stem, suffix = Path(name).stem, Path(name).suffix.lower()
+    allowed = AUDIO_SUFFIXES + (".keras", ".json")
+    if suffix not in allowed:
+        formats = ", ".join(s.lstrip(".") for s in AUDIO_SUFFIXES)
+        raise AudioError(f"{name or 'the file'}: not a supported audio file; use one of {formats}")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:60] or "clip"
+    return stem + suffix

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,11 +43,12 @@ from pathlib import Path
 
 import numpy as np
 
+from recommender import keras_runtime
 from recommender.backbone import BACKBONES, MUSICNN, BackboneConfig, sound_layout
 from recommender.errors import ModelError, UserInputError
+from recommender.keras_runtime import EMBEDDING_LAYER
 
 ARCH = "musicnn"
-EMBEDDING_LAYER = "embedding"
 DEFAULT_COMPONENTS = 128
 HEADS = ("auto", "lda", "classifier", "none")
 """``auto``: LDA where validation says it helps; ``lda``: always; ``classifier``: genre
@@ -58,9 +58,7 @@ VALIDATION_K = 10
 
 
 def _keras():
-    from recommender.model import _keras as quiet_keras
-
-    keras = quiet_keras()
+    keras = keras_runtime.keras()
     _register_layers(keras)
     return keras
 
@@ -319,19 +317,8 @@ class BackboneModel:
     # ---- persistence
     def save(self, models_dir: Path, name: str) -> Path:
         """Write ``<name>.keras`` and ``<name>.json`` (backbones, their config, genres, choices)."""
-        from recommender.model import _write_atomically
-
         self._check_fitted()
-        if not name or Path(name).name != name or name.startswith("."):
-            raise UserInputError(f"Invalid model name {name!r}: use a plain file name without folders.")
-        models_dir = Path(models_dir)
-        models_dir.mkdir(parents=True, exist_ok=True)
-        target = models_dir / f"{name}.keras"
-        _write_atomically(target, lambda tmp: self.model_.save(tmp))
-        _write_atomically(
-            models_dir / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(self._sidecar(), indent=2))
-        )
-        return target
+        return keras_runtime.save_model(self.model_, models_dir, name, sidecar=self._sidecar())
 
     def _sidecar(self) -> dict:
         return {
@@ -360,8 +347,6 @@ class BackboneModel:
 
         ``name``: how to call the file in messages (an uploaded file's own name; default its name).
         """
-        from recommender.model import _load_keras
-
         label = name or Path(path).name
         saved = BackboneConfig.from_dict(meta.get("backbone_config", {}))
         differences = MUSICNN.mismatch(saved)
@@ -378,7 +363,7 @@ class BackboneModel:
                 f"but the catalog has {sorted(genres)}; train a head on this catalog."
             )
         _keras()  # registers the head's layer before Keras reads the file
-        model = _load_keras(Path(path), name=label)
+        model = keras_runtime.load_model(Path(path), name=label)
         width = len(embedding_blocks(backbones)[0])
         widths = [output.shape[-1] for output in model.outputs]
         if saved_genres and (len(widths) != 2 or widths[1] != len(saved_genres)):
@@ -544,9 +529,7 @@ def _precision_at_k(vectors: np.ndarray, labels: np.ndarray, queries: np.ndarray
 
 
 def _versions() -> dict[str, str]:
-    from recommender.model import _versions as model_versions
-
-    found = model_versions()
+    found = keras_runtime.versions()
     with contextlib.suppress(Exception):
         from importlib import metadata
 

@@ -41,6 +41,7 @@ import numpy as np
 from sklearn.neighbors import BallTree
 
 from recommender.errors import ModelError, NotBuiltError, UserInputError
+from recommender.files import atomic_write
 
 DUPLICATE_COSINE = 1.0 - 1e-6
 """Two songs at least this similar are exact copies: a copy of a song the query avoids (the query
@@ -237,7 +238,6 @@ class SimilarityIndex:
     def save(self, path: Path) -> None:
         """Write embeddings, ids and genres to ``path`` (``.npz``, no pickle), atomically."""
         self._check_built()
-        from recommender.features import atomic_write
 
         has_genres = self.genres_ is not None
         genres = self.genres_ if has_genres else np.zeros(0, dtype="<U1")

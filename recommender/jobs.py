@@ -5,14 +5,13 @@ it survives reloads and closed tabs, and every browser sees it: the process writ
 state to ``<home>/build-status.json`` (stage, progress, notes, outcome) as it goes,
 atomically, and anyone reads it. One build per home at a time, whoever starts it (the
 app or the command line): ``build`` holds ``<home>/build.lock`` while it runs
-(``build_lock``). Cancel sends the build's process group an interrupt, as Ctrl-C would:
+(``locks.build_lock``). Cancel sends the build's process group an interrupt, as Ctrl-C would:
 the build stops before its switch, so the previous catalog keeps serving.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import signal
@@ -20,68 +19,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from recommender.config import Paths
 from recommender.errors import RecommenderError, UserInputError
-
-try:
-    import fcntl
-except ImportError:  # Windows: no lock, builds must not overlap
-    fcntl = None
+from recommender.files import atomic_write_text
+from recommender.locks import is_building
 
 STATUS_FILE = "build-status.json"
-LOCK_FILE = "build.lock"
 LOG_FILE = "build.log"  # what the build process prints, kept out of the server's terminal
 NOTES_KEPT = 200
-
-
-# ---- one build per home ----------------------------------------------------------------------------
-@contextlib.contextmanager
-def build_lock(paths: Paths) -> Iterator[None]:
-    """Hold ``<home>/build.lock`` for a build, or raise ``UserInputError`` if another build holds it."""
-    paths.home.mkdir(parents=True, exist_ok=True)
-    path = paths.home / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        if fcntl is not None and not _lock(fd, wait=1.0):  # a reader's probe holds it for microseconds
-            holder = _read_json(path) or {}
-            raise UserInputError(
-                f"another build of {paths.home} is running (process {holder.get('pid', '?')}, "
-                f"started {holder.get('started_at', 'a moment ago')}); wait for it or cancel it"
-            )
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "started_at": _now()}).encode())
-        yield
-    finally:
-        os.close(fd)  # releases the lock
-
-
-def _lock(fd: int, *, wait: float) -> bool:
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.02)
-
-
-def is_building(paths: Paths) -> bool:
-    """Whether a build of this home is running now (its lock is held)."""
-    path = paths.home / LOCK_FILE
-    if fcntl is None or not path.is_file():
-        return False
-    with open(path, "rb") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        return False
 
 
 # ---- the state of a background build ------------------------------------------------------------------
@@ -121,8 +69,6 @@ class FileProgress:
     def _write(self, *, force: bool = False) -> None:
         now = time.monotonic()
         if force or now - self._written > 0.3:
-            from recommender.features import atomic_write_text
-
             running = sys.modules.get("recommender.cluster")  # imported by the build once it needs a cluster
             self.state["dashboard"] = getattr(running, "dashboard_link", None)
             atomic_write_text(self.path, json.dumps(self.state, ensure_ascii=False))
@@ -150,7 +96,7 @@ def start(options, home: str | Path | None = None) -> int:
     if is_building(paths):
         raise UserInputError("a build of this catalog is already running: wait for it or cancel it")
     paths.home.mkdir(parents=True, exist_ok=True)
-    spec = json.dumps({"home": str(paths.home.resolve()), "options": options_to_dict(options)})
+    spec = json.dumps({"home": str(paths.home.resolve()), "options": options.to_dict()})
     log = open(paths.home / LOG_FILE, "w")  # noqa: SIM115 (the child keeps it)
     root = Path(__file__).resolve().parents[1]
     env = {
@@ -181,39 +127,15 @@ def cancel(home: str | Path | None = None) -> bool:
     return False
 
 
-def options_to_dict(options) -> dict:
-    """``BuildOptions`` as plain JSON values (paths as strings; the audio config left to its default)."""
-    out = {}
-    for f in dataclasses.fields(options):
-        if f.name == "config":
-            continue
-        value = getattr(options, f.name)
-        out[f.name] = str(value) if isinstance(value, Path) else value
-    return out
-
-
-def options_from_dict(data: dict):
-    from recommender.build import BuildOptions
-
-    known = {f.name for f in dataclasses.fields(BuildOptions)} - {"config"}
-    values = {k: v for k, v in data.items() if k in known}
-    for key in ("metadata", "audio", "model"):
-        if values.get(key) not in (None, "", "None"):
-            values[key] = Path(values[key])
-        else:
-            values[key] = None
-    return BuildOptions(**values)
-
-
 def _run(spec: str) -> int:
     """The background build process: ``build`` with a ``FileProgress``; its outcome goes to the status file."""
-    from recommender.build import build
+    from recommender.build import BuildOptions, build
 
     job = json.loads(spec)
     paths = Paths.at(job["home"])
     progress = FileProgress(paths, job["options"])
     try:
-        build(options_from_dict(job["options"]), home=paths.home, progress=progress)
+        build(BuildOptions.from_dict(job["options"]), home=paths.home, progress=progress)
     except KeyboardInterrupt:
         progress.finish("cancelled")
         return 130

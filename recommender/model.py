@@ -19,36 +19,29 @@ TensorFlow is imported on first use, so importing this module stays cheap.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import math
-import os
-import sys
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from recommender import keras_runtime
 from recommender.audio import slice_mel
 from recommender.config import AudioConfig
 from recommender.errors import ModelError, UserInputError
-
-# TensorFlow reads this when it is first imported; set it before that happens.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from recommender.files import atomic_write
+from recommender.keras_runtime import EMBEDDING_LAYER
 
 if TYPE_CHECKING:
     import keras
 
 ARCHS = ("cnn1d", "seed-2d")
-EMBEDDING_LAYER = "embedding"
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr")
-PACKAGES = ("tensorflow", "keras", "numpy", "librosa")
 
 # Above this size the stacked training mels go to a temporary memory-mapped file.
 RAM_LIMIT_BYTES = 4 << 30
@@ -61,35 +54,6 @@ ProgressFn = Callable[[int, int, dict], None]
 
 class MelProvider(Protocol):
     def get(self, track_id: Any) -> np.ndarray | None: ...
-
-
-def _keras():
-    """Keras, imported on first use (TensorFlow takes seconds to import)."""
-    if "keras" not in sys.modules:
-        with _quiet_stderr():
-            import keras  # noqa: F401
-    return sys.modules["keras"]
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence the C++ notices TensorFlow prints while importing (oneDNN, CPU features).
-
-    They bypass TF_CPP_MIN_LOG_LEVEL; turning oneDNN off would silence them too, but
-    would make training about 2-3x slower on CPUs.
-    """
-    try:
-        saved = os.dup(2)
-    except OSError:  # no usable stderr: nothing to silence
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 # --------------------------------------------------------------------------- architectures
@@ -118,7 +82,7 @@ def build_model(
 
 
 def _build_cnn1d(*, n_genres: int, config: AudioConfig, mean, variance) -> keras.Model:
-    keras = _keras()
+    keras = keras_runtime.keras()
     layers = keras.layers
     inputs = keras.Input((config.slice_frames, config.n_mels), name="mel")
     x = layers.Normalization(
@@ -141,7 +105,7 @@ def _build_cnn1d(*, n_genres: int, config: AudioConfig, mean, variance) -> keras
 
 
 def _build_seed_2d(*, n_genres: int, config: AudioConfig, mean, variance) -> keras.Model:
-    keras = _keras()
+    keras = keras_runtime.keras()
     layers = keras.layers
     inputs = keras.Input((config.slice_frames, config.n_mels), name="mel")
     # The seed scaled 8-bit images to [0, 1]; one global scale is the float equivalent.
@@ -278,7 +242,7 @@ def _validation_slices(
 
 def _batch_dataset(make_batches: Callable[[], Iterator], n_batches: int, *, config: AudioConfig):
     """A prefetching ``tf.data.Dataset`` over ``make_batches()``, called afresh for every epoch."""
-    _keras()  # imports TensorFlow quietly
+    keras_runtime.keras()  # imports TensorFlow quietly
     import tensorflow as tf
 
     spec = (
@@ -325,7 +289,7 @@ def _class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:
 
 
 def _history_callback(history: list[dict], progress: ProgressFn | None, epochs: int):
-    keras = _keras()
+    keras = keras_runtime.keras()
 
     class EpochLog(keras.callbacks.Callback):
         """Records each epoch (with the learning rate it ran at) and reports progress."""
@@ -390,7 +354,7 @@ class GenreModel:
 
         ``mels`` maps a track id to its log-mel ``(n_mels, n_frames)`` (a FeatureCache or a dict).
         """
-        keras = _keras()
+        keras = keras_runtime.keras()
         genres = self._check_params()
         y_train = _encode(train_genres, genres, ids=train_ids, split="training")
         y_val = _encode(val_genres, genres, ids=val_ids, split="validation")
@@ -434,7 +398,7 @@ class GenreModel:
             )
         finally:
             stack.close()
-        self._set_fitted(model, genres=genres, history=history, versions=_versions())
+        self._set_fitted(model, genres=genres, history=history, versions=keras_runtime.versions())
         return self
 
     def _check_params(self) -> list[str]:
@@ -530,7 +494,7 @@ class GenreModel:
     def _dual_model(self):
         """The network with two outputs: the embedding layer and the softmax (built once)."""
         if getattr(self, "_dual", None) is None:
-            keras = _keras()
+            keras = keras_runtime.keras()
             embedding = self.model_.get_layer(EMBEDDING_LAYER).output
             self._dual = keras.Model(self.model_.inputs, [embedding, self.model_.outputs[0]])
         return self._dual
@@ -544,16 +508,8 @@ class GenreModel:
         save never leaves a half-written file under the final name. Returns the .keras path.
         """
         self._check_fitted()
-        if not name or Path(name).name != name or name.startswith("."):
-            raise UserInputError(f"Invalid model name {name!r}: use a plain file name without folders.")
-        models_dir = Path(models_dir)
-        models_dir.mkdir(parents=True, exist_ok=True)
-        target = models_dir / f"{name}.keras"
-        _write_atomically(target, lambda tmp: self.model_.save(tmp))
-        _write_atomically(
-            models_dir / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(self._sidecar(), indent=2))
-        )
-        _write_atomically(models_dir / f"{name}.history.csv", self._write_history)
+        target = keras_runtime.save_model(self.model_, models_dir, name, sidecar=self._sidecar())
+        atomic_write(target.with_suffix(".history.csv"), self._write_history, suffix=".csv")
         return target
 
     def _sidecar(self) -> dict:
@@ -610,7 +566,7 @@ class GenreModel:
                 f"Model {path.name} was trained on genres {saved_genres}, "
                 f"but the catalog has {list(genres)}; retrain the model on this catalog."
             )
-        model = _load_keras(path)
+        model = keras_runtime.load_model(path)
         obj = cls(
             genres=saved_genres,
             config=config,
@@ -678,13 +634,6 @@ def _encode(labels: Sequence[str], genres: list[str], *, ids: Sequence, split: s
     return np.array([index[g] for g in labels], dtype=np.int32)
 
 
-def _write_atomically(path: Path, write: Callable[[Path], Any]) -> None:
-    """``features.atomic_write``, the home's one temporary naming, keeping the suffix (Keras insists on ".keras")."""
-    from recommender.features import atomic_write
-
-    atomic_write(path, write, suffix=path.suffix)
-
-
 def check_model_file(
     path: Path, *, config: AudioConfig, genres: Sequence[str], name: str | None = None
 ) -> None:
@@ -696,7 +645,7 @@ def check_model_file(
     e.g. an uploaded file's own name; default the file's name).
     """
     label = name or Path(path).name
-    model = _load_keras(Path(path), name=label)
+    model = keras_runtime.load_model(Path(path), name=label)
     expected = (config.slice_frames, config.n_mels)
     shape = tuple(model.inputs[0].shape[1:]) if len(model.inputs) == 1 else None
     if shape != expected:
@@ -709,28 +658,6 @@ def check_model_file(
         raise ModelError(f"{label} predicts {n_outputs} genres, but this catalog has {len(genres)}.")
 
 
-def _load_keras(path: Path, *, name: str | None = None):
-    keras = _keras()
-    label = name or str(path)
-    if not zipfile.is_zipfile(path):  # Keras would say "File not found" for these
-        raise ModelError(
-            f"{label} is not a Keras model file (not a .keras zip archive: it is truncated or another kind of "
-            "file)."
-        )
-    try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as error:  # Keras raises many types for a damaged or foreign file
-        reason = " ".join(str(error).split())
-        raise ModelError(f"Cannot load model {label}: {reason}. Retrain it.") from None
-    try:
-        model.get_layer(EMBEDDING_LAYER)
-    except ValueError:
-        raise ModelError(
-            f"Model {label} has no {EMBEDDING_LAYER!r} layer; it was not built by musicrec."
-        ) from None
-    return model
-
-
 def _read_history(path: Path) -> list[dict]:
     if not path.is_file():
         return []
@@ -739,16 +666,3 @@ def _read_history(path: Path) -> list[dict]:
             {k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if k in HISTORY_COLUMNS and v}
             for row in csv.DictReader(f)
         ]
-
-
-def _versions() -> dict[str, str]:
-    """Versions of the packages that shape a model's numbers, for the sidecar."""
-    candidates = {"tensorflow": ("tensorflow", "tensorflow-cpu")}
-    found = {}
-    for package in PACKAGES:
-        found[package] = "not installed"
-        for dist in candidates.get(package, (package,)):
-            with contextlib.suppress(metadata.PackageNotFoundError):
-                found[package] = metadata.version(dist)
-                break
-    return found

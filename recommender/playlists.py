@@ -33,17 +33,13 @@ from __future__ import annotations
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from recommender.errors import UserInputError
 
-FORMATS = ("m3u8", "xspf")
-SUFFIXES = {".m3u8": "m3u8", ".m3u": "m3u8", ".xspf": "xspf"}
-"""File name endings and the format they stand for (an ``.m3u`` file is read as M3U8's older form)."""
-MIME_TYPES = {"m3u8": "audio/x-mpegurl", "xspf": "application/xspf+xml"}
 XSPF_NS = "http://xspf.org/ns/0/"
 MAX_IMPORT_BYTES = 10 * 2**20
 """The largest playlist file read (10 MiB)."""
@@ -76,26 +72,81 @@ class Matched:
     repeated: list[str] = field(default_factory=list)  # entries of a song already listed
 
 
-def format_of(file_name: str | os.PathLike | None, *, default: str = "m3u8") -> str:
-    """The format a file name's ending stands for (``SUFFIXES``); ``default`` for any other name."""
-    if file_name is None:
-        return default
-    return SUFFIXES.get(Path(file_name).suffix.lower(), default)
+# ---- the formats ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlaylistFormat:
+    """A playlist file format: how its files are named, written and read."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    """File name endings (lower case, with the dot) that stand for it; the first is what an export is named."""
+    mime: str
+    write: Callable[..., str]
+    """``(entries, *, name, creator, base) -> text``: the playlist's file (``base``: paths relative to it)."""
+    read: Callable[..., list[str]]
+    """``(data, *, file_name) -> entries``: the locations a file's bytes list, in order."""
+    looks_like: Callable[[bytes], bool] = lambda data: False
+    """Whether bytes of a file whose name says no format are of this one."""
+
+
+_FORMATS: dict[str, PlaylistFormat] = {}
+DEFAULT_FORMAT = "m3u8"
+
+
+def register_format(fmt: PlaylistFormat) -> PlaylistFormat:
+    """Add a playlist format: export, import, ``--format`` choices and the app's downloads offer it."""
+    taken = {s for other in _FORMATS.values() for s in other.suffixes}
+    if fmt.name in _FORMATS or taken & set(fmt.suffixes):
+        raise ValueError(
+            f"a playlist format named {fmt.name!r} or ending in {fmt.suffixes} is registered already"
+        )
+    _FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def unregister_format(name: str) -> None:
+    """Remove a format added by ``register_format``."""
+    _FORMATS.pop(name, None)
+
+
+def formats() -> tuple[str, ...]:
+    """The names of the playlist formats, in the order registered."""
+    return tuple(_FORMATS)
+
+
+def suffixes() -> tuple[str, ...]:
+    """Every file name ending of a playlist format (lower case, with the dot)."""
+    return tuple(s for f in _FORMATS.values() for s in f.suffixes)
+
+
+def mime_type(fmt: str) -> str:
+    return _FORMATS[check_format(fmt)].mime
+
+
+def _by_suffix(suffix: str) -> PlaylistFormat | None:
+    return next((f for f in _FORMATS.values() if suffix.lower() in f.suffixes), None)
+
+
+def format_of(file_name: str | os.PathLike | None, *, default: str = DEFAULT_FORMAT) -> str:
+    """The format a file name's ending stands for; ``default`` for any other name."""
+    found = None if file_name is None else _by_suffix(Path(file_name).suffix)
+    return found.name if found else default
 
 
 def check_format(fmt: str) -> str:
+    """The name of the format ``fmt`` names (its name or one of its endings, any case), or ``UserInputError``."""
     wanted = str(fmt).strip().lower().lstrip(".")
-    wanted = "m3u8" if wanted == "m3u" else wanted
-    if wanted not in FORMATS:
-        raise UserInputError(f"unknown playlist format {fmt!r}; known formats: {', '.join(FORMATS)}")
-    return wanted
+    found = _FORMATS.get(wanted) or _by_suffix(f".{wanted}")
+    if found is None:
+        raise UserInputError(f"unknown playlist format {fmt!r}; known formats: {', '.join(_FORMATS)}")
+    return found.name
 
 
 def file_name(name: str, fmt: str) -> str:
     """A file name for playlist ``name`` in format ``fmt``: the name, less what a file name cannot hold."""
     stem = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]+", " ", name)
     stem = " ".join(stem.split()).strip(". ") or "playlist"
-    return f"{stem[:100]}.{check_format(fmt)}"
+    return f"{stem[:100]}{_FORMATS[check_format(fmt)].suffixes[0]}"
 
 
 # ---- export ------------------------------------------------------------------------------------------
@@ -103,18 +154,16 @@ def playlist_text(
     entries: Sequence[Entry], *, fmt: str, name: str, creator: str = "", relative_to: Path | None = None
 ) -> str:
     """Playlist ``name`` as the text of an M3U8 or XSPF file (see the module docstring)."""
-    fmt = check_format(fmt)
+    write = _FORMATS[check_format(fmt)].write
     base = None if relative_to is None else Path(os.path.abspath(relative_to))
-    if fmt == "m3u8":
-        return _m3u8(entries, name=name, base=base)
-    return _xspf(entries, name=name, creator=creator, base=base)
+    return write(entries, name=name, creator=creator, base=base)
 
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).splitlines()).strip()
 
 
-def _m3u8(entries: Sequence[Entry], *, name: str, base: Path | None) -> str:
+def _m3u8(entries: Sequence[Entry], *, name: str, creator: str, base: Path | None) -> str:
     lines = ["#EXTM3U", f"#PLAYLIST:{_one_line(name)}"]
     for entry in entries:
         seconds = (
@@ -186,14 +235,18 @@ def read_entries(data: bytes, *, file_name: str = "playlist") -> list[str]:
     """
     if len(data) > MAX_IMPORT_BYTES:
         raise UserInputError(f"{file_name}: larger than {MAX_IMPORT_BYTES // 2**20} MiB; is it a playlist?")
-    suffix = Path(file_name).suffix.lower()
-    looks_xml = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") or data.startswith(_UTF16_XML)
-    if suffix == ".xspf" or (suffix not in SUFFIXES and looks_xml):
-        return _xspf_entries(data, file_name=file_name)
-    return _m3u_entries(data, file_name=file_name, strict_utf8=suffix == ".m3u8")
+    fmt = _by_suffix(Path(file_name).suffix)
+    if fmt is None:
+        fmt = next((f for f in _FORMATS.values() if f.looks_like(data)), _FORMATS[DEFAULT_FORMAT])
+    return fmt.read(data, file_name=file_name)
 
 
-def _m3u_entries(data: bytes, *, file_name: str, strict_utf8: bool) -> list[str]:
+def _looks_xml(data: bytes) -> bool:
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") or data.startswith(_UTF16_XML)
+
+
+def _m3u_entries(data: bytes, *, file_name: str) -> list[str]:
+    strict_utf8 = Path(file_name).suffix.lower() == ".m3u8"
     data = data.removeprefix(b"\xef\xbb\xbf")
     try:
         text = data.decode("utf-8")
@@ -282,3 +335,11 @@ def match_entries(entries: Iterable[str], audio_paths: dict[int, str], *, bases:
             seen.add(track_id)
             found.track_ids.append(track_id)
     return found
+
+
+register_format(PlaylistFormat("m3u8", (".m3u8", ".m3u"), "audio/x-mpegurl", write=_m3u8, read=_m3u_entries))
+register_format(
+    PlaylistFormat(
+        "xspf", (".xspf",), "application/xspf+xml", write=_xspf, read=_xspf_entries, looks_like=_looks_xml
+    )
+)

@@ -26,6 +26,7 @@ import shutil
 from pathlib import Path
 
 from recommender.config import Paths
+from recommender.files import atomic_write_text
 
 KEEP_BUILDS_ENV = "MUSICREC_KEEP_BUILDS"
 DEFAULT_KEEP_BUILDS = 3
@@ -95,7 +96,6 @@ def _stamp(build_id: str) -> str:
 
 def _write_record(path: Path, info: dict) -> None:
     from recommender.errors import RecommenderError
-    from recommender.features import atomic_write_text
 
     # Unrecorded, a build is kept while it is live, and removed later like a failed one.
     with contextlib.suppress(OSError, RecommenderError):
@@ -114,7 +114,7 @@ def _models_to_remove(models_dir: Path, used: set[str]) -> list[str]:
 
     The newest from-scratch one stays: builds with the backbone compare themselves with it.
     """
-    from recommender.embedding import FROM_SCRATCH
+    from recommender import listeners
 
     if not models_dir.is_dir():
         return []
@@ -125,7 +125,7 @@ def _models_to_remove(models_dir: Path, used: set[str]) -> list[str]:
             meta = json.loads((models_dir / f"{name}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if isinstance(meta, dict) and meta.get("arch") in FROM_SCRATCH:
+        if isinstance(meta, dict) and meta.get("arch") in listeners.from_scratch():
             scratch.append((str(meta.get("created", "")), name))
     newest_scratch = max(scratch)[1] if scratch else None
     return [n for n in made if n not in used and n != newest_scratch]

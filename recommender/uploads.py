@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recommender.errors import AccessError, AudioError, RecommenderError, UserInputError
-from recommender.formats import AUDIO_SUFFIXES
+from recommender.files import atomic_write, check_writable, savez
+from recommender.formats import AUDIO_SUFFIXES, safe_filename
 
 try:
     import fcntl
@@ -193,7 +194,6 @@ class WorkQueue:
 
 
 ANALYSES = WorkQueue(analysis_slots())  # every clip this process listens to takes its turn here
-_HEARD_LOCK = threading.Lock()
 
 
 def add_upload(
@@ -215,7 +215,7 @@ def add_upload(
     ``user``: the profile adding it (recorded: it may delete the clip); ``limited``: a
     visitor, who needs a profile and stays within ``upload_quota()``.
     """
-    from recommender.features import atomic_write, check_writable, content_key
+    from recommender.features import content_key
     from recommender.sources.base import Track
 
     title, artist = " ".join(title.split()), " ".join(artist.split()) or "Unknown artist"
@@ -235,7 +235,7 @@ def add_upload(
         raise UserInputError(f"unknown genre {genre!r}; choose one of {', '.join(genres)}")
     x, y = catalog.locate(clip)
 
-    with catalog._write_lock, catalog_change(catalog.paths):
+    with catalog.changing(), catalog_change(catalog.paths):
         _check_current(catalog)
         if limited:  # again: another session of this profile may have added a clip meanwhile
             check_quota(catalog, user, len(data))
@@ -246,7 +246,7 @@ def add_upload(
         catalog.features.put_for(track_id, target, clip.mel)
         if clip.sound is not None:
             catalog.sounds.put_for(track_id, target, clip.sound)
-        old_arrays = catalog._arrays
+        old_arrays = catalog.map_arrays
         index = catalog.index
         # An add that stopped before its commit may have left the clip in the index or the map: it is
         # not in the catalog (no track row), so that row goes, and the clip is added afresh.
@@ -258,7 +258,7 @@ def add_upload(
         if not rows.all():
             per_song = ("track_ids", "coords", "proba", "tags")
             old_arrays = {k: (v[rows] if k in per_song else v) for k, v in old_arrays.items()}
-            catalog.__dict__["_arrays"] = old_arrays
+            catalog.use_map_arrays(old_arrays)
         index_path, arrays_path = catalog.artifact("index"), catalog.artifact("map")
         arrays = _extended(old_arrays, track_id, (x, y), clip, key=content_key(target))
         seconds = clip.mel.shape[1] * catalog.config.hop_length / catalog.config.sample_rate
@@ -272,9 +272,9 @@ def add_upload(
         try:
             index.save(index_path)
             saved.append(index_path)
-            atomic_write(arrays_path, lambda tmp: _savez(tmp, **arrays))
+            atomic_write(arrays_path, lambda tmp: savez(tmp, **arrays))
             saved.append(arrays_path)
-            catalog.__dict__["_arrays"] = arrays
+            catalog.use_map_arrays(arrays)
             catalog.store.record_upload_owner(track_id, user=user, size=len(data))
             catalog.store.add_track(track)  # the commit
         except BaseException:
@@ -282,15 +282,14 @@ def add_upload(
             with contextlib.suppress(OSError):
                 target.unlink(missing_ok=True)
             index.fit(*before)
-            catalog.__dict__["_arrays"] = old_arrays
+            catalog.use_map_arrays(old_arrays)
             # Best effort: a file left extended only indexes a song without a track row, never shown.
             with contextlib.suppress(RecommenderError):
                 if index_path in saved:
                     index.save(index_path)
                 if arrays_path in saved:
-                    atomic_write(arrays_path, lambda tmp: _savez(tmp, **old_arrays))
+                    atomic_write(arrays_path, lambda tmp: savez(tmp, **old_arrays))
             raise
-        catalog.revision += 1
     return track_id
 
 
@@ -320,7 +319,7 @@ def delete_upload(catalog: Catalog, track_id: int, *, user: str | None = None, o
     if not may_delete(catalog, track_id, user=user, owner=owner):
         raise AccessError(f"only the profile that added “{title}”, or the owner, can delete it")
     track_id = int(track_id)
-    with catalog._write_lock:
+    with catalog.changing():
         _drop_from_index_and_map(catalog, track_id)
         catalog.store.delete_upload_track(track_id)
         files = [catalog.features.path(track_id), catalog.sounds.path(track_id)]
@@ -330,15 +329,12 @@ def delete_upload(catalog: Catalog, track_id: int, *, user: str | None = None, o
         for path in files:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-        with _HEARD_LOCK:
-            catalog._heard.clear()
-        catalog.revision += 1
+        catalog.forget_heard()
     return title
 
 
 def _drop_from_index_and_map(catalog: Catalog, track_id: int) -> None:
     """Save the index and the map arrays without ``track_id`` (nothing to do when they no longer hold it)."""
-    from recommender.features import atomic_write
 
     index = catalog.index
     if track_id in index.rows_:
@@ -353,13 +349,13 @@ def _drop_from_index_and_map(catalog: Catalog, track_id: int) -> None:
         except BaseException:
             index.fit(*before)
             raise
-    arrays = catalog._arrays
+    arrays = catalog.map_arrays
     keep = arrays["track_ids"] != track_id
     if not keep.all():
         per_song = {"track_ids", "coords", "proba", "tags", "feature_keys"}
         smaller = {k: (v[keep] if k in per_song else v) for k, v in arrays.items()}
-        atomic_write(catalog.artifact("map"), lambda tmp: _savez(tmp, **smaller))
-        catalog.__dict__["_arrays"] = smaller
+        atomic_write(catalog.artifact("map"), lambda tmp: savez(tmp, **smaller))
+        catalog.use_map_arrays(smaller)
 
 
 def analyse_upload(
@@ -373,19 +369,16 @@ def analyse_upload(
     """
     name = safe_filename(filename)  # a file that is no audio is refused at once, without queueing
     key = (hashlib.sha256(data).hexdigest(), Path(name).suffix)
-    if (heard := catalog._heard.get(key)) is not None:
+    if (heard := catalog.heard_before(key)) is not None:
         return heard
     with ANALYSES.turn(on_wait=on_wait):
-        if (heard := catalog._heard.get(key)) is not None:  # listened to while this one waited
+        if (heard := catalog.heard_before(key)) is not None:  # listened to while this one waited
             return heard
         with tempfile.TemporaryDirectory(prefix="musicrec-upload-") as tmp:
             path = Path(tmp) / name
             path.write_bytes(data)
             heard = catalog.analyse(path)
-    with _HEARD_LOCK:
-        catalog._heard[key] = heard
-        while len(catalog._heard) > KEEP_HEARD:
-            catalog._heard.pop(next(iter(catalog._heard)))
+    catalog.remember_heard(key, heard, keep=KEEP_HEARD)
     return heard
 
 
@@ -406,11 +399,11 @@ def include_in_build(catalog: Catalog, tracks: list[Track]) -> list[Track]:
     model and added to its index and map. Returns the tracks included; a clip whose file
     cannot be read any more is left out. Called while holding ``catalog_change``.
     """
-    from recommender.features import atomic_write, content_key
+    from recommender.features import content_key
 
     if not tracks:
         return []
-    index, arrays = catalog.index, catalog._arrays
+    index, arrays = catalog.index, catalog.map_arrays
     included = []
     for track in tracks:
         try:
@@ -424,10 +417,10 @@ def include_in_build(catalog: Catalog, tracks: list[Track]) -> list[Track]:
         xy = catalog.locate(clip)
         index.add(clip.embedding, track.track_id, track.genre)
         arrays = _extended(arrays, track.track_id, xy, clip, key=key)
-        catalog.__dict__["_arrays"] = arrays
+        catalog.use_map_arrays(arrays)
         included.append(track)
     index.save(catalog.artifact("index"))
-    atomic_write(catalog.artifact("map"), lambda tmp: _savez(tmp, **arrays))
+    atomic_write(catalog.artifact("map"), lambda tmp: savez(tmp, **arrays))
     return included
 
 
@@ -461,21 +454,6 @@ def _extended(
     return out
 
 
-def safe_filename(filename: str) -> str:
-    """A plain file name for an uploaded file: no folders, only letters, digits, ``._-``; audio suffix kept.
-
-    Raises ``AudioError`` when the suffix is not an audio format the catalog reads.
-    """
-    name = Path(str(filename).replace("\\", "/")).name
-    stem, suffix = Path(name).stem, Path(name).suffix.lower()
-    allowed = AUDIO_SUFFIXES + (".keras", ".json")
-    if suffix not in allowed:
-        formats = ", ".join(s.lstrip(".") for s in AUDIO_SUFFIXES)
-        raise AudioError(f"{name or 'the file'}: not a supported audio file; use one of {formats}")
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:60] or "clip"
-    return stem + suffix
-
-
 def default_title(filename: str) -> str:
     """The title offered for an uploaded clip: its file name as the user's browser gave it, less its audio suffix.
 
@@ -493,8 +471,3 @@ def upload_track_id(data: bytes) -> int:
     """A stable track id for an uploaded clip, from its content: below 2**53, above every demo/FMA id."""
     digest = int.from_bytes(hashlib.sha256(data).digest()[:8], "big")
     return (1 << 52) + digest % (1 << 52)
-
-
-def _savez(path: Path, **arrays: np.ndarray) -> None:
-    with open(path, "wb") as f:  # a file object: np.savez would append ".npz" to a bare name
-        np.savez(f, **arrays)

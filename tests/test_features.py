@@ -15,14 +15,8 @@ import pytest
 
 from recommender.config import AudioConfig
 from recommender.errors import WriteError
-from recommender.features import (
-    FeatureCache,
-    atomic_write,
-    atomic_write_text,
-    check_writable,
-    extract,
-    is_stale_temp,
-)
+from recommender.features import FeatureCache, extract
+from recommender.files import atomic_write, atomic_write_text, check_writable, is_stale_temp
 from recommender.sources.base import Track
 from tests.fixtures import (
     as_another_user,

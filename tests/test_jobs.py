@@ -12,6 +12,7 @@ from recommender.build import BuildOptions, build
 from recommender.catalog import Catalog
 from recommender.config import Paths
 from recommender.errors import UserInputError
+from recommender.locks import build_lock
 from tests.fixtures import tone, write_audio
 
 
@@ -37,7 +38,7 @@ def _wait(home: Path, until, *, timeout: float = 300.0) -> dict:
 
 def test_a_second_build_of_a_home_is_refused_while_one_runs(tmp_path):
     home = tmp_path / "home"
-    with jobs.build_lock(Paths.at(home)):
+    with build_lock(Paths.at(home)):
         assert jobs.is_building(Paths.at(home))
         with pytest.raises(UserInputError, match="another build of .* is running"):
             build(BuildOptions(source="folder", audio=_folder(tmp_path / "music", 4), workers=1), home=home)

@@ -12,6 +12,7 @@ import pytest
 from recommender import model as cnn
 from recommender.config import AudioConfig
 from recommender.errors import ModelError, UserInputError, WriteError
+from recommender.files import atomic_write
 from recommender.model import ARCHS, HISTORY_COLUMNS, GenreModel, build_model, song_slices, train
 
 CONFIG = AudioConfig()
@@ -323,7 +324,7 @@ def test_interrupted_write_leaves_nothing_under_the_final_name(tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(WriteError, match="disk full"):
-        cnn._write_atomically(target, crash)
+        atomic_write(target, crash, suffix=target.suffix)
     assert list(tmp_path.iterdir()) == []
 
 

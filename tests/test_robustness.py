@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from recommender.config import Paths
-from recommender.jobs import build_lock
+from recommender.locks import build_lock
 from tests.fixtures import as_another_user, take_from_another_user, tone, write_audio
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,229 @@
+"""Commands that make and describe a catalog: build, info, evaluate, add."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from recommender import listeners
+from recommender.cli.common import (
+    MAX_EPOCHS,
+    MAX_SEED,
+    MAX_TRACKS,
+    MAX_WORKERS,
+    add_common,
+    emit,
+    whole,
+)
+from recommender.errors import NoUsableAudioError
+
+
+def build_parser(sub) -> None:
+    b = sub.add_parser("build", help="build a catalog: features, model, embeddings, map, index")
+    add_common(b, json_flag=True)
+    b.add_argument(
+        "--source",
+        choices=("demo", "fma", "folder"),
+        default="demo",
+        help="where the songs come from (default demo)",
+    )
+    b.add_argument(
+        "--tracks", type=whole(1, MAX_TRACKS), default=None, help="demo: number of songs to synthesise"
+    )
+    b.add_argument(
+        "--seed",
+        type=whole(0, MAX_SEED),
+        default=0,
+        help="seed of the demo, the splits and training (default 0)",
+    )
+    b.add_argument("--metadata", type=Path, help="fma: the fma_metadata folder (tracks.csv, genres.csv)")
+    b.add_argument(
+        "--audio", type=Path, help="fma: fma_small/medium/large folder; folder: any folder of audio"
+    )
+    b.add_argument(
+        "--subset",
+        choices=("small", "medium", "large"),
+        default="small",
+        help="fma: the subset to build (default small)",
+    )
+    b.add_argument(
+        "--epochs",
+        type=whole(1, MAX_EPOCHS),
+        default=30,
+        help=f"{'/'.join(listeners.from_scratch())}: at most this many epochs (default 30)",
+    )
+    b.add_argument(
+        "--arch",
+        choices=listeners.names(),
+        default=None,
+        help="; ".join(f"{name}: {listeners.get(name).help}" for name in listeners.names()),
+    )
+    b.add_argument(
+        "--workers", type=whole(1, MAX_WORKERS), default=None, help="feature processes (default: all cores)"
+    )
+    b.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="a Dask scheduler (tcp://host:8786) whose workers compute the features (default: $MUSICREC_SCHEDULER, "
+        "else a local cluster of --workers processes)",
+    )
+    b.add_argument("--model", type=Path, help="use this .keras model instead of training one")
+    b.add_argument(
+        "--no-train",
+        action="store_true",
+        help="do not train: with --model use it as it is; else the pretrained backbone's embedding alone",
+    )
+
+
+def info_parser(sub) -> None:
+    i = sub.add_parser("info", help="what the catalog holds")
+    add_common(i, json_flag=True)
+
+
+def evaluate_parser(sub) -> None:
+    e = sub.add_parser("evaluate", help="classifier accuracy and retrieval precision vs baselines")
+    add_common(e, json_flag=True)
+
+
+def cmd_build(args) -> None:
+    from recommender.build import BuildOptions, TqdmProgress, build
+    from recommender.catalog import Catalog
+
+    options = BuildOptions(
+        source=args.source,
+        tracks=args.tracks,
+        seed=args.seed,
+        metadata=args.metadata,
+        audio=args.audio,
+        subset=args.subset,
+        epochs=args.epochs,
+        arch=args.arch,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        model=args.model,
+        no_train=args.no_train,
+    )
+    progress = TqdmProgress()
+    try:
+        result = build(options, home=args.home, progress=progress)
+    except NoUsableAudioError as error:  # the reasons went to stderr; --json gets them too
+        if args.json:
+            print(
+                json.dumps(
+                    {"tracks": 0, "skipped_files": error.skipped, "error": str(error)}, ensure_ascii=False
+                )
+            )
+        raise
+    finally:
+        progress.close()
+    summary = Catalog.open(args.home).summary()
+    summary["skipped_files"] = result.skipped
+    emit(args, summary, _info_text)
+
+
+def _info_text(info: dict) -> str:
+    lines = [
+        f"{info['source_label']}: {info['tracks']} tracks in {len(info['genres'])} genres ({info['home']})",
+        "  " + ", ".join(f"{g} {n}" for g, n in info["genres"].items()),
+    ]
+    if info.get("synthesised"):
+        lines.append(
+            "  The audio of this catalog is synthesised by the project itself; it is not real music."
+        )
+    m = info.get("model")
+    if m:
+        acc = m.get("test_accuracy")
+        acc_text = f", test accuracy {acc:.1%}" if isinstance(acc, float) else ""
+        about = m.get("description") or m["arch"]
+        lines.append(f"  model {m['name']}: {about}, {m['embedding_dim']}-d embeddings{acc_text}")
+    else:
+        lines.append("  no model yet")
+    if info.get("skipped"):
+        lines.append(f"  {info['skipped']} files skipped (unreadable, missing or too short)")
+    return "\n".join(lines)
+
+
+def cmd_info(args) -> None:
+    from recommender.catalog import Catalog
+
+    emit(args, Catalog.open(args.home).summary(), _info_text)
+
+
+def cmd_evaluate(args) -> None:
+    from recommender.catalog import Catalog
+
+    emit(args, Catalog.open(args.home).metrics(), evaluate_text)
+
+
+def evaluate_text(m: dict) -> str:
+    """``evaluate``'s metrics for people: every way of listening by its name (``evaluate.retrieval_name``)."""
+    from recommender.evaluate import retrieval_name  # scikit-learn and librosa: only when evaluating
+
+    if m.get("note"):
+        return m["note"]
+    c, r = m.get("classifier"), m["retrieval"]
+    lines = []
+    if c:
+        lines.append(
+            f"test accuracy {_percent(c['test_accuracy'])} on {c['n_test']} tracks; "
+            f"validation accuracy {_percent(c['val_accuracy'])}"
+        )
+    lines.append("genre precision@10 of the test songs' neighbours:")
+    lines += [f"  {retrieval_name(k):<32} {v['genre_precision_at_10']:.3f}" for k, v in r.items()]
+    if m.get("classifiers"):
+        lines.append("test accuracy:")
+        lines += [
+            f"  {retrieval_name(k):<32} {_percent(v['test_accuracy'])}" for k, v in m["classifiers"].items()
+        ]
+    if c:
+        lines.append("per genre (the model in use):")
+        lines += [f"  {g}: {_percent(v['accuracy'])} of {v['n']}" for g, v in c["per_genre"].items()]
+    return "\n".join(lines)
+
+
+def _percent(value) -> str:
+    return f"{value:.1%}" if isinstance(value, float) else "—"
+
+
+# ---- add: what the app's "Add to the catalog" does ---------------------------------------------------
+MAX_ADD_MB = 50  # the largest clip, as the Upload page's limit (.streamlit/config.toml maxUploadSize)
+
+
+def add_parser(sub) -> None:
+    ad = sub.add_parser("add", help="add an audio clip to the catalog, as the app's Upload page does")
+    add_common(ad, json_flag=True)
+    ad.add_argument(
+        "--file", type=Path, required=True, help=f"the audio file (3 s or more, {MAX_ADD_MB} MB at most)"
+    )
+    ad.add_argument("--title", default=None, help="its title (default: the file's name)")
+    ad.add_argument("--artist", default="", help="its artist (default: Unknown artist)")
+    ad.add_argument(
+        "--genre", default=None, help="one of the catalog's genres (default: the one the model hears)"
+    )
+
+
+def cmd_add(args) -> None:
+    from recommender.catalog import Catalog
+    from recommender.errors import UserInputError
+    from recommender.uploads import default_title
+
+    path: Path = args.file
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise UserInputError(f"{path} is not a file")
+        if size > MAX_ADD_MB * 1_000_000:
+            raise UserInputError(f"{path.name} is {size / 1e6:.0f} MB; a clip may be {MAX_ADD_MB} MB at most")
+        data = path.read_bytes()
+    except OSError as e:
+        raise UserInputError(f"cannot read {path} ({(e.strerror or str(e)).lower()})") from None
+    catalog = Catalog.open(args.home)
+    title = default_title(path.name) if args.title is None else args.title
+    track_id = catalog.add_upload(data, filename=path.name, title=title, artist=args.artist, genre=args.genre)
+    track = catalog.track(track_id)
+    out = {key: track[key] for key in ("track_id", "title", "artist", "album", "genre", "audio_path")}
+    out["track_id"] = int(out["track_id"])
+    emit(
+        args, out, lambda o: f"added “{o['title']}” by {o['artist']} ({o['genre']}) as track {o['track_id']}"
+    )

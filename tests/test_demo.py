@@ -115,7 +115,7 @@ def test_metadata_is_generated_and_each_artist_plays_one_genre():
     for s in songs:
         assert s.title and s.artist and s.album
         assert s.mode in ("major", "minor") and 0 <= s.key < 12
-        lo, hi = demo._SUBSTYLE[s.substyle].tempo
+        lo, hi = demo.SUBSTYLE_BY_NAME[s.substyle].tempo
         assert lo <= s.tempo <= hi and 0.0 <= s.energy <= 1.0
     genres_of = defaultdict(set)
     songs_of = Counter()
@@ -161,10 +161,10 @@ def test_every_substyle_has_songs_by_several_artists_and_albums_keep_to_one(seed
 
 def test_hybrids_are_labelled_with_their_own_genre_only():
     songs = demo.plan_catalog(400, seed=0)
-    hybrids = [s for s in songs if demo._SUBSTYLE[s.substyle].borrows]
+    hybrids = [s for s in songs if demo.SUBSTYLE_BY_NAME[s.substyle].borrows]
     assert len(hybrids) >= 40  # one sub-style in four
     for s in hybrids:
-        style = demo._SUBSTYLE[s.substyle]
+        style = demo.SUBSTYLE_BY_NAME[s.substyle]
         assert s.genre == style.genre != style.borrows
 
 
@@ -314,9 +314,9 @@ def test_substyles_of_a_genre_differ_measurably(rendered, features, genre):
 
 @pytest.mark.parametrize("hybrid", [s.name for s in demo.SUBSTYLES if s.borrows])
 def test_hybrids_sound_between_their_two_genres(rendered, features, hybrid):
-    style = demo._SUBSTYLE[hybrid]
+    style = demo.SUBSTYLE_BY_NAME[hybrid]
     genre = np.array([s.genre for s, _ in rendered])
-    pure = np.array([demo._SUBSTYLE[s.substyle].borrows is None for s, _ in rendered])
+    pure = np.array([demo.SUBSTYLE_BY_NAME[s.substyle].borrows is None for s, _ in rendered])
     mine = np.array([s.substyle == hybrid for s, _ in rendered])
 
     def distance(rows: np.ndarray, to: str) -> float:  # mean distance to a genre's pure songs' centre
@@ -348,7 +348,7 @@ _STEADY = [
 
 @pytest.mark.parametrize("substyle", _STEADY)
 def test_beat_styles_play_at_their_planned_tempo(rendered, substyle):
-    assert {demo._SUBSTYLE[name].genre for name in _STEADY} == set(demo.STYLES)
+    assert {demo.SUBSTYLE_BY_NAME[name].genre for name in _STEADY} == set(demo.STYLES)
     for song, y in [(s, y) for s, y in rendered if s.substyle == substyle]:
         env = librosa.onset.onset_strength(y=y, sr=SR)
         estimate = float(librosa.feature.tempo(onset_envelope=env, sr=SR)[0])
@@ -459,7 +459,7 @@ def test_a_failed_write_leaves_no_file_under_the_final_name(tmp_path, monkeypatc
         Path(path).write_bytes(b"half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(demo.sf, "write", half_write)
+    monkeypatch.setattr(sf, "write", half_write)
     with pytest.raises(SourceError, match="disk full"):
         _build(tmp_path, n=2)
     assert sorted(p.name for p in (tmp_path / "audio").iterdir()) == [demo.PLAN_FILE]

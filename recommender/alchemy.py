@@ -81,6 +81,8 @@ def make_mix(index, *, add=(), subtract=(), tags=(), tag_column=None, tag_probab
     """
     add_ids, sub_ids = _check_ids(index, add, "add"), _check_ids(index, subtract, "subtract")
     parsed = [parse_tag(t) for t in tags]
+    if not add_ids and not parsed and sub_ids:
+        raise UserInputError("subtracting alone leaves nothing to move from: add a song (--add ID) or a tag")
     if not add_ids and not parsed:
         raise UserInputError("an empty mix: add at least one song (--add ID) or a tag (--tag TAG)")
     if len(add_ids) + len(sub_ids) > MAX_MIX_SONGS:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from recommender import cli_discover
 from recommender.errors import NoUsableAudioError, RecommenderError
 from recommender.playlists import FORMATS
 from recommender.words import plural
@@ -248,6 +249,7 @@ def parser() -> argparse.ArgumentParser:
     )
     _owner_parser(sub)
     _add_parser_add(sub)
+    cli_discover.add_parsers(sub, common=_add_common, whole=_whole, track_id=_track_id)
     return root
 
 
@@ -649,10 +651,10 @@ def cmd_history(args) -> None:
 
 
 def cmd_recommend(args) -> None:
-    from recommender.profile import recommend_for_user
+    from recommender.hybrid import recommend
 
     catalog = _store(args)
-    recs, cold = recommend_for_user(
+    recs, cold = recommend(
         catalog.store,
         catalog.index,
         args.user,
@@ -831,6 +833,7 @@ COMMANDS: dict[str, Callable] = {
     "path": cmd_path,
     "owner": cmd_owner,
     "add": cmd_add,
+    **cli_discover.COMMANDS,
 }
 
 

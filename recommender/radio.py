@@ -280,7 +280,7 @@ def stored_station(catalog, user: str) -> Station:
     store = catalog.store
     found = store.station(user)
     if found is None:
-        raise UserInputError(f"{user} has no station yet: start one with --from ID or --tag TAG")
+        raise UserInputError(f"the profile {user!r} has no station yet: start one with --from ID or --tag TAG")
     text, started = found
     history = store.activity(user)
     started = pd.Timestamp(started)

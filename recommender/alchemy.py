@@ -50,10 +50,12 @@ def parse_tag(text: str) -> tuple[str, int]:
 
 
 def tag_direction(embeddings: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-    """Unit direction ``(d,)`` from the catalog's mean embedding towards its ``TAG_SONGS`` songs
-    with the highest ``probabilities`` ``(n,)`` of one tag (``embeddings`` ``(n, d)`` unit rows)."""
+    """Unit direction ``(d,)`` from the catalog's mean embedding towards its ``TAG_SONGS`` songs (at most a
+    quarter of them) with the highest ``probabilities`` ``(n,)`` of one tag (``embeddings`` ``(n, d)`` unit rows)."""
     x = np.asarray(embeddings, dtype=np.float64)
-    top = np.argsort(-np.asarray(probabilities, dtype=np.float64), kind="stable")[:TAG_SONGS]
+    top = np.argsort(-np.asarray(probabilities, dtype=np.float64), kind="stable")[
+        : max(1, min(TAG_SONGS, len(x) // 4))
+    ]
     direction = x[top].mean(axis=0) - x.mean(axis=0)
     norm = np.linalg.norm(direction)
     return direction / norm if norm > 1e-9 else direction

@@ -110,7 +110,7 @@ def track_seed(index, track_id: int, title: str = "") -> Seed:
 def tag_seed(index, tag: str, probabilities: np.ndarray) -> Seed:
     """A station from tag ``tag``: the mean of the ``TAG_SONGS`` songs most probable to have it."""
     p = np.asarray(probabilities, dtype=np.float64)
-    top = np.argsort(-p, kind="stable")[:TAG_SONGS]
+    top = np.argsort(-p, kind="stable")[: max(1, min(TAG_SONGS, len(p) // 4))]
     vector = _unit(index.embeddings_[top].astype(np.float64).mean(axis=0))
     if vector is None or not np.any(p[top] > 0):
         raise UserInputError(f"no song of this catalog has the tag {tag!r}")

@@ -19,6 +19,7 @@ pages = {
     "Catalog": [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:"),
+        st.Page("pages/discover.py", title="Discover", icon=":material/explore:"),
         st.Page("pages/search.py", title="Search", icon=":material/search:"),
         st.Page("pages/song.py", title="Song", icon=":material/music_note:"),
         st.Page("pages/upload.py", title="Upload a clip", icon=":material/upload:"),

@@ -585,3 +585,15 @@ class StreamlitProgress:
 def tag_names(cat: Catalog) -> list[str]:
     """The tags the model knows (from the catalog's map arrays, already in memory)."""
     return cat.tag_names()
+
+
+@st.cache_data(show_spinner="Finding the catalog's sonic playlists …", max_entries=8)
+def _sonic_playlists(_cat: Catalog, key: tuple, n: int | None):
+    from recommender.discover import discover_catalog
+
+    return discover_catalog(_cat, n=n)
+
+
+def sonic_playlists(cat: Catalog, n: int | None = None):
+    """The catalog's sonic playlists (``recommender.discover.Discovery``), ``n`` of them (None: the best number)."""
+    return _sonic_playlists(cat, _key(cat), n)

@@ -13,6 +13,9 @@ A song played from a playlist goes on to the next one: st.audio reports no "ende
 either, so the player notes when the song should end (its length from the file header)
 and a fragment that reruns every few seconds starts the next song of the playlist once
 that time has passed; the next run draws the player again, autoplaying the new song.
+A list of songs that is no stored playlist (a sonic playlist) plays on the same way
+(``songs``). A radio station (``pages/_radio.py``) plays on too: when its song ends the
+station picks the next one, and its Skip button moves on at once.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import _common
+from pages import _common, _radio
 from recommender.audio import duration_of
 from recommender.catalog import Catalog
 from recommender.errors import RecommenderError
@@ -59,10 +62,14 @@ def record(cat: Catalog, track_id: int, *, via: str) -> None:
         cat.store.record_play(user, track_id, source=source if source in PLAY_SOURCES else "search")
 
 
-def start(track_id: int, via: str, queue: tuple[str, int] | None = None) -> None:
+def start(
+    track_id: int, via: str, queue: tuple[str, int] | None = None, songs: list[int] | None = None,
+    radio: bool = False,
+) -> None:  # fmt: skip
     """Play ``track_id`` now, instead of whatever played (a button callback: runs once per press).
 
-    ``queue`` is ``(playlist name, position)`` when the song is played as part of a playlist.
+    ``queue`` is ``(playlist name, position)`` when the song is played as part of a playlist;
+    ``songs`` that list's track ids when it is not a stored playlist; ``radio``: the station's song.
     """
     cat = _common.catalog()
     if cat is None:
@@ -73,13 +80,17 @@ def start(track_id: int, via: str, queue: tuple[str, int] | None = None) -> None
         st.session_state[ERROR] = str(error)
         return
     st.session_state[ERROR] = None
-    length = duration_of(cat.audio_path(track_id)) if queue else None
+    length = duration_of(cat.audio_path(track_id)) if queue or radio else None
     ends_at = time.time() + length + GAP if length else None
     st.session_state[NOW_PLAYING] = {
         "track_id": int(track_id),
         "via": via,
         "queue": queue,
         "ends_at": ends_at,
+        "songs": songs,
+        "radio": radio,
+        "started_at": time.time(),
+        "length": length,
     }
 
 
@@ -91,23 +102,68 @@ def advance(cat: Catalog) -> bool:
     playing = now_playing()
     if (
         not playing
-        or not playing.get("queue")
+        or not (playing.get("queue") or playing.get("radio"))
         or playing.get("ends_at") is None
         or time.time() < playing["ends_at"]
     ):
         return False
+    if playing.get("radio"):
+        radio_next(cat, heard=True)
+        return True
     name, position = playing["queue"]
     user = _common.current_user()
+    listed = playing.get("songs")
     try:
-        songs = cat.store.playlist(user, name) if user else None
+        songs = (
+            listed
+            if listed is not None
+            else cat.store.playlist(user, name)["track_id"].tolist()
+            if user
+            else None
+        )
     except RecommenderError:
         songs = None
     following = position + 1
     if songs is None or following >= len(songs):
         stop()
     else:
-        start(int(songs.iloc[following]["track_id"]), playing["via"], (name, following))
+        start(int(songs[following]), playing["via"], (name, following), songs=listed)
     return True
+
+
+def start_radio(seed_kind: str, value, label: str = "") -> None:
+    """Start a radio station (a button callback): ``seed_kind`` "track", "tag", "playlist" (``value``:
+    (name, track ids)) or "taste"; the seed song, or the station's first pick, plays now."""
+    cat = _common.catalog()
+    if cat is None:
+        return
+    try:
+        first = _radio.begin(cat, seed_kind, value)
+    except RecommenderError as error:
+        st.session_state[ERROR] = str(error)
+        return
+    if first is not None:
+        start(first, "radio", radio=True)
+
+
+def radio_next(cat: Catalog, *, heard: bool | None = None) -> None:
+    """Move the station on: the song playing counts as heard, or as skipped when ``heard`` is None and
+    it played for less than ``radio.SKIP_SECONDS`` (a button callback, or the song's end)."""
+    playing = now_playing()
+    if not playing or not playing.get("radio"):
+        return
+    played = time.time() - playing.get("started_at", time.time())
+    try:
+        following = _radio.after(
+            cat, playing["track_id"], played=played, length=playing.get("length"), heard=heard
+        )
+    except RecommenderError as error:
+        st.session_state[ERROR] = str(error)
+        return
+    if following is None:
+        stop()
+    else:
+        start(following, "radio", radio=True)
 
 
 def stop() -> None:
@@ -161,6 +217,8 @@ def _player(cat: Catalog, track_id: int) -> None:
         f":material/headphones: Now playing **{_common.md(track['title'])}** · {_common.md(track['artist'])}"
     )
     audio(cat, track_id, autoplay=True)
+    if (now_playing() or {}).get("radio"):
+        _radio.controls(cat, on_skip=lambda: radio_next(cat))
     st.button("Stop", key="player_stop", icon=":material/stop:", on_click=stop, type="tertiary")
 
 

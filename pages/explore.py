@@ -24,6 +24,13 @@ with _common.user_errors():
         "Genres", all_genres, default=all_genres, key="explore_genres", placeholder="All genres"
     )
     shown = frame[frame["genre"].isin(chosen)] if chosen else frame
+    palette = _common.colors(cat)
+    if st.toggle(
+        "Colour by sonic playlist", key="explore_by_playlist", help="The playlists of the Discover page"
+    ):
+        names = _common.sonic_playlists(cat).playlist_of()
+        shown = shown.assign(genre=shown["track_id"].map(names).fillna("(none)"))
+        palette = plots.genre_colors(sorted(shown["genre"].unique()))
     highlight = None
     current = st.session_state.track_id
     if current is not None:
@@ -33,9 +40,7 @@ with _common.user_errors():
             highlight = pd.DataFrame({"x": [row["x"]], "y": [row["y"]], "label": [row["title"]]})
     st.caption(f"{len(shown):,} of {len(frame):,} songs shown.")
     event = st.plotly_chart(
-        plots.map_figure(
-            shown, colors=_common.colors(cat), highlight=highlight, highlight_name="the open song"
-        ),
+        plots.map_figure(shown, colors=palette, highlight=highlight, highlight_name="the open song"),
         key="explore_map",
         on_select="rerun",
         selection_mode="points",

@@ -78,6 +78,15 @@ with _common.user_errors():
         actions, track_id, key="song_play", via=st.session_state.found_via, label="Play", type="primary",
         icon=":material/play_arrow:",
     )  # fmt: skip
+    actions.button("Radio", key="song_radio", icon=":material/radio:", on_click=_player.start_radio,
+                   args=("track", track_id), help="A station that starts here and learns from your skips and likes")  # fmt: skip
+    if actions.button(
+        "Add to mix", key="song_mix", icon=":material/science:", help="Song alchemy, on Discover"
+    ):
+        mixed = st.session_state.get("mix_add") or []
+        st.session_state.mix_add = [*mixed, int(track_id)] if int(track_id) not in mixed else mixed
+        _common.flash(f"“{_common.md(track['title'])}” is in the mix (Discover).")
+        st.rerun()
     liked = bool(user) and cat.store.is_liked(user, track_id)
     like_label = "Liked" if liked else "Like"
     if actions.button(like_label, icon=":material/favorite:", key="song_like", disabled=not user):

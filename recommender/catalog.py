@@ -210,6 +210,22 @@ class Catalog:
         hint = f"; close: {', '.join(close)}" if close else f"; known tags: {', '.join(names[:30])}…"
         raise UserInputError(f"unknown tag {tag!r}{hint}")
 
+    def tag_matrix(self, track_ids) -> np.ndarray:
+        """Tag probabilities ``(len(track_ids), n_tags)`` float32 of catalog songs, in ``tag_names()`` order.
+
+        A song without tags (or a catalog without them) gets a row of zeros.
+        """
+        arr = self._arrays
+        ids = np.asarray(track_ids, dtype=np.int64)
+        if "tags" not in arr:
+            return np.zeros((len(ids), 0), dtype=np.float32)
+        rows = {int(t): i for i, t in enumerate(arr["track_ids"])}
+        out = np.zeros((len(ids), arr["tags"].shape[1]), dtype=np.float32)
+        for i, t in enumerate(ids.tolist()):
+            if t in rows:
+                out[i] = arr["tags"][rows[t]]
+        return out
+
     def tags(self, track_id: int, *, n: int | None = TOP_TAGS) -> dict[str, float]:
         """The tags the model hears in a catalog track, most probable first (``n`` of them; None: all)."""
         arr = self._arrays
@@ -540,12 +556,12 @@ class Catalog:
     def recommend(
         self, user: str, *, k: int = 10, genre: str | None = None, one_per_artist: bool = False
     ) -> tuple[pd.DataFrame, bool]:
-        """Songs for ``user`` with a ``reason`` column, and whether it is a cold start (no history yet)."""
-        from recommender.profile import recommend_for_user
+        """Songs for ``user`` with a ``reason`` column, and whether it is a cold start (no history yet).
 
-        recs, cold = recommend_for_user(
-            self.store, self.index, user, k=k, genre=genre, one_per_artist=one_per_artist
-        )
+        Sound alone, or blended with what other profiles played (``recommender.hybrid``)."""
+        from recommender.hybrid import recommend
+
+        recs, cold = recommend(self.store, self.index, user, k=k, genre=genre, one_per_artist=one_per_artist)
         return self._results([(r.track_id, r.score) for r in recs], reasons=[r.reason for r in recs]), cold
 
     def path(self, from_id: int, to_id: int, *, steps: int = 8) -> pd.DataFrame:
@@ -654,6 +670,10 @@ class Catalog:
         from recommender.embedding import import_model
 
         return import_model(self.paths.models_dir, files, genres=self.genres(), config=self.config)
+
+    def results(self, hits: list[tuple[int, float]], *, reasons: list[str] | None = None) -> pd.DataFrame:
+        """``(track_id, score)`` pairs (and their ``reasons``) as a frame shaped like ``similar``'s."""
+        return self._results(hits, reasons=reasons)
 
     def _results(self, hits: list[tuple[int, float]], *, reasons: list[str] | None = None) -> pd.DataFrame:
         extra = ["reason"] if reasons is not None else []

@@ -3,7 +3,8 @@
 A profile is a point in embedding space: the weighted mean of the unit embeddings of
 the songs a user played (recent plays count more, halving every ``half_life_days``),
 liked (``LIKE_WEIGHT`` each) and put in playlists (``PLAYLIST_WEIGHT`` per playlist),
-normalised to unit length. Its nearest catalog songs (``SimilarityIndex.query``) are the
+less the songs skipped (``SKIP_WEIGHT`` each, decaying like plays: negative evidence),
+normalised to unit length. Songs skipped in the last ``recent_days`` are not recommended. Its nearest catalog songs (``SimilarityIndex.query``) are the
 recommendations; each gets the cosine to the profile as ``score`` and a ``reason``
 naming the user's song it is closest to.
 
@@ -33,6 +34,7 @@ from recommender.store import Activity
 LIKE_WEIGHT = 3.0
 PLAYLIST_WEIGHT = 1.0
 PLAY_WEIGHT = 1.0  # a play today; halves every half_life_days
+SKIP_WEIGHT = 2.0  # a skip today, taken off (outweighs the play its press recorded); halves likewise
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,10 @@ def _utc_naive(now: datetime | None) -> datetime:
     return now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
 
 
-def _weights(history: Activity, *, now: datetime, half_life_days: float) -> dict[int, float]:
-    """Weight of each track of the history: decayed plays + likes + playlist memberships."""
+def _weights(
+    history: Activity, *, now: datetime, half_life_days: float, skips: pd.DataFrame | None = None
+) -> dict[int, float]:
+    """Weight of each track of the history: decayed plays + likes + playlist memberships - decayed skips."""
     if half_life_days <= 0:
         raise UserInputError(f"half_life_days must be positive, got {half_life_days}")
     weights: dict[int, float] = defaultdict(float)
@@ -65,14 +69,22 @@ def _weights(history: Activity, *, now: datetime, half_life_days: float) -> dict
         weights[int(track_id)] += LIKE_WEIGHT
     for track_id in history.playlist_tracks["track_id"]:
         weights[int(track_id)] += PLAYLIST_WEIGHT
+    if skips is not None and len(skips):
+        age = (pd.Timestamp(now) - pd.to_datetime(skips["skipped_at"])).dt.total_seconds() / 86_400.0
+        decay = SKIP_WEIGHT * 0.5 ** (np.clip(age.to_numpy(dtype=float), 0.0, None) / half_life_days)
+        for track_id, w in zip(skips["track_id"], decay, strict=True):
+            weights[int(track_id)] -= float(w)
     return dict(weights)
 
 
 def _mean_direction(index, weights: dict[int, float]) -> np.ndarray | None:
-    """Unit weighted mean ``(d,)`` of the embeddings of ``weights``' tracks that are in ``index``."""
+    """Unit weighted mean ``(d,)`` of the embeddings of ``weights``' tracks that are in ``index``.
+
+    Negative weights (skips) pull away; None without any positive weight.
+    """
     known = set(index.track_ids_.tolist())
-    ids = [t for t in weights if t in known and weights[t] > 0]
-    if not ids:
+    ids = [t for t in weights if t in known and weights[t] != 0]
+    if not any(weights[t] > 0 for t in ids):
         return None
     vectors = np.stack([index.vector(t) for t in ids]).astype(np.float64)
     w = np.array([weights[t] for t in ids])
@@ -86,7 +98,8 @@ def profile_vector(
 ) -> np.ndarray | None:
     """The unit profile vector ``(d,)`` float32 of ``user``, or ``None`` without usable history."""
     history = store.activity(user)
-    return _mean_direction(index, _weights(history, now=_utc_naive(now), half_life_days=half_life_days))
+    weights = _weights(history, now=_utc_naive(now), half_life_days=half_life_days, skips=store.skips(user))
+    return _mean_direction(index, weights)
 
 
 def _check_k(k: int) -> int:
@@ -186,8 +199,13 @@ def recommend_for_user(
     now = _utc_naive(now)
     history = store.activity(user)
     recent = history.plays[pd.to_datetime(history.plays["played_at"]) >= now - timedelta(days=recent_days)]
+    skips = store.skips(user)
     exclude = {int(t) for t in recent["track_id"]} | {int(t) for t in history.likes["track_id"]}
-    vector = _mean_direction(index, _weights(history, now=now, half_life_days=14.0))
+    exclude |= {
+        int(t)
+        for t in skips[pd.to_datetime(skips["skipped_at"]) >= now - timedelta(days=recent_days)]["track_id"]
+    }
+    vector = _mean_direction(index, _weights(history, now=now, half_life_days=14.0, skips=skips))
     if vector is None:
         return _cold_start(
             store, index, k=k, genre=genre, exclude=exclude, one_per_artist=one_per_artist

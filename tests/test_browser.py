@@ -30,7 +30,7 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",
 ]  # fmt: skip
-PAGES = ["", "explore", "search", "song", "upload", "for_you", "playlists", "history", "model"]
+PAGES = ["", "explore", "discover", "search", "song", "upload", "for_you", "playlists", "history", "model"]
 LOAD_TIMEOUT_MS = 90_000
 PIN = "4321"  # every profile the tests make has this PIN
 

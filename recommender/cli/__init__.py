@@ -14,6 +14,7 @@ Where things are:
 - ``queries``: search, similar, recommend, path (asking the catalog for songs);
 - ``users``: play, like, history, playlist (a listener's actions and playlists);
 - ``owner``: owner, profile (the owner's settings and care of profiles);
+- ``discover``: discover, mix, radio, skip (what the app finds by itself, and the radio);
 - ``main``: the parser and ``main``, with the table ``COMMANDS``.
 
 A new command: write ``<name>_parser(sub)`` (it adds the sub-parser, calling

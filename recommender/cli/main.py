@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from recommender.cli import build, owner, queries, users
+from recommender.cli import build, discover, owner, queries, users
 from recommender.errors import RecommenderError
 
 # name: (adds the command's sub-parser, runs it with the parsed arguments); --help lists them in this order.
@@ -28,6 +28,10 @@ COMMANDS: dict[
     "path": (queries.path_parser, queries.cmd_path),
     "owner": (owner.owner_parser, owner.cmd_owner),
     "add": (build.add_parser, build.cmd_add),
+    "discover": (discover.discover_parser, discover.cmd_discover),
+    "mix": (discover.mix_parser, discover.cmd_mix),
+    "radio": (discover.radio_parser, discover.cmd_radio),
+    "skip": (discover.skip_parser, discover.cmd_skip),
 }
 
 

@@ -148,10 +148,10 @@ def _similar_text(out: dict) -> str:
 
 
 def cmd_recommend(args) -> None:
-    from recommender.profile import recommend_for_user
+    from recommender.hybrid import recommend
 
     catalog = open_catalog(args)
-    recs, cold = recommend_for_user(
+    recs, cold = recommend(
         catalog.store,
         catalog.index,
         args.user,

@@ -29,6 +29,7 @@ from recommender.sources.base import Track
 from recommender.store.connection import Busy, Database, is_lock_error
 from recommender.store.playlists import _PLAYLIST_TRACKS_SQL, PlaylistStore
 from recommender.store.profiles import ProfileStore
+from recommender.store.radio import RadioStore
 from recommender.store.schema import SCHEMA_VERSION, _rebuild_search, migrate
 from recommender.store.uploads import UploadStore
 from recommender.store.values import (
@@ -59,7 +60,7 @@ class Activity(NamedTuple):
     playlist_tracks: pd.DataFrame  # Store.playlist_tracks columns
 
 
-class Store(PlaylistStore, ProfileStore, UploadStore):
+class Store(PlaylistStore, ProfileStore, UploadStore, RadioStore):
     """Catalog and user data in one DuckDB file, shared by this process's threads (``Database``)."""
 
     def __init__(self, path: Path, *, timeout: float = 10.0):
@@ -312,7 +313,7 @@ class Store(PlaylistStore, ProfileStore, UploadStore):
                 "DELETE FROM playlist_items WHERE playlist_id IN (SELECT playlist_id FROM playlists WHERE user_id = ?)",
                 [user_id],
             )
-            for table in ("playlists", "likes", "plays", "users"):
+            for table in ("playlists", "likes", "plays", "skips", "stations", "users"):
                 con.execute(f"DELETE FROM {table} WHERE user_id = ?", [user_id])
 
         self._run(work)

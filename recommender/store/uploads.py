@@ -88,7 +88,7 @@ class UploadStore:
                     "UPDATE playlist_items SET position = position - 1 WHERE playlist_id = ? AND position > ?",
                     [playlist_id, position],
                 )
-            for table in ("plays", "likes", "upload_owners", "track_words", "track_search"):
+            for table in ("plays", "likes", "skips", "upload_owners", "track_words", "track_search"):
                 con.execute(f"DELETE FROM {table} WHERE track_id = ?", [tid])
             con.execute("UPDATE tracks SET in_catalog = false WHERE track_id = ?", [tid])
             self._touch_catalog(con)

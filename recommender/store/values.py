@@ -22,7 +22,19 @@ from recommender.profile_names import name_key
 from recommender.sources.base import Track
 
 TRACK_COLUMNS = ["track_id", "title", "artist", "album", "genre", "split", "duration", "source", "audio_path"]
-PLAY_SOURCES = ("search", "recommendation", "upload", "map", "playlist", "similar", "path", "cli")
+PLAY_SOURCES = (
+    "search",
+    "recommendation",
+    "upload",
+    "map",
+    "playlist",
+    "similar",
+    "path",
+    "cli",
+    "radio",
+    "discover",
+    "mix",
+)
 MAX_USER_NAME = 40
 MAX_PLAYLIST_NAME = 60
 

@@ -3,23 +3,23 @@
 import pandas as pd
 import streamlit as st
 
-from pages import _common
+from pages import _cache, _require, _routing, _songs, _text
 from recommender import plots
 from recommender.catalog import model_description
 
-_common.ensure_routed(__file__)
+_routing.ensure_routed(__file__)
 
 st.title(":material/scatter_plot: Explore")
-cat = _common.require_catalog(model=True)
+cat = _require.require_catalog(model=True)
 st.caption(
-    f"Each dot is a song, placed by UMAP from its embedding by the {_common.md(model_description(cat.model_info))}: "
+    f"Each dot is a song, placed by UMAP from its embedding by the {_text.md(model_description(cat.model_info))}: "
     "neighbours on the map sound alike. Colour is the song's genre label. Hover for title and artist; click a "
     "dot to open the song."
 )
 
-with _common.user_errors():
-    frame = _common.map_frame(cat)
-    all_genres = _common.genres(cat)
+with _text.user_errors():
+    frame = _cache.map_frame(cat)
+    all_genres = _cache.genres(cat)
     chosen = st.multiselect(
         "Genres", all_genres, default=all_genres, key="explore_genres", placeholder="All genres"
     )
@@ -34,11 +34,11 @@ with _common.user_errors():
     st.caption(f"{len(shown):,} of {len(frame):,} songs shown.")
     event = st.plotly_chart(
         plots.map_figure(
-            shown, colors=_common.colors(cat), highlight=highlight, highlight_name="the open song"
+            shown, colors=_cache.colors(cat), highlight=highlight, highlight_name="the open song"
         ),
         key="explore_map",
         on_select="rerun",
         selection_mode="points",
         config={"scrollZoom": True, "displaylogo": False},
     )
-    _common.open_selected("explore_map", _common.selected_points(event), via="map")
+    _songs.open_selected("explore_map", _songs.selected_points(event), via="map")

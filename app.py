@@ -8,12 +8,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import _access, _build, _common, _player
+from pages import _access, _build, _cache, _player, _routing, _sidebar
 
 # The tab icon is a file of the project: a Material or emoji icon would be fetched from a font or CDN server.
 ICON = Path(__file__).parent / "assets" / "icon.png"
 st.set_page_config(page_title="musicrec", page_icon=str(ICON), layout="wide")
-_common.init_state()
+_routing.init_state()
 
 pages = {
     "Catalog": [
@@ -34,10 +34,10 @@ pages = {
     ],
 }
 page = st.navigation(pages)
-cat = _common.catalog()
+cat = _cache.catalog()
 _player.show(cat)
-_common.sidebar(cat)
+_sidebar.sidebar(cat)
 _build.sidebar_progress()
 _access.sidebar()
-_common.mark_routed()
+_routing.mark_routed()
 page.run()

@@ -17,7 +17,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from pages import _access, _common
+from pages import _access, _cache, _common, _routing, _text
 from recommender import access, jobs, listeners, plots
 from recommender.build import SOURCE_LABELS
 from recommender.config import Paths
@@ -89,7 +89,7 @@ def build_form(prefix: str, *, label: str = "Build the catalog") -> None:
     if st.button(
         label, type="primary", icon=":material/build:", key=f"{prefix}_build", disabled=problem is not None
     ):
-        with _common.user_errors():
+        with _text.user_errors():
             jobs.start(_options(prefix))
             st.rerun()
 
@@ -142,12 +142,11 @@ def _check_folder(text: str) -> str | None:
         found = folder_summary(access.server_folder(text))
     except (RecommenderError, OSError) as error:
         message = _problem(error)
-        st.error(_common.md(message), icon=":material/folder_off:")
+        st.error(_text.md(message), icon=":material/folder_off:")
         return message
     genres = found["genres"]
     labelled = (
-        f"{len(genres)} folders as genres: "
-        + ", ".join(f"{_common.md(g)} ({n:,})" for g, n in genres.items())
+        f"{len(genres)} folders as genres: " + ", ".join(f"{_text.md(g)} ({n:,})" for g, n in genres.items())
         if len(genres) > 1
         else "no genre folders (the backbone alone)"
     )
@@ -160,9 +159,7 @@ def _check_folder(text: str) -> str | None:
     if skipped:
         listed = list(skipped.items())[:SKIPPED_SHOWN]
         more = f"; and {len(skipped) - len(listed):,} more" if len(skipped) > len(listed) else ""
-        st.caption(
-            "Not used: " + "; ".join(f"{_common.md(p)}: {_common.md(why)}" for p, why in listed) + more
-        )
+        st.caption("Not used: " + "; ".join(f"{_text.md(p)}: {_text.md(why)}" for p, why in listed) + more)
     return None
 
 
@@ -190,7 +187,7 @@ def _check_fma(metadata: str, audio: str) -> str | None:
     except (RecommenderError, OSError) as error:
         problems.append(f"audio folder: {_problem(error)}")
     if problems:
-        st.error(_common.md("; ".join(problems)), icon=":material/folder_off:")
+        st.error(_text.md("; ".join(problems)), icon=":material/folder_off:")
         return "; ".join(problems)
     return None
 
@@ -206,9 +203,9 @@ def _still_running() -> dict:
     """The running build's state; once it has ended, the whole page runs again on what it left."""
     state = jobs.status()
     if not state or state.get("state") != "running":
-        _common.invalidate()
+        _cache.invalidate()
         if state and state.get("state") == "done":
-            _common.flash(DONE_MESSAGE)
+            _text.flash(DONE_MESSAGE)
         st.rerun(scope="app")
     return state
 
@@ -241,8 +238,8 @@ def sidebar_progress() -> None:
     @st.fragment(run_every=2.0)
     def live() -> None:
         state = _still_running()
-        st.caption(f":material/build: {_common.md(progress_words(state))}")
-        st.page_link(_common.HOME_PAGE, label="See the build", icon=":material/home:")
+        st.caption(f":material/build: {_text.md(progress_words(state))}")
+        st.page_link(_routing.HOME_PAGE, label="See the build", icon=":material/home:")
 
     with st.sidebar:
         st.divider()
@@ -264,7 +261,7 @@ def _progress(state: dict) -> None:
     started = datetime.fromisoformat(state["started_at"]).timestamp()
     elapsed = time.time() - started
     source = SOURCE_LABELS.get(state.get("options", {}).get("source"), "catalog")
-    st.markdown(f"**Building the {_common.md(source.lower())}** · {_minutes(elapsed)} so far")
+    st.markdown(f"**Building the {_text.md(source.lower())}** · {_minutes(elapsed)} so far")
     done, total = state.get("done") or 0, state.get("total")
     fraction = min(1.0, done / total) if total else 0.0
     text = f"{label}: {done:,} / {total:,}" if total else f"{label} …"
@@ -302,10 +299,10 @@ def show_outcome() -> None:
     elif not _access.is_owner():  # the reason may name the server's folders
         st.error("The last build failed; the catalog is as it was before it.")
     else:
-        st.error(f"The last build failed: {_common.md(state.get('error') or 'no reason given')}")
+        st.error(f"The last build failed: {_text.md(state.get('error') or 'no reason given')}")
         log = _paths().home / jobs.LOG_FILE
         if log.is_file() and log.stat().st_size:  # the build process's own output: a bug's traceback
-            st.caption(f"Everything the build printed is in {_common.md(log)}.")
+            st.caption(f"Everything the build printed is in {_text.md(log)}.")
     if st.button("Dismiss", key="build_outcome_dismiss"):
         seen.add(state.get("finished_at"))
         st.rerun()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import _common, _radio
+from pages import _cache, _radio, _text, _user
 from recommender.audio import duration_of
 from recommender.catalog import Catalog
 from recommender.errors import RecommenderError
@@ -56,7 +56,7 @@ def play_source(via: str) -> str:
 
 def record(cat: Catalog, track_id: int, *, via: str) -> None:
     """Record a play for the current profile (if any): pressing Play is the play event."""
-    user = _common.current_user()
+    user = _user.current_user()
     if user:
         source = play_source(via)
         cat.store.record_play(user, track_id, source=source if source in PLAY_SOURCES else "search")
@@ -71,7 +71,7 @@ def start(
     ``queue`` is ``(playlist name, position)`` when the song is played as part of a playlist;
     ``songs`` that list's track ids when it is not a stored playlist; ``radio``: the station's song.
     """
-    cat = _common.catalog()
+    cat = _cache.catalog()
     if cat is None:
         return
     try:
@@ -111,7 +111,7 @@ def advance(cat: Catalog) -> bool:
         radio_next(cat, heard=True)
         return True
     name, position = playing["queue"]
-    user = _common.current_user()
+    user = _user.current_user()
     listed = playing.get("songs")
     try:
         songs = (
@@ -134,7 +134,7 @@ def advance(cat: Catalog) -> bool:
 def start_radio(seed_kind: str, value, label: str = "") -> None:
     """Start a radio station (a button callback): ``seed_kind`` "track", "tag", "playlist" (``value``:
     (name, track ids)) or "taste"; the seed song, or the station's first pick, plays now."""
-    cat = _common.catalog()
+    cat = _cache.catalog()
     if cat is None:
         return
     try:
@@ -193,7 +193,7 @@ def show(cat: Catalog | None) -> None:
     with st.sidebar:
         if error:
             st.session_state[ERROR] = None
-            st.error(_common.md(error), icon=":material/error:")
+            st.error(_text.md(error), icon=":material/error:")
         if playing:
             _player(cat, playing["track_id"])
             if playing.get("ends_at") is not None:
@@ -214,7 +214,7 @@ def _player(cat: Catalog, track_id: int) -> None:
         stop()
         return
     st.caption(
-        f":material/headphones: Now playing **{_common.md(track['title'])}** · {_common.md(track['artist'])}"
+        f":material/headphones: Now playing **{_text.md(track['title'])}** · {_text.md(track['artist'])}"
     )
     audio(cat, track_id, autoplay=True)
     if (now_playing() or {}).get("radio"):
@@ -225,6 +225,6 @@ def _player(cat: Catalog, track_id: int) -> None:
 def audio(cat: Catalog, track_id: int, *, autoplay: bool = False) -> None:
     path = Path(cat.audio_path(track_id))
     if not path.is_file():
-        st.warning(f"The audio file of this song is missing ({_common.md(path.name)}).")
+        st.warning(f"The audio file of this song is missing ({_text.md(path.name)}).")
         return
     st.audio(str(path), format=MIME.get(path.suffix.lower(), "audio/mpeg"), autoplay=autoplay)

@@ -1,6 +1,6 @@
 """The sidebar's profile part: pick a profile, open it with its PIN, make one; the owner's reset.
 
-Which profile a session may use is decided in one place, ``_common.current_user``: the
+Which profile a session may use is decided in one place, ``_user.current_user``: the
 profile picked here, once this session gave its PIN or is the owner's. The PINs typed are
 never kept: only which profiles this session opened, each with its PIN's stamp, so a new
 PIN (the owner's reset) closes the profile in every session that opened it with the old one.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import _common
+from pages import _cache, _text, _user
 from pages._access import is_owner
 from recommender.catalog import Catalog
 from recommender.errors import RecommenderError
@@ -27,16 +27,16 @@ _STATE |= dict.fromkeys(_PIN_KEYS, "")
 def _set_user(name: str | None) -> None:
     st.session_state.user = name
     if name is None:
-        st.query_params.pop(_common.USER_PARAM, None)
-    elif st.query_params.get(_common.USER_PARAM) != name:
-        st.query_params[_common.USER_PARAM] = name
+        st.query_params.pop(_user.USER_PARAM, None)
+    elif st.query_params.get(_user.USER_PARAM) != name:
+        st.query_params[_user.USER_PARAM] = name
 
 
 def _remember(profile: Profile | None) -> None:
     """This session opened ``profile`` (with the PIN it has now)."""
     if profile is not None:
-        st.session_state[_common.UNLOCKED] = {
-            **st.session_state[_common.UNLOCKED],
+        st.session_state[_user.UNLOCKED] = {
+            **st.session_state[_user.UNLOCKED],
             profile.key: profile.stamp,
         }
 
@@ -60,7 +60,7 @@ def _create_profile() -> None:
     A name that was taken picks that profile, which then asks for its PIN; a profile made
     before PINs is claimed by the PIN typed here.
     """
-    store = _common.catalog().store
+    store = _cache.catalog().store
     pin, again = _pins_typed("sidebar_new_pin", "sidebar_new_pin_again")
     name = st.session_state.get("sidebar_new_user", "")
     if again and again != pin:
@@ -86,7 +86,7 @@ def _create_profile() -> None:
 def _unlock(user: str) -> None:
     (pin,) = _pins_typed("sidebar_pin")
     try:
-        _remember(_common.catalog().store.unlock_profile(user, pin))
+        _remember(_cache.catalog().store.unlock_profile(user, pin))
     except RecommenderError as error:
         return _said(str(error))
     _said()
@@ -96,7 +96,7 @@ def _claim(user: str) -> None:
     pin, again = _pins_typed("sidebar_claim_pin", "sidebar_claim_pin_again")
     if again != pin:
         return _said("the two PINs differ: type the same PIN twice")
-    store = _common.catalog().store
+    store = _cache.catalog().store
     try:
         _remember(store.profile(store.claim_profile(user, pin)))
     except RecommenderError as error:
@@ -109,16 +109,14 @@ def _reset_pin(user: str) -> None:
     if not is_owner():
         return _said("only the owner of this server can set a new PIN for a profile")
     try:
-        name = _common.catalog().store.set_pin(user, pin)
+        name = _cache.catalog().store.set_pin(user, pin)
     except RecommenderError as error:
         return _said(str(error))
-    _said(notice=f"{_common.md(name)} has a new PIN: it is asked for from now on, in every browser.")
+    _said(notice=f"{_text.md(name)} has a new PIN: it is asked for from now on, in every browser.")
 
 
 def _lock(key: str) -> None:
-    st.session_state[_common.UNLOCKED] = {
-        k: v for k, v in st.session_state[_common.UNLOCKED].items() if k != key
-    }
+    st.session_state[_user.UNLOCKED] = {k: v for k, v in st.session_state[_user.UNLOCKED].items() if k != key}
 
 
 def _pick_profile() -> None:
@@ -131,7 +129,7 @@ def _pick_profile() -> None:
 def _restore_user(users: list[str]) -> None:
     """The profile of this session: the one picked, else the URL's; none if it no longer exists."""
     user = st.session_state.user
-    if user is None and (wanted := st.query_params.get(_common.USER_PARAM)):
+    if user is None and (wanted := st.query_params.get(_user.USER_PARAM)):
         key = name_key(wanted.strip()[: MAX_USER_NAME + 1])  # a longer name is no profile's
         user = next((u for u in users if name_key(u) == key), None)
     _set_user(user if user in users else None)
@@ -147,11 +145,11 @@ def sidebar(cat: Catalog) -> None:
     for key, value in _STATE.items():
         if key not in st.session_state:
             st.session_state[key] = value
-    if _common.UNLOCKED not in st.session_state:
-        st.session_state[_common.UNLOCKED] = {}  # this session's own
+    if _user.UNLOCKED not in st.session_state:
+        st.session_state[_user.UNLOCKED] = {}  # this session's own
     if (users := _users(cat)) is None:
-        if st.session_state.user and st.query_params.get(_common.USER_PARAM) != st.session_state.user:
-            st.query_params[_common.USER_PARAM] = st.session_state.user
+        if st.session_state.user and st.query_params.get(_user.USER_PARAM) != st.session_state.user:
+            st.query_params[_user.USER_PARAM] = st.session_state.user
         return
     _restore_user(users)
     st.session_state.sidebar_user = st.session_state.user
@@ -162,7 +160,7 @@ def sidebar(cat: Catalog) -> None:
     if st.session_state.user:
         _open_or_ask(cat, st.session_state.user)
     if message := st.session_state.sidebar_profile_error:
-        st.error(_common.md(message), icon=":material/lock:")
+        st.error(_text.md(message), icon=":material/lock:")
     if message := st.session_state.sidebar_profile_notice:
         st.session_state.sidebar_profile_notice = None
         st.success(message, icon=":material/check_circle:")
@@ -181,7 +179,7 @@ def _open_or_ask(cat: Catalog, user: str) -> None:
     if is_owner():
         st.caption(":material/key: Open as this server's owner: no PIN needed.")
         with st.expander("Set a new PIN"), st.form("sidebar_reset_form", border=False):
-            st.caption(f"For a forgotten PIN: the new one replaces the PIN of {_common.md(user)}.")
+            st.caption(f"For a forgotten PIN: the new one replaces the PIN of {_text.md(user)}.")
             st.text_input("New PIN", key="sidebar_reset_pin", type="password", max_chars=128)
             st.form_submit_button("Set the new PIN", key="sidebar_reset", on_click=_reset_pin, args=(user,))
         return
@@ -191,7 +189,7 @@ def _open_or_ask(cat: Catalog, user: str) -> None:
         return
     if profile is None:
         return
-    if _common.current_user() == user:
+    if _user.current_user() == user:
         st.button("Lock this profile", key="sidebar_lock", icon=":material/lock:", type="tertiary",
                   on_click=_lock, args=(profile.key,), help="Ask for its PIN again in this browser")  # fmt: skip
     elif profile.has_pin:
@@ -201,7 +199,7 @@ def _open_or_ask(cat: Catalog, user: str) -> None:
                                   icon=":material/lock_open:")  # fmt: skip
     else:
         st.info(
-            f"{_common.md(user)} has no PIN yet. Set one: it protects this profile from now on, "
+            f"{_text.md(user)} has no PIN yet. Set one: it protects this profile from now on, "
             "and is asked for in every other browser.",
             icon=":material/lock_open:",
         )
@@ -216,5 +214,5 @@ def _users(cat: Catalog) -> list[str] | None:
     try:
         return cat.store.users()
     except RecommenderError as error:  # e.g. another program holds the database
-        st.error(_common.md(error), icon=":material/error:")
+        st.error(_text.md(error), icon=":material/error:")
         return None

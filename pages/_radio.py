@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from pages import _common
+from pages import _text, _user
 from recommender import radio
 from recommender.catalog import Catalog
 from recommender.errors import UserInputError
@@ -37,7 +37,7 @@ def begin(cat: Catalog, kind: str, value) -> int | None:
         name, ids = value
         seed = radio.playlist_seed(cat.index, str(name), list(ids))
     elif kind == "taste":
-        user = _common.current_user()
+        user = _user.current_user()
         if not user:
             raise UserInputError("open your profile (with its PIN) to start a radio from your taste")
         seed = radio.seed_from(cat, user=user)
@@ -59,7 +59,7 @@ def upcoming(cat: Catalog, n: int = UP_NEXT):
     current = station()
     if current is None:
         return None
-    return radio.play_next(cat, current, k=n, user=_common.current_user())
+    return radio.play_next(cat, current, k=n, user=_user.current_user())
 
 
 def after(
@@ -71,7 +71,7 @@ def after(
         return None
     skipped = heard is None and radio.is_skip(played, length)
     current.note(track_id, "skip" if skipped else "heard")
-    user = _common.current_user()
+    user = _user.current_user()
     if skipped and user:
         cat.store.record_skip(user, track_id)
     return _next(cat)
@@ -81,7 +81,7 @@ def like(cat: Catalog, track_id: int) -> None:
     current = station()
     if current is not None:
         current.note(track_id, "like")
-    user = _common.current_user()
+    user = _user.current_user()
     if user:
         cat.store.like(user, track_id)
 
@@ -91,19 +91,19 @@ def controls(cat: Catalog, *, on_skip: Callable[[], None]) -> None:
     current = station()
     if current is None:
         return
-    st.caption(f":material/radio: Radio from {_common.md(current.seed.label)}")
+    st.caption(f":material/radio: Radio from {_text.md(current.seed.label)}")
     row = st.container(horizontal=True)
     row.button("Skip", key="radio_skip", icon=":material/skip_next:", on_click=on_skip,
                help=f"Moving on within {radio.SKIP_SECONDS:.0f} s is a skip: the station moves away from this sound")  # fmt: skip
     playing = (st.session_state.get("now_playing") or {}).get("track_id")
     if playing is not None:
         row.button("Like", key="radio_like", icon=":material/favorite:", on_click=like, args=(cat, int(playing)),
-                   help="The station comes closer to this sound" + ("" if _common.current_user() else
+                   help="The station comes closer to this sound" + ("" if _user.current_user() else
                    " (open a profile to keep the like)"))  # fmt: skip
-    with _common.user_errors():
+    with _text.user_errors():
         frame = upcoming(cat)
         if frame is not None and len(frame):
             lines = [
-                f"{i + 1}. {_common.md(r['title'])} · {_common.md(r['artist'])}" for i, r in frame.iterrows()
+                f"{i + 1}. {_text.md(r['title'])} · {_text.md(r['artist'])}" for i, r in frame.iterrows()
             ]
             st.caption("Up next:  \n" + "  \n".join(lines))

@@ -3,32 +3,32 @@
 import pandas as pd
 import streamlit as st
 
-from pages import _common
+from pages import _cache, _require, _routing, _songs, _text
 from recommender import plots
 from recommender.catalog import model_description
 
-_common.ensure_routed(__file__)
+_routing.ensure_routed(__file__)
 
 st.title(":material/scatter_plot: Explore")
-cat = _common.require_catalog(model=True)
+cat = _require.require_catalog(model=True)
 st.caption(
-    f"Each dot is a song, placed by UMAP from its embedding by the {_common.md(model_description(cat.model_info))}: "
+    f"Each dot is a song, placed by UMAP from its embedding by the {_text.md(model_description(cat.model_info))}: "
     "neighbours on the map sound alike. Colour is the song's genre label. Hover for title and artist; click a "
     "dot to open the song."
 )
 
-with _common.user_errors():
-    frame = _common.map_frame(cat)
-    all_genres = _common.genres(cat)
+with _text.user_errors():
+    frame = _cache.map_frame(cat)
+    all_genres = _cache.genres(cat)
     chosen = st.multiselect(
         "Genres", all_genres, default=all_genres, key="explore_genres", placeholder="All genres"
     )
     shown = frame[frame["genre"].isin(chosen)] if chosen else frame
-    palette = _common.colors(cat)
+    palette = _cache.colors(cat)
     if st.toggle(
         "Colour by sonic playlist", key="explore_by_playlist", help="The playlists of the Discover page"
     ):
-        names = _common.sonic_playlists(cat).playlist_of()
+        names = _cache.sonic_playlists(cat).playlist_of()
         shown = shown.assign(genre=shown["track_id"].map(names).fillna("(none)"))
         palette = plots.genre_colors(sorted(shown["genre"].unique()))
     highlight = None
@@ -46,4 +46,4 @@ with _common.user_errors():
         selection_mode="points",
         config={"scrollZoom": True, "displaylogo": False},
     )
-    _common.open_selected("explore_map", _common.selected_points(event), via="map")
+    _songs.open_selected("explore_map", _songs.selected_points(event), via="map")

@@ -2,17 +2,17 @@
 
 import streamlit as st
 
-from pages import _common
+from pages import _require, _routing, _songs, _text, _user
 
-_common.ensure_routed(__file__)
+_routing.ensure_routed(__file__)
 
 st.title(":material/history: History")
 st.caption("Every song you played, newest first: your recommendations are built from it.")
-_common.show_flash()
-cat = _common.require_catalog()
-user = _common.require_user()
+_text.show_flash()
+cat = _require.require_catalog()
+user = _user.require_user()
 
-with _common.user_errors():
+with _text.user_errors():
     plays = cat.store.history(user)
     if not len(plays):
         st.info(
@@ -33,13 +33,13 @@ with _common.user_errors():
             "track_id": st.column_config.NumberColumn("id", format="%d"),
         },
     )
-    rows = _common.selected_rows(event)
+    rows = _songs.selected_rows(event)
     via = str(plays.iloc[rows[0]]["source"]) if rows else "search"  # found again the way it was found first
-    _common.open_selected("history_table", [plays.iloc[r]["track_id"] for r in rows], via=via)
+    _songs.open_selected("history_table", [plays.iloc[r]["track_id"] for r in rows], via=via)
 
     with st.popover("Clear history", icon=":material/delete_sweep:"):
         st.write("Forget every play of this profile? Likes and playlists stay.")
         if st.button("Clear my history", key="history_clear", type="primary"):
             cat.store.clear_history(user)
-            _common.flash("Your history is cleared.")
+            _text.flash("Your history is cleared.")
             st.rerun()

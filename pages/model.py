@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from pages import _access, _build, _common
+from pages import _access, _build, _cache, _require, _routing, _text
 from recommender import jobs, listeners, plots
 from recommender.catalog import model_description
 
-_common.ensure_routed(__file__)
+_routing.ensure_routed(__file__)
 
 
 st.title(":material/model_training: Model")
@@ -16,21 +16,21 @@ st.caption(
     "catalog's genres; CNNs trained from scratch are kept for comparison. Metrics are on the test split, "
     "which no model saw while learning."
 )
-_common.show_flash()
+_text.show_flash()
 _build.show_outcome()
-cat = _common.require_catalog()
+cat = _require.require_catalog()
 if _build.running():
     _build.show_running(key="model")
 
 
 if cat.model_info:
-    with _common.user_errors():
-        m = _common.metrics(cat)
+    with _text.user_errors():
+        m = _cache.metrics(cat)
         model = cat.model_info
-        st.markdown(f"**In use:** {_common.md(model_description(model))}")
+        st.markdown(f"**In use:** {_text.md(model_description(model))}")
         if m.get("note"):
             st.info(
-                f"{_common.md(m['note'].capitalize())}. Neighbours come from the backbone's embedding; "
+                f"{_text.md(m['note'].capitalize())}. Neighbours come from the backbone's embedding; "
                 "with genre labels (a folder per genre, or genre tags) a head would be fitted and measured.",
                 icon=":material/info:",
             )
@@ -60,7 +60,7 @@ if cat.model_info:
             }
             st.caption(
                 "Genre accuracy on the test songs: "
-                + " · ".join(f"{_common.md(k)} {v}" for k, v in accuracies.items())
+                + " · ".join(f"{_text.md(k)} {v}" for k, v in accuracies.items())
             )
 
         history = cat.training_history()
@@ -76,7 +76,7 @@ if cat.model_info:
             with right:
                 st.subheader("Accuracy per genre")
                 st.plotly_chart(
-                    plots.per_genre_accuracy_figure(c["per_genre"], colors=_common.colors(cat)),
+                    plots.per_genre_accuracy_figure(c["per_genre"], colors=_cache.colors(cat)),
                     key="model_per_genre",
                 )
 else:
@@ -109,7 +109,7 @@ with train_tab:
             "Build", type="primary", icon=":material/play_arrow:", key="model_train"
         )
     if train:
-        with _common.user_errors():
+        with _text.user_errors():
             jobs.start(cat.rebuild_options(arch=arch, epochs=int(epochs), model=None, no_train=False))
             st.rerun()
 
@@ -124,7 +124,7 @@ with load_tab:
         key="model_upload",
     )  # fmt: skip
     if st.button("Use this model", key="model_use", disabled=not (choice or files)):
-        with _common.user_errors():
+        with _text.user_errors():
             path = (
                 cat.import_model({f.name: f.getvalue() for f in files}) if files else cat.model_path(choice)
             )

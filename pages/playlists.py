@@ -6,25 +6,25 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from pages import _access, _common, _player
+from pages import _access, _cache, _player, _require, _routing, _songs, _text, _user
 from recommender import playlists as playlist_files
 from recommender import plots
 from recommender.words import plural
 
-_common.ensure_routed(__file__)
+_routing.ensure_routed(__file__)
 
 for key, value in (("playlists_selected", None), ("playlists_path", None)):
     if key not in st.session_state:
         st.session_state[key] = value
 
 st.title(":material/queue_music: Playlists")
-_common.show_flash()
-cat = _common.require_catalog(model=True)
-user = _common.require_user()
+_text.show_flash()
+cat = _require.require_catalog(model=True)
+user = _user.require_user()
 store = cat.store
 
 # ---- choose or create ----------------------------------------------------------------------------
-names = _common.read_or_stop(lambda: store.playlists(user)["name"].tolist())
+names = _text.read_or_stop(lambda: store.playlists(user)["name"].tolist())
 # A widget's value can only be set before it is drawn: a playlist just made is picked here, on the next run.
 pending = st.session_state.pop("playlists_pending", None)
 if pending in names:
@@ -36,9 +36,9 @@ top[0].selectbox("Playlist", names, key="playlists_selected", placeholder="No pl
 with top[1].popover("New playlist", icon=":material/add:", use_container_width=True):
     new_name = st.text_input("Name", key="playlists_new_name", max_chars=60)
     if st.button("Create", key="playlists_create", type="primary"):
-        with _common.user_errors():
+        with _text.user_errors():
             store.create_playlist(user, new_name)
-            _common.flash(f"Created playlist “{_common.md(new_name)}”.")
+            _text.flash(f"Created playlist “{_text.md(new_name)}”.")
             st.session_state.playlists_pending = new_name.strip()
             st.rerun()
 with top[2].popover("Import a file", icon=":material/upload_file:", use_container_width=True):
@@ -51,30 +51,30 @@ with top[2].popover("Import a file", icon=":material/upload_file:", use_containe
         "Name", key="playlists_import_name", max_chars=60, placeholder="the file's name"
     )
     if st.button("Import", key="playlists_import", type="primary", disabled=upload is None):
-        with _common.user_errors():
+        with _text.user_errors():
             chosen = import_name.strip() or Path(upload.name).stem.strip()
             found = cat.import_playlist(
                 user, chosen, upload.getvalue(), file_name=upload.name, bases=(_access.music_base(cat),)
             )
-            message = f"Imported {plural(len(found.track_ids), 'song')} into “{_common.md(chosen)}”."
+            message = f"Imported {plural(len(found.track_ids), 'song')} into “{_text.md(chosen)}”."
             if found.skipped:
-                shown = ", ".join(f"“{_common.md(e)}”" for e in found.skipped[:5])
+                shown = ", ".join(f"“{_text.md(e)}”" for e in found.skipped[:5])
                 message += f" Skipped {len(found.skipped)} not in the catalog: {shown}" + (
                     ", …" if len(found.skipped) > 5 else "."
                 )
             if found.repeated:
                 message += f" Left out {len(found.repeated)} listed twice."
-            _common.flash(message)
+            _text.flash(message)
             st.session_state.playlists_pending = chosen
             st.rerun()
 name = st.session_state.playlists_selected
 if name is None:
     st.info("No playlist yet: create one above, or make one from a path between two songs below.")
 else:
-    with _common.user_errors():
+    with _text.user_errors():
         songs = store.playlist(user, name)
         head = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
-        head[0].subheader(f"{_common.md(name)} · {plural(len(songs), 'song')}")
+        head[0].subheader(f"{_text.md(name)} · {plural(len(songs), 'song')}")
         via = f"playlist {name}"
         if len(songs):
             _player.play_button(
@@ -89,11 +89,11 @@ else:
                 st.rerun()
         with head[3].popover("Delete", icon=":material/delete:"):
             st.markdown(
-                f"Delete “{_common.md(name)}” and its {len(songs)} songs list? The songs stay in the catalog."
+                f"Delete “{_text.md(name)}” and its {len(songs)} songs list? The songs stay in the catalog."
             )
             if st.button("Delete playlist", key="playlists_delete", type="primary"):
                 store.delete_playlist(user, name)
-                _common.flash(f"Deleted playlist “{_common.md(name)}”.")
+                _text.flash(f"Deleted playlist “{_text.md(name)}”.")
                 st.rerun()
 
         playing = _player.now_playing()
@@ -115,8 +115,8 @@ else:
             else:
                 current = songs.iloc[position]
                 nav.markdown(
-                    f"Now playing {position + 1}/{len(songs)}: **{_common.md(current['title'])}** · "
-                    f"{_common.md(current['artist'])}"
+                    f"Now playing {position + 1}/{len(songs)}: **{_text.md(current['title'])}** · "
+                    f"{_text.md(current['artist'])}"
                 )
 
         if len(songs):
@@ -140,7 +140,7 @@ else:
                 else "Its songs by their paths in the catalog's music folder."
             )
 
-        action = _common.song_list(
+        action = _songs.song_list(
             cat, songs, key="playlists_songs", via=f"playlist {name}", queue=name,
             extras=[("Move up", ":material/arrow_upward:"), ("Move down", ":material/arrow_downward:"),
                     ("Remove", ":material/remove:")],
@@ -159,7 +159,7 @@ else:
             st.subheader("Continue this playlist")
             st.caption("Songs that sound like the whole playlist, weighted towards its last songs.")
             more = cat.continue_playlist(user, name, k=5)
-            picked = _common.song_list(
+            picked = _songs.song_list(
                 cat,
                 more,
                 key="playlists_continue",
@@ -178,30 +178,30 @@ st.caption(
     "Songs that move smoothly from the first song's sound to the second's through the songs between them, "
     "each step as small as the catalog allows, no artist twice in a row where it can be helped."
 )
-with _common.user_errors():
+with _text.user_errors():
     cols = st.columns(2)
     with cols[0]:
-        start = _common.pick_track(cat, key="playlists_from", label="From")
+        start = _songs.pick_track(cat, key="playlists_from", label="From")
     with cols[1]:
-        end = _common.pick_track(cat, key="playlists_to", label="To")
+        end = _songs.pick_track(cat, key="playlists_to", label="To")
     steps = st.slider("Songs in the path", 3, 20, 8, key="playlists_steps")
     if start is not None and end is not None:
         if st.button("Find the path", key="playlists_find_path", icon=":material/route:"):
             st.session_state.playlists_path = (start, end, int(steps))
         if st.session_state.playlists_path == (start, end, int(steps)):
             path = cat.path(start, end, steps=int(steps))
-            _common.song_list(
+            _songs.song_list(
                 cat, path, key="playlists_path_list", via="path",
                 score_caption="Score: cosine similarity to the previous song in the path (1 = sounds the same). "
                 f"The largest step is the lowest score: {path['score'].iloc[1:].min():.2f}.",
             )  # fmt: skip
-            coords = _common.map_frame(cat).set_index("track_id")
+            coords = _cache.map_frame(cat).set_index("track_id")
             here = coords.loc[[t for t in path["track_id"] if t in coords.index]]
             mark = pd.DataFrame({"x": here["x"], "y": here["y"], "label": [""] * len(here)})
             if len(mark):
                 mark.iloc[[0, -1], mark.columns.get_loc("label")] = ["from", "to"]
             st.plotly_chart(
-                plots.map_figure(_common.map_frame(cat), colors=_common.colors(cat), highlight=mark, highlight_name="path", connect=True,
+                plots.map_figure(_cache.map_frame(cat), colors=_cache.colors(cat), highlight=mark, highlight_name="path", connect=True,
                                  height=420),
                 key="playlists_path_map",
             )  # fmt: skip
@@ -210,5 +210,5 @@ with _common.user_errors():
             if st.button("Save as a playlist", key="playlists_save_path", type="primary"):
                 cat.save_playlist(user, new, path["track_id"].tolist())
                 st.session_state.playlists_pending = new.strip()
-                _common.flash(f"Saved “{_common.md(new)}” with {plural(len(path), 'song')}.")
+                _text.flash(f"Saved “{_text.md(new)}” with {plural(len(path), 'song')}.")
                 st.rerun()

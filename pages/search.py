@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from pages import _common
+from pages import _cache, _require, _routing, _songs, _text
 from recommender.catalog import DESCRIBE_MIN_SCORE
 from recommender.words import plural
 
-_common.ensure_routed(__file__)
+_routing.ensure_routed(__file__)
 
 SORTS = {
     "Best match": None,
@@ -21,13 +21,13 @@ st.title(":material/search: Search")
 st.caption(
     "Title, artist or album — a typo or two is fine. Every field you fill must hold. Select a row to open the song."
 )
-cat = _common.require_catalog()
+cat = _require.require_catalog()
 
 cols = st.columns([4, 2, 2, 2, 1], vertical_alignment="bottom")
 query = cols[0].text_input("Search", key="search_query", placeholder="e.g. midnight, Velvet Drive, …")
-genre = cols[1].selectbox("Genre", [ALL, *_common.genres(cat)], key="search_genre")
+genre = cols[1].selectbox("Genre", [ALL, *_cache.genres(cat)], key="search_genre")
 tag = cols[2].selectbox(
-    "The model hears", [ANY_TAG, *sorted(_common.tag_names(cat))], key="search_tag",
+    "The model hears", [ANY_TAG, *sorted(_cache.tag_names(cat))], key="search_tag",
     help="Tags are predictions of the pretrained model: what it hears in each song's audio.",
 )  # fmt: skip
 sort = cols[3].selectbox("Sort by", list(SORTS), key="search_sort")
@@ -37,7 +37,7 @@ sounds = st.text_input(
     help="Free words matched to the tags the model knows; songs ranked by how strongly it hears them, weak matches left out.",
 )  # fmt: skip
 
-with _common.user_errors():
+with _text.user_errors():
     genre_name = None if genre == ALL else genre
     tag_name = None if tag == ANY_TAG else tag
     text = query.strip() or None
@@ -51,13 +51,13 @@ with _common.user_errors():
     results = results.reset_index(drop=True)
     searched = []
     if text:
-        searched.append(f"matching “{_common.md(text)}”")
+        searched.append(f"matching “{_text.md(text)}”")
     if tag_name:
-        searched.append(f"in which the model hears **{_common.md(tag_name)}**")
+        searched.append(f"in which the model hears **{_text.md(tag_name)}**")
     if genre_name:
-        searched.append(f"in **{_common.md(genre_name)}**")
+        searched.append(f"in **{_text.md(genre_name)}**")
     if matched:
-        searched.append("that sound " + ", ".join(f"**{_common.md(t)}**" for t in matched))
+        searched.append("that sound " + ", ".join(f"**{_text.md(t)}**" for t in matched))
     what = " · ".join(searched)
     if not len(results):
         st.warning(
@@ -83,5 +83,5 @@ with _common.user_errors():
             "score": st.column_config.NumberColumn("score", format="%.1f"),
         },
     )
-    rows = _common.selected_rows(event)
-    _common.open_selected("search_table", [results.loc[r, "track_id"] for r in rows], via="search")
+    rows = _songs.selected_rows(event)
+    _songs.open_selected("search_table", [results.loc[r, "track_id"] for r in rows], via="search")

@@ -9,13 +9,13 @@ import re
 
 import streamlit as st
 
-from pages import _access, _common, _player
+from pages import _access, _cache, _player, _require, _routing, _songs, _text, _user
 from recommender import plots
 from recommender.describe import merge_tags, why
 from recommender.errors import RecommenderError, UserInputError
 from recommender.uploads import may_delete
 
-_common.ensure_routed(__file__)
+_routing.ensure_routed(__file__)
 
 TAGS_CAPTION = (
     "Tags are what the pretrained model hears in the audio (predictions of musicnn's taggers), not "
@@ -25,13 +25,13 @@ TAGS_CAPTION = (
 if "song_k" not in st.session_state:
     st.session_state.song_k = 10
 
-cat = _common.require_catalog(model=True)
+cat = _require.require_catalog(model=True)
 
 
 def not_found(why: str) -> None:
     """A link to no song of this catalog: say so, offer the ways to find one, and stop the page."""
     st.title(":material/music_off: Song not found")
-    st.warning(f"{_common.md(why)}. The link may come from another catalog, or the song was removed.")
+    st.warning(f"{_text.md(why)}. The link may come from another catalog, or the song was removed.")
     st.page_link("pages/search.py", label="Search a song", icon=":material/search:")
     st.page_link("pages/explore.py", label="Explore the map", icon=":material/scatter_plot:")
     st.stop()
@@ -59,18 +59,18 @@ except UserInputError:
     not_found(f"There is no song number {track_id} in this catalog")
 except RecommenderError as error:  # e.g. another program holds the database
     st.title(":material/music_note: Song")
-    st.error(_common.md(error), icon=":material/error:")
+    st.error(_text.md(error), icon=":material/error:")
     st.stop()
 
-with _common.user_errors():
+with _text.user_errors():
     st.query_params["track"] = st.session_state.song_link = str(track_id)
-    user = _common.current_user()
-    _common.show_flash()
-    st.title(f":material/music_note: {_common.md(track['title'])}")
-    palette = _common.colors(cat)
+    user = _user.current_user()
+    _text.show_flash()
+    st.title(f":material/music_note: {_text.md(track['title'])}")
+    palette = _cache.colors(cat)
     st.markdown(
-        f"**{_common.md(track['artist'])}** · {_common.md(track.get('album') or '—')} · "
-        + _common.genre_label(str(track["genre"]), palette)
+        f"**{_text.md(track['artist'])}** · {_text.md(track.get('album') or '—')} · "
+        + _songs.genre_label(str(track["genre"]), palette)
     )
 
     actions = st.container(horizontal=True, vertical_alignment="center")
@@ -85,7 +85,7 @@ with _common.user_errors():
     ):
         mixed = st.session_state.get("mix_add") or []
         st.session_state.mix_add = [*mixed, int(track_id)] if int(track_id) not in mixed else mixed
-        _common.flash(f"“{_common.md(track['title'])}” is in the mix (Discover).")
+        _text.flash(f"“{_text.md(track['title'])}” is in the mix (Discover).")
         st.rerun()
     liked = bool(user) and cat.store.is_liked(user, track_id)
     like_label = "Liked" if liked else "Like"
@@ -105,11 +105,11 @@ with _common.user_errors():
                 if not name:
                     st.error("Choose a playlist or name a new one.")
                 else:
-                    with _common.user_errors():
+                    with _text.user_errors():
                         if name not in names:
                             cat.store.create_playlist(user, name)
                         cat.store.add_to_playlist(user, name, track_id)
-                        _common.flash(f"Added “{_common.md(track['title'])}” to {_common.md(name)}.")
+                        _text.flash(f"Added “{_text.md(track['title'])}” to {_text.md(name)}.")
                         st.rerun()
     else:
         actions.caption("Pick a profile in the sidebar to like songs, keep playlists and a history.")
@@ -120,8 +120,8 @@ with _common.user_errors():
             )
             if st.button("Delete the clip", key="song_delete_upload", type="primary"):
                 title = cat.delete_upload(track_id, user=user, owner=_access.is_owner())
-                _common.after_upload()
-                _common.flash(f"“{_common.md(title)}” is deleted.")
+                _cache.after_upload()
+                _text.flash(f"“{_text.md(title)}” is deleted.")
                 st.session_state.track_id = st.session_state.song_link = None
                 st.query_params.pop("track", None)
                 st.switch_page("pages/search.py")
@@ -135,7 +135,7 @@ with _common.user_errors():
     with left:
         st.subheader("What the model hears")
         st.plotly_chart(
-            plots.spectrogram_figure(_common.mel(cat, track_id), config=cat.config), key="song_spectrogram"
+            plots.spectrogram_figure(_cache.mel(cat, track_id), config=cat.config), key="song_spectrogram"
         )
         st.caption("Log-mel spectrogram of the 30 s the model listens to (colour: loudness in dB).")
     with right:
@@ -146,7 +146,7 @@ with _common.user_errors():
         st.subheader("The model hears")
         st.plotly_chart(plots.tag_figure(merge_tags(cat.tags(track_id, n=None))), key="song_tags")
         st.caption(TAGS_CAPTION)
-        traits = _common.traits(cat, track_id)
+        traits = _cache.traits(cat, track_id)
         st.caption(f"Tempo ≈ {traits.tempo_bpm:.0f} BPM · brightness ≈ {traits.brightness_hz / 1000:.1f} kHz")
 
     st.subheader("Songs that sound like it")
@@ -154,5 +154,5 @@ with _common.user_errors():
     k = cols[0].slider("How many", 3, 30, key="song_k")
     same_genre = cols[1].toggle("Same genre only", key="song_same_genre")
     similar = cat.similar(track_id, k=int(k), genre=str(track["genre"]) if same_genre else None)
-    reasons = [why(traits, _common.traits(cat, tid)) for tid in similar["track_id"]]
-    _common.song_list(cat, similar, key="song_similar", via="similar", notes=reasons, similarity=True)
+    reasons = [why(traits, _cache.traits(cat, tid)) for tid in similar["track_id"]]
+    _songs.song_list(cat, similar, key="song_similar", via="similar", notes=reasons, similarity=True)

@@ -7,13 +7,13 @@ at once, so it shows up on the map and among other songs' neighbours.
 import pandas as pd
 import streamlit as st
 
-from pages import _access, _common
+from pages import _access, _cache, _common, _require, _routing, _songs, _text, _user
 from recommender import plots
 from recommender.audio import can_decode
 from recommender.describe import NEIGHBOURS_FOR_VERDICT, genre_verdict, merge_tags, sound_traits, why
 from recommender.uploads import default_title, upload_quota
 
-_common.ensure_routed(__file__)
+_routing.ensure_routed(__file__)
 
 ALL = "All genres"
 
@@ -24,47 +24,47 @@ st.caption(
     + ("" if can_decode(".m4a") else "M4A and AAC need ffmpeg, which this server lacks. ")
     + "The model listens to the centre 30 s of longer files."
 )
-_common.show_flash()
-cat = _common.require_catalog(model=True)
+_text.show_flash()
+cat = _require.require_catalog(model=True)
 
 uploaded = st.file_uploader("Audio clip", type=list(_common.AUDIO_TYPES), key="upload_file")
 if uploaded is None:
     st.stop()
 
-with _common.user_errors():
+with _text.user_errors():
     data = uploaded.getvalue()
-    clip = _common.analyse_clip(cat, data, uploaded.name)
-    palette = _common.colors(cat)
-    heard = ", ".join(_common.md(t) for t in list(merge_tags(clip.tags))[:3])
+    clip = _cache.analyse_clip(cat, data, uploaded.name)
+    palette = _cache.colors(cat)
+    heard = ", ".join(_text.md(t) for t in list(merge_tags(clip.tags))[:3])
     unlike = cat.unlike_catalog(clip)
     nearest = cat.similar_to_clip(clip, k=NEIGHBOURS_FOR_VERDICT)
     verdict = genre_verdict(clip.genre_probabilities, nearest["genre"].tolist(), unlike_catalog=unlike)
-    name = f"**{_common.md(uploaded.name)}**"
+    name = f"**{_text.md(uploaded.name)}**"
     if verdict.genre is None:
         st.info(f"In {name} the model hears {heard}.", icon=":material/hearing:")
     elif verdict.confident:
         st.success(
-            f"{name} sounds most like **{_common.md(verdict.genre)}** ({verdict.probability:.0%}), "
+            f"{name} sounds most like **{_text.md(verdict.genre)}** ({verdict.probability:.0%}), "
             f"as do its closest songs; the model hears {heard}.",
             icon=":material/hearing:",
         )
     elif verdict.reason == "neighbours":
         st.info(
-            f"{name} is hard to place: the model's best guess is {_common.md(verdict.genre)} "
-            f"({verdict.probability:.0%}), but its closest songs are mostly {_common.md(verdict.neighbour_genre)}. "
+            f"{name} is hard to place: the model's best guess is {_text.md(verdict.genre)} "
+            f"({verdict.probability:.0%}), but its closest songs are mostly {_text.md(verdict.neighbour_genre)}. "
             f"The model hears {heard}.",
             icon=":material/help:",
         )
     elif verdict.reason == "unsure":
         st.info(
-            f"{name} fits no genre clearly: the best guess is {_common.md(verdict.genre)} "
+            f"{name} fits no genre clearly: the best guess is {_text.md(verdict.genre)} "
             f"({verdict.probability:.0%}). The model hears {heard}.",
             icon=":material/help:",
         )
     else:
         st.info(f"In {name} the model hears {heard}.", icon=":material/hearing:")
     if unlike:
-        synthesised = _common.summary(cat)["synthesised"]
+        synthesised = _cache.summary(cat)["synthesised"]
         st.warning(
             "**This clip is unlike anything in the catalog.** Even its best match is far less similar than "
             "catalog songs usually are to one another, so the songs below are only the least different ones"
@@ -94,38 +94,38 @@ with _common.user_errors():
     st.subheader("Songs that sound like it")
     cols = st.columns([1, 2], vertical_alignment="bottom")
     k = cols[0].slider("How many", 3, 30, 10, key="upload_k")
-    all_genres = _common.genres(cat)
+    all_genres = _cache.genres(cat)
     genre = cols[1].selectbox("Genre", [ALL, *all_genres], key="upload_genre_filter")
     similar = cat.similar_to_clip(clip, k=int(k), genre=None if genre == ALL else genre)
     mine = sound_traits(clip.mel, clip.genre_probabilities, tags=clip.tags, config=cat.config)
-    reasons = [why(mine, _common.traits(cat, tid)) for tid in similar["track_id"]]
-    _common.song_list(cat, similar, key="upload_similar", via="upload", notes=reasons, similarity=True)
+    reasons = [why(mine, _cache.traits(cat, tid)) for tid in similar["track_id"]]
+    _songs.song_list(cat, similar, key="upload_similar", via="upload", notes=reasons, similarity=True)
 
     st.subheader("Where it falls on the map")
     x, y = cat.locate(clip)
     mark = pd.DataFrame({"x": [x], "y": [y], "label": ["your clip"]})
     st.plotly_chart(
         plots.map_figure(
-            _common.map_frame(cat), colors=palette, highlight=mark, highlight_name="your clip", height=480
+            _cache.map_frame(cat), colors=palette, highlight=mark, highlight_name="your clip", height=480
         ),
         key="upload_map",
     )
 
     st.subheader("Add it to the catalog")
-    user, owner = _common.current_user(), _access.is_owner()
+    user, owner = _user.current_user(), _access.is_owner()
     clips, limit = upload_quota()
     if not owner:
         used = cat.store.upload_usage(user) if user else None
         st.caption(
             f"Each profile may add {clips} clips ({limit / 1e6:.0f} MB in all)"
-            + (f"; {_common.md(user)} has added {used.clips} ({used.bytes / 1e6:.1f} MB)." if used else
+            + (f"; {_text.md(user)} has added {used.clips} ({used.bytes / 1e6:.1f} MB)." if used else
                ". Pick a profile in the sidebar to add clips.")
             + " The profile that added a clip can delete it on its song page."
         )  # fmt: skip
     with st.form("upload_add_form"):
         cols = st.columns(3)
         title = cols[0].text_input("Title", value=default_title(uploaded.name), key="upload_title")
-        artist = cols[1].text_input("Artist", value=_common.current_user() or "", key="upload_artist")
+        artist = cols[1].text_input("Artist", value=_user.current_user() or "", key="upload_artist")
         guessed = next(iter(clip.genre_probabilities), None)
         choice = genre if genre != ALL else guessed
         genre = cols[2].selectbox(
@@ -147,6 +147,6 @@ with _common.user_errors():
             user=user,
             limited=not owner,
         )
-        _common.after_upload()
-        _common.flash(f"“{_common.md(title)}” is in the catalog now.")
-        _common.open_song(track_id, via="upload")
+        _cache.after_upload()
+        _text.flash(f"“{_text.md(title)}” is in the catalog now.")
+        _routing.open_song(track_id, via="upload")

@@ -15,6 +15,7 @@ import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ def temp_path(path: Path, *, suffix: str = "") -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}{suffix}")
 
 
-def atomic_write(path: Path, write: Callable[[Path], None], *, suffix: str = "") -> None:
+def atomic_write(path: Path, write: Callable[[Path], object], *, suffix: str = "") -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
 
     ``tmp`` is named by ``temp_path`` (``suffix`` appended) and exists, empty, when
@@ -141,4 +142,5 @@ def atomic_write_text(path: Path, text: str) -> None:
 def savez(path: Path, **arrays: np.ndarray) -> None:
     """``np.savez`` into exactly ``path`` (meant for ``atomic_write``'s temporary)."""
     with open(path, "wb") as f:  # a file object: np.savez would append ".npz" to a bare name
-        np.savez(f, **arrays)
+        named: dict[str, Any] = dict(arrays)  # the names are the arrays' own, never savez's options
+        np.savez(f, **named)

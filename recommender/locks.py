@@ -15,7 +15,7 @@ from recommender.errors import UserInputError
 try:
     import fcntl
 except ImportError:  # Windows: no lock, builds must not overlap
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 LOCK_FILE = "build.lock"
 

@@ -288,7 +288,7 @@ def _xspf_entries(data: bytes, *, file_name: str) -> list[str]:
     ns = f"{{{XSPF_NS}}}" if root.tag.startswith(f"{{{XSPF_NS}}}") else ""
     if root.tag != f"{ns}playlist":
         raise UserInputError(f"{file_name}: not an XSPF playlist (its root is <{root.tag}>)")
-    entries = []
+    entries: list[str] = []
     for track in root.iterfind(f"{ns}trackList/{ns}track"):
         _check_count(len(entries) + 1, file_name)
         location = track.find(f"{ns}location")

@@ -43,7 +43,7 @@ def _navigation_like_the_server(monkeypatch):
 
     AppTest (1.67) re-detects the ``pages/`` folder before each run and so starts every
     run in Streamlit's older multipage mode, where a page file runs without app.py. The
-    app recovers from that mode by rerunning (``pages/_common.ensure_routed``, covered by
+    app recovers from that mode by rerunning (``pages/_routing.ensure_routed``, covered by
     the browser test), but a rerun drops a button click; the live server leaves that mode
     for good after app.py's first ``st.navigation``, and this puts AppTest in the same state.
     """

@@ -255,7 +255,7 @@ def test_a_deep_link_to_a_fresh_server_goes_through_the_router(private_home, pag
     """The first visitor of a new server opens a page URL directly: still the app's sidebar, no error.
 
     (With a folder named pages/, Streamlit would run that page file on its own; see
-    ``pages/_common.ensure_routed``.)
+    ``pages/_routing.ensure_routed``.)
     """
     with serve(private_home, tmp_path / "streamlit.log") as url:
         page.goto(f"{url}/explore")

@@ -6,14 +6,17 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from recommender.cli import build, discover, owner, queries, users
 from recommender.errors import RecommenderError
 
+AddParser = Callable[[Any], None]
+"""Adds a command's sub-parser to the ``add_subparsers()`` object it is given."""
+Run = Callable[[argparse.Namespace], None]
+
 # name: (adds the command's sub-parser, runs it with the parsed arguments); --help lists them in this order.
-COMMANDS: dict[
-    str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], None]]
-] = {
+COMMANDS: dict[str, tuple[AddParser, Run]] = {
     "build": (build.build_parser, build.cmd_build),
     "info": (build.info_parser, build.cmd_info),
     "search": (queries.search_parser, queries.cmd_search),

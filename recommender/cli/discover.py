@@ -13,8 +13,6 @@ The command line is the server's owner: ``radio`` and ``skip`` take ``--user`` w
 
 from __future__ import annotations
 
-import argparse
-
 import pandas as pd
 
 from recommender.cli.common import (
@@ -29,7 +27,7 @@ from recommender.cli.common import (
 )
 
 
-def discover_parser(sub: argparse._SubParsersAction) -> None:
+def discover_parser(sub) -> None:
     from recommender.discover import MAX_PLAYLISTS
 
     d = sub.add_parser("discover", help="sonic playlists: the catalog's songs grouped by how they sound")
@@ -42,7 +40,7 @@ def discover_parser(sub: argparse._SubParsersAction) -> None:
     )
 
 
-def mix_parser(sub: argparse._SubParsersAction) -> None:
+def mix_parser(sub) -> None:
     from recommender.alchemy import MAX_K
 
     m = sub.add_parser("mix", help="songs nearest a mix of songs, minus others, plus or minus tags")
@@ -62,7 +60,7 @@ def mix_parser(sub: argparse._SubParsersAction) -> None:
     m.add_argument("-k", type=whole(1, MAX_K), default=10, help="number of results (default 10)")
 
 
-def radio_parser(sub: argparse._SubParsersAction) -> None:
+def radio_parser(sub) -> None:
     from recommender.radio import MAX_K
 
     r = sub.add_parser("radio", help="a radio that learns: start a station, or continue it")
@@ -76,7 +74,7 @@ def radio_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("-k", type=whole(1, MAX_K), default=5, help="next songs to show (default 5)")
 
 
-def skip_parser(sub: argparse._SubParsersAction) -> None:
+def skip_parser(sub) -> None:
     s = sub.add_parser("skip", help="a song was skipped: the radio moves away from its sound")
     add_common(s, json_flag=True)
     s.add_argument("--user", required=True, help="profile name")

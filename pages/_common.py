@@ -11,7 +11,6 @@ at once (``invalidate`` also drops the old entries).
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
@@ -513,75 +512,6 @@ def pick_track(cat: Catalog, *, key: str, label: str) -> int | None:
 
 
 # ---- build progress -------------------------------------------------------------------------------
-STAGE_LABELS = {
-    "synthesise": "Synthesising the demo songs",
-    "read metadata": "Reading the FMA metadata",
-    "scan folder": "Scanning the music folder",
-    "features": "Computing log-mel spectrograms",
-    "load model": "Loading the model",
-    "training": "Training the genre CNN",
-    "embeddings": "Embedding every song",
-    "map": "Laying out the map (UMAP)",
-    "index": "Building the similarity index",
-    "evaluation": "Evaluating against baselines",
-    "read features": "Reading the sound features",
-    "fitting the head": "Fitting the genre head",
-    "backbone embedding": "Embedding with the backbone alone",
-    "alternatives": "Comparing the other models",
-}
-_EPOCH_INFO = re.compile(r"(?<!val_)acc\s+([\d.]+).*?val_acc\s+([\d.]+)")
-
-
-class StreamlitProgress:
-    """The build's ``Progress`` in a page: one progress bar per stage, live training curves."""
-
-    def __init__(self, box=None) -> None:
-        self.box = box if box is not None else st.container()
-        self.bar = None
-        self.name: str | None = None
-        self.started = 0.0
-        self.curves = None
-        self.epochs: list[dict] = []
-        self.notes: list[str] = []
-
-    def _label(self) -> str:
-        return STAGE_LABELS.get(self.name or "", (self.name or "").capitalize())
-
-    def stage(self, name: str, total: int | None = None) -> None:
-        self.finish()
-        self.name, self.started = name, time.perf_counter()
-        self.bar = self.box.progress(0.0, text=f"{self._label()} …")
-        if name == "training":
-            self.epochs = []
-            self.curves = self.box.empty()
-
-    def advance(self, done: int, total: int, info: str = "") -> None:
-        if self.bar is None:
-            return
-        fraction = min(1.0, done / total) if total else 0.0
-        text = f"{self._label()}: {done:,} / {total:,}" + (f" · {info}" if info else "")
-        self.bar.progress(fraction, text=text)
-        match = _EPOCH_INFO.search(info or "")
-        if self.name == "training" and match and self.curves is not None:
-            self.epochs.append({"epoch": done, "accuracy": float(match[1]), "val_accuracy": float(match[2])})
-            self.curves.plotly_chart(plots.training_curves_figure(pd.DataFrame(self.epochs), height=260))
-
-    def note(self, message: str) -> None:
-        self.notes.append(message)
-
-    def finish(self) -> None:
-        """Mark the current stage done (with its duration)."""
-        if self.bar is not None:
-            seconds = time.perf_counter() - self.started
-            self.bar.progress(1.0, text=f":material/check: {self._label()} · {seconds:.1f} s")
-        self.bar = None
-
-    def show_notes(self) -> None:
-        if self.notes:
-            with self.box.expander(f"{len(self.notes)} notes from the build"):
-                st.text("\n".join(self.notes[:200]))
-
-
 def tag_names(cat: Catalog) -> list[str]:
     """The tags the model knows (from the catalog's map arrays, already in memory)."""
     return cat.tag_names()

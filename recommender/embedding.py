@@ -28,6 +28,7 @@ import numpy as np
 
 from recommender.config import AudioConfig
 from recommender.errors import ModelError, UserInputError
+from recommender.progress import EpochMetrics
 
 ARCHS = ("musicnn", "cnn1d", "seed-2d")
 FROM_SCRATCH = ("cnn1d", "seed-2d")
@@ -234,11 +235,7 @@ def _train_from_scratch(options, arch: str, tracks: list, mels, genres: list[str
     progress.stage("training", options.epochs)
 
     def on_epoch(epoch: int, epochs: int, logs: dict) -> None:
-        info = (
-            f"acc {logs.get('accuracy', 0):.2f} val_acc {logs.get('val_accuracy', 0):.2f} "
-            f"loss {logs.get('loss', 0):.3f} val_loss {logs.get('val_loss', 0):.3f}"
-        )
-        progress.advance(epoch, epochs, info)
+        progress.advance(epoch, epochs, EpochMetrics.from_logs(epoch, logs))
 
     return cnn.train(
         mels, train_ids, train_genres, val_ids, val_genres, genres=genres, arch=arch, epochs=options.epochs,

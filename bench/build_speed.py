@@ -1,6 +1,11 @@
-"""A folder catalog built from nothing, end to end: songs per second and where the time goes.
+"""A catalog built from nothing, end to end: songs per second and where the time goes.
 
     python bench/build_speed.py [--clips 200] [--workers 2] [--real DIR]
+    python bench/build_speed.py --source demo [--tracks 400] [--workers 2]
+
+``--source demo`` builds the demo catalog as the Home page's Build button does and prints
+the seconds until it is usable (map, songs and uploads work) and until it is complete,
+with the time of every stage.
 
 Builds ``python -m recommender``'s default (the pretrained backbone; a head when the
 folder has genres) on N 30-s 44.1 kHz stereo MP3s in two genre folders (``make_clips``
@@ -35,13 +40,23 @@ class StageTimes:
     def __init__(self) -> None:
         self.times: dict[str, float] = {}
         self._name: str | None = None
-        self._start = time.perf_counter()
+        self._start = self.began = time.perf_counter()
+        self.usable_s: float | None = None  # seconds from the start until a catalog was in use
+        self.tier = ""  # after a tiered demo's first catalog: the stages of the whole one
+        self.first_songs = 0
 
     def stage(self, name: str, total: int | None = None) -> None:
         self._close()
-        self._name, self._start = name, time.perf_counter()
+        self._name, self._start = name + self.tier, time.perf_counter()
 
-    def advance(self, done: int, total: int, info: str = "") -> None:
+    def usable(self, songs: int, total: int) -> None:
+        """A tiered demo's first catalog is in use: the stages after it add the rest."""
+        self._close()
+        self.usable_s = time.perf_counter() - self.began
+        self.tier = f" (all {total})"
+        self.first_songs = songs
+
+    def advance(self, done: int, total: int, metrics=None) -> None:
         pass
 
     def note(self, message: str) -> None:
@@ -58,7 +73,18 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=200)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--real", type=Path, default=None, help="build this folder of audio instead")
+    ap.add_argument("--source", choices=("folder", "demo"), default="folder")
+    ap.add_argument("--tracks", type=int, default=None, help="demo: catalog size (default: the demo's)")
+    ap.add_argument(
+        "--first-per-genre",
+        type=int,
+        default=None,
+        help="demo: songs per genre of the first catalog (0: one build)",
+    )
     args = ap.parse_args()
+    if args.source == "demo":
+        demo_speed(args)
+        return
 
     with tempfile.TemporaryDirectory(prefix="musicrec-build-speed-") as tmp:
         tmp = Path(tmp)
@@ -94,6 +120,37 @@ def main() -> None:
         f"CPU time of the build and its workers: {cpu:.0f} s = {cpu / n:.2f} CPU-s per song; "
         f"on {cores} cores of its own at most {cores * n / cpu:.2f} songs/s "
         f"(load average now {os.getloadavg()[0]:.1f}: other processes' share of the cores)"
+    )
+
+
+def demo_speed(args: argparse.Namespace) -> None:
+    """Build the demo into a fresh home; print seconds to usable, to complete, and every stage's time."""
+    import recommender.build
+
+    if args.first_per_genre is not None:
+        recommender.build.FIRST_TIER_PER_GENRE = args.first_per_genre or 10**6
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="musicrec-demo-speed-") as tmp:
+        progress = StageTimes()
+        # As the Home page's Build button: the demo, its default size, the pretrained backbone.
+        options = BuildOptions(source="demo", tracks=args.tracks, arch="musicnn", workers=args.workers)
+        cpu_before = _cpu_seconds()
+        result = build(options, home=Path(tmp) / "home", progress=progress)
+        progress._close()
+        total = time.perf_counter() - progress.began
+        cpu = _cpu_seconds() - cpu_before
+    usable = progress.usable_s if progress.usable_s is not None else total
+    print(
+        f"demo: {result.info['tracks']} songs, model {result.info['model']['name']}, workers {options.workers}"
+    )
+    for name, seconds in progress.times.items():
+        print(f"  {name:<22} {seconds:7.1f} s")
+    first = f" (the first {progress.first_songs} songs)" if progress.usable_s is not None else ""
+    print(f"seconds to usable:   {usable:7.1f}{first}")
+    print(f"seconds to complete: {total:7.1f}")
+    print(
+        f"CPU time {cpu:.0f} s; load average at start {load[0]:.2f}, at end {os.getloadavg()[0]:.2f} "
+        f"({os.cpu_count()} cores)"
     )
 
 

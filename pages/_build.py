@@ -10,7 +10,7 @@ roots (``recommender.access``).
 
 from __future__ import annotations
 
-import re
+import dataclasses
 import time
 from datetime import datetime
 
@@ -23,6 +23,7 @@ from recommender.build import SOURCE_LABELS
 from recommender.config import Paths
 from recommender.errors import AccessError, RecommenderError, UserInputError
 from recommender.limits import worker_limit
+from recommender.progress import EpochMetrics, ProgressEvent
 from recommender.words import plural
 
 DONE_MESSAGE = "The new catalog is built and in use: explore the map, search, or upload a clip."
@@ -35,7 +36,6 @@ DEFAULTS = {
 # (low, high) of each number of the form: the widgets' own limits, checked again when the build starts.
 SKIPPED_SHOWN = 20  # files the folder check names; the rest are counted
 RANGES = {"tracks": (24, 4000), "seed": (0, 2**31 - 1), "epochs": (1, 200), "workers": (0, worker_limit())}
-_EPOCH = re.compile(r"(?<!val_)acc ([\d.]+) val_acc ([\d.]+)(?: loss ([\d.]+) val_loss ([\d.]+))?")
 
 
 def _paths() -> Paths:
@@ -200,12 +200,17 @@ def running() -> dict | None:
 
 
 def _still_running() -> dict:
-    """The running build's state; once it has ended, the whole page runs again on what it left."""
+    """The running build's state; once it has ended, or its first catalog is in use, the page runs again."""
     state = jobs.status()
     if not state or state.get("state") != "running":
         _cache.invalidate()
         if state and state.get("state") == "done":
             _text.flash(DONE_MESSAGE)
+        st.rerun(scope="app")
+    usable = state.get("usable_at")
+    if usable and st.session_state.get("build_usable_seen") != usable:
+        st.session_state["build_usable_seen"] = usable
+        _common.invalidate()
         st.rerun(scope="app")
     return state
 
@@ -246,44 +251,82 @@ def sidebar_progress() -> None:
         live()
 
 
-def progress_words(state: dict) -> str:
-    """A running build in a few words: "Building: Computing log-mel spectrograms, 42 %"."""
-    stage = state.get("stage") or "starting"
-    label = _common.STAGE_LABELS.get(stage, stage.capitalize())
-    done, total = state.get("done") or 0, state.get("total")
-    percent = f", {min(100, int(100 * done / total))} %" if total else ""
-    return f"Building: {label}{percent}"
+def event(state: dict) -> ProgressEvent:
+    """The running build's last ``ProgressEvent`` (one made of its stage and counts for an older status file)."""
+    data = state.get("progress")
+    if isinstance(data, dict):
+        try:
+            return ProgressEvent.from_dict(data)
+        except (TypeError, ValueError):
+            pass
+    return ProgressEvent(stage=state.get("stage"), done=state.get("done") or 0, total=state.get("total"))
+
+
+def progress_words(state: dict, now: float | None = None) -> str:
+    """A running build in a few words: "Building: Computing log-mel spectrograms, 42 %, about 1 min left"."""
+    step = event(state)
+    percent = f", {min(100, int(100 * step.done / step.total))} %" if step.total else ""
+    left = step.left_at(time.time() if now is None else now)
+    return f"Building: {step.label}{percent}" + (f", {_left_words(left)}" if left is not None else "")
 
 
 def _progress(state: dict) -> None:
-    stage = state.get("stage") or "starting"
-    label = _common.STAGE_LABELS.get(stage, stage.capitalize())
+    now = time.time()
+    step = event(state)
     started = datetime.fromisoformat(state["started_at"]).timestamp()
-    elapsed = time.time() - started
+    elapsed = now - started
     source = SOURCE_LABELS.get(state.get("options", {}).get("source"), "catalog")
-    st.markdown(f"**Building the {_text.md(source.lower())}** · {_minutes(elapsed)} so far")
-    done, total = state.get("done") or 0, state.get("total")
-    fraction = min(1.0, done / total) if total else 0.0
-    text = f"{label}: {done:,} / {total:,}" if total else f"{label} …"
-    st.progress(fraction, text=text)
+    usable = state.get("usable_songs")
+    if usable:
+        st.markdown(
+            f"**The demo catalog is in use with its first {usable[0]:,} songs**; the build is adding the "
+            f"other {usable[1] - usable[0]:,} · {_minutes(elapsed)} so far"
+        )
+    else:
+        st.markdown(f"**Building the {_text.md(source.lower())}** · {_minutes(elapsed)} so far")
+    left = step.left_at(now)
+    counted = f"{step.done:,} / {step.total:,}" if step.total else "…"
+    text = f"{step.label}: {counted}" + (f" · {_left_words(left)}" if left is not None else "")
+    st.progress(_fraction(step, now), text=text)
     if state.get("dashboard"):  # Dask's own pages: workers, tasks, memory (when bokeh is installed)
         st.link_button("Dask dashboard", state["dashboard"], icon=":material/monitoring:")
     stages = state.get("stages", [])
     if len(stages) > 1:
-        st.caption(
-            "Done: "
-            + " · ".join(_common.STAGE_LABELS.get(s["name"], s["name"].capitalize()) for s in stages[:-1])
-        )
-    rows = []
-    for entry in state.get("epochs", []):
-        match = _EPOCH.search(entry.get("info", ""))
-        if match:
-            row = {"epoch": entry["epoch"], "accuracy": float(match[1]), "val_accuracy": float(match[2])}
-            if match[3]:
-                row |= {"loss": float(match[3]), "val_loss": float(match[4])}
-            rows.append(row)
+        st.caption("Done: " + " · ".join(ProgressEvent(stage=s["name"]).label for s in stages[:-1]))
+    rows = [dataclasses.asdict(m) for m in _epochs(state)]
     if rows:
         st.plotly_chart(plots.training_curves_figure(pd.DataFrame(rows), height=260), key="build_curves")
+
+
+def _fraction(step: ProgressEvent, now: float) -> float:
+    """The whole build's share done at ``now``: time spent over time spent and left, counted since the event.
+
+    Between two events time still passes, so the bar moves every time the page refreshes.
+    """
+    left = step.left_at(now)
+    if left is None:
+        return step.fraction
+    spent = step.elapsed_s + max(0.0, now - step.at)
+    return min(1.0, spent / max(1e-9, spent + left))
+
+
+def _epochs(state: dict) -> list[EpochMetrics]:
+    out = []
+    for entry in state.get("epochs", []):
+        try:
+            out.append(EpochMetrics(**entry))
+        except TypeError:  # an entry of another version's status file
+            continue
+    return out
+
+
+def _left_words(seconds: float) -> str:
+    """ "about 40 s left", "about 3 min left"; "almost done" under 5 s."""
+    if seconds < 5:
+        return "almost done"
+    if seconds < 90:
+        return f"about {int(round(seconds / 5) * 5)} s left"
+    return f"about {int(round(seconds / 60))} min left"
 
 
 def show_outcome() -> None:

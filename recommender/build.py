@@ -15,6 +15,7 @@ byte. Only after the switch (``commit``) is what the new catalog no longer uses 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import shutil
 import sys
@@ -35,6 +36,7 @@ from recommender.features import FeatureCache, extract
 from recommender.files import atomic_write, atomic_write_text, check_writable, remove_stale_temps, savez
 from recommender.limits import cap_workers
 from recommender.locks import build_lock
+from recommender.progress import EpochMetrics
 from recommender.retention import prune
 from recommender.sources.base import SourceReport, Track
 
@@ -48,11 +50,17 @@ SOURCE_LABELS = {
 
 
 class Progress(Protocol):
-    """Receives build progress: a new stage, then its advances, then optional notes."""
+    """Receives build progress: a new stage (a name of ``progress.STAGES``), its advances, notes.
+
+    ``metrics``: a training epoch's, with the epoch's advance. Two methods are optional:
+    ``plan(stages)`` receives the ``(stage, songs)`` the build will go through before it
+    starts, and ``usable(songs, total)`` says that a tiered demo's first catalog is in use
+    while the build adds the rest.
+    """
 
     def stage(self, name: str, total: int | None = None) -> None: ...
 
-    def advance(self, done: int, total: int, info: str = "") -> None: ...
+    def advance(self, done: int, total: int, metrics: EpochMetrics | None = None) -> None: ...
 
     def note(self, message: str) -> None: ...
 
@@ -67,13 +75,13 @@ class TqdmProgress:
         self.close()
         self._bar = tqdm(total=total, desc=name, unit="", file=sys.stderr, dynamic_ncols=True)
 
-    def advance(self, done: int, total: int, info: str = "") -> None:
+    def advance(self, done: int, total: int, metrics: EpochMetrics | None = None) -> None:
         if self._bar is None:
             return
         self._bar.total = total
         self._bar.n = done
-        if info:
-            self._bar.set_postfix_str(info, refresh=False)
+        if metrics is not None:
+            self._bar.set_postfix_str(metrics.words(), refresh=False)
         self._bar.refresh()
 
     def note(self, message: str) -> None:
@@ -89,7 +97,7 @@ class SilentProgress:
     def stage(self, name: str, total: int | None = None) -> None:
         pass
 
-    def advance(self, done: int, total: int, info: str = "") -> None:
+    def advance(self, done: int, total: int, metrics: EpochMetrics | None = None) -> None:
         pass
 
     def note(self, message: str) -> None:
@@ -148,8 +156,71 @@ def build(
         check_model_file(options.model)
     cluster.check_reachable(options.scheduler)  # before the lock: a wrong address never blocks other builds
 
+    progress = progress or SilentProgress()
     with build_lock(paths):
-        return _build(options, paths, progress or SilentProgress())
+        tiers = demo_tiers(options, paths)
+        _tell(progress, "plan", _plan(tiers))
+        for tier in tiers[:-1]:
+            first = _build(tier, paths, progress)
+            _tell(progress, "usable", first.info["tracks"], tiers[-1].tracks)
+        return _build(tiers[-1], paths, progress)
+
+
+FIRST_TIER_PER_GENRE = 6
+"""Songs per genre of a tiered demo's first catalog: usable in about a minute on two cores."""
+
+
+def demo_tiers(options: BuildOptions, paths: Paths) -> list[BuildOptions]:
+    """The builds that make ``options``' catalog: a demo built where there is no catalog yet comes in two.
+
+    First ``FIRST_TIER_PER_GENRE`` songs of every genre, built and switched to like any
+    catalog, so the app is usable within about a minute; then the whole catalog, which
+    reuses the first songs' audio and features and replaces the first catalog at one
+    point (``commit``) when it is complete. Where a catalog is in use, it keeps serving
+    until the new one is complete: one build. Every other source: one build.
+    """
+    if options.source != "demo" or _has_catalog(paths):
+        return [options]
+    from recommender.sources.demo import DEFAULT_TRACKS, STYLES
+
+    total = options.tracks if options.tracks is not None else DEFAULT_TRACKS
+    first = FIRST_TIER_PER_GENRE * len(STYLES)
+    if total < 2 * first:  # small enough to be usable as soon
+        return [options]
+    return [dataclasses.replace(options, tracks=first), dataclasses.replace(options, tracks=total)]
+
+
+def _has_catalog(paths: Paths) -> bool:
+    if not paths.database.is_file():
+        return False
+    from recommender.errors import RecommenderError
+    from recommender.store import Store
+
+    with contextlib.suppress(RecommenderError):
+        return Store(paths.database).committed_build() is not None
+    return True  # cannot tell: do not replace what may be a catalog by a smaller one
+
+
+def _plan(tiers: list[BuildOptions]) -> list[tuple[str, int]]:
+    """The ``(stage, songs)`` of the builds of ``tiers``, a tiered build's first part marked usable."""
+    from recommender.progress import USABLE, stages_of
+
+    out: list[tuple[str, int]] = []
+    for tier in tiers:
+        if out:
+            out.append((USABLE, 0))
+        out += [
+            (name, tier.tracks or 0)
+            for name in stages_of(tier.source, tier.arch, uses_head=not tier.no_train)
+        ]
+    return out
+
+
+def _tell(progress: Progress, method: str, *args) -> None:
+    """Call one of ``Progress``'s optional methods, where it has it."""
+    call = getattr(progress, method, None)
+    if callable(call):
+        call(*args)
 
 
 def _build(options: BuildOptions, paths: Paths, progress: Progress) -> BuildResult:
@@ -299,7 +370,9 @@ def _remove_unused(paths: Paths, tracks: list[Track], caches: tuple[FeatureCache
         for entry in demo_root.iterdir():
             if entry.is_dir() and not any(p.is_relative_to(entry.resolve()) for p in used):
                 shutil.rmtree(entry, ignore_errors=True)
-            elif entry.is_file() and entry.suffix in (".mp3", ".ogg") and entry.resolve() not in used:
+            elif (
+                entry.is_file() and entry.suffix in (".flac", ".mp3", ".ogg") and entry.resolve() not in used
+            ):
                 entry.unlink(missing_ok=True)  # a song of a build from before plan folders
     for cache in caches:
         cache.prune({t.track_id: cache.key(t.track_id) for t in tracks if cache.key(t.track_id)})

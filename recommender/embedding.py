@@ -31,6 +31,7 @@ from recommender.config import AudioConfig
 from recommender.errors import ModelError, UserInputError
 from recommender.files import atomic_write
 from recommender.formats import safe_filename
+from recommender.progress import EpochMetrics
 
 HEAD_FIT_MAX_SONGS = 20_000  # a head learns from at most this many training songs (memory stays bounded)
 UPLOAD = "upload"
@@ -225,11 +226,7 @@ def _train_from_scratch(options, arch: str, tracks: list, mels, genres: list[str
     progress.stage("training", options.epochs)
 
     def on_epoch(epoch: int, epochs: int, logs: dict) -> None:
-        info = (
-            f"acc {logs.get('accuracy', 0):.2f} val_acc {logs.get('val_accuracy', 0):.2f} "
-            f"loss {logs.get('loss', 0):.3f} val_loss {logs.get('val_loss', 0):.3f}"
-        )
-        progress.advance(epoch, epochs, info)
+        progress.advance(epoch, epochs, EpochMetrics.from_logs(epoch, logs))
 
     return cnn.train(
         mels, train_ids, train_genres, val_ids, val_genres, genres=genres, arch=arch, epochs=options.epochs,

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -347,6 +348,7 @@ def extract(
             todo.append((t.track_id, os.path.abspath(t.audio_path), key))
     bar = tqdm(total=len(todo), desc="features", unit="track", file=sys.stderr, disable=progress is not True)
     seen: set[int] = set()
+    watch = _Watch(todo, caches, progress if callable(progress) else None)
     batches = _run(todo, cache, sounds, workers=workers, scheduler=scheduler, home=home or cache.dir)
     try:
         for results in batches:
@@ -360,12 +362,56 @@ def extract(
                 else:
                     report.failed[track_id] = error
                 bar.update()
-            if callable(progress):
-                progress(len(seen), len(todo))
+            watch.report(len(seen))
     finally:
+        watch.stop()
         batches.close()  # now, not when the traceback is freed: cancels the work, closes a LocalCluster
         bar.close()
     return report
+
+
+WATCH_EVERY_S = 1.0  # how often the features written so far are counted while batches run
+
+
+class _Watch:
+    """Calls ``progress(done, total)`` every ``WATCH_EVERY_S`` with the tracks whose features are written.
+
+    A batch reports only when all its songs are done (50-200 of them: minutes); the
+    workers write each song's features as soon as they have them, so counting the files
+    moves the progress bar song by song. Never backwards, never past the batches' own count
+    once they have reported.
+    """
+
+    def __init__(self, todo: list[tuple[int, str, str | None]], caches: list[FeatureCache], progress) -> None:
+        self.todo = [(track_id, key) for track_id, _, key in todo if key is not None]
+        self.total, self.caches, self.progress = len(todo), caches, progress
+        self.done = 0
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread = None
+        if progress is not None and self.total:
+            self.thread = threading.Thread(target=self._run, name="features-watch", daemon=True)
+            self.thread.start()
+
+    def report(self, done: int) -> None:
+        if self.progress is None:
+            return
+        with self.lock:
+            self.done = max(self.done, done)
+            self.progress(self.done, self.total)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(WATCH_EVERY_S):
+            written = sum(all(c.has(track_id, key) for c in self.caches) for track_id, key in self.todo)
+            with self.lock:
+                if written > self.done and not self.stopped.is_set():
+                    self.done = written
+                    self.progress(self.done, self.total)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        if self.thread is not None:
+            self.thread.join()
 
 
 def _remove_stale_temps(root: Path) -> None:

@@ -12,6 +12,7 @@ the build stops before its switch, so the previous catalog keeps serving.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -26,6 +27,7 @@ from recommender.config import Paths
 from recommender.errors import RecommenderError, UserInputError
 from recommender.files import atomic_write_text
 from recommender.locks import is_building
+from recommender.progress import EpochMetrics, Estimate, stages_of
 
 STATUS_FILE = "build-status.json"
 LOG_FILE = "build.log"  # what the build process prints, kept out of the server's terminal
@@ -34,28 +36,51 @@ NOTES_KEPT = 200
 
 # ---- the state of a background build ------------------------------------------------------------------
 class FileProgress:
-    """A build ``Progress`` that keeps ``<home>/build-status.json`` up to date (at most every 0.3 s)."""
+    """A build ``Progress`` that keeps ``<home>/build-status.json`` up to date (at most every 0.3 s).
+
+    The state's ``progress`` is the last ``ProgressEvent`` (stage, done, total, seconds
+    elapsed and left) as a dict; ``epochs`` holds the ``EpochMetrics`` of training so far.
+    """
 
     def __init__(self, paths: Paths, options: dict):
         self.path = paths.home / STATUS_FILE
+        self.estimate = Estimate(_plan(options))
         self.state = {
             "state": "running", "pid": os.getpid(), "started_at": _now(), "finished_at": None,
-            "stage": None, "done": 0, "total": None, "info": "", "stages": [], "notes": [],
-            "error": None, "options": options, "epochs": [],
+            "stage": None, "done": 0, "total": None, "stages": [], "notes": [],
+            "error": None, "options": options, "epochs": [], "progress": None, "usable_at": None,
         }  # fmt: skip
+        self._lock = threading.Lock()  # advances may come from a thread watching the workers' output
         self._written = 0.0
         self._write(force=True)
 
     def stage(self, name: str, total: int | None = None) -> None:
-        self.state.update(stage=name, done=0, total=total, info="")
-        self.state["stages"].append({"name": name, "started_at": time.time()})
-        self._write(force=True)
+        with self._lock:
+            self.estimate.start(name, total)
+            self.state.update(stage=name, done=0, total=total)
+            self.state["stages"].append({"name": name, "started_at": time.time()})
+            self.state["progress"] = self.estimate.event(0, total).to_dict()
+            self._write(force=True)
 
-    def advance(self, done: int, total: int, info: str = "") -> None:
-        self.state.update(done=done, total=total, info=info)
-        if self.state["stage"] == "training" and info:
-            self.state["epochs"].append({"epoch": done, "info": info})
-        self._write(force=self.state["stage"] == "training")
+    def advance(self, done: int, total: int, metrics: EpochMetrics | None = None) -> None:
+        with self._lock:
+            self.state.update(done=done, total=total)
+            self.state["progress"] = self.estimate.event(done, total, metrics).to_dict()
+            if metrics is not None:
+                self.state["epochs"].append(dataclasses.asdict(metrics))
+            self._write(force=metrics is not None)
+
+    def usable(self, songs: int, total: int) -> None:
+        """The catalog is in use with ``songs`` of ``total`` songs; the build goes on adding the rest."""
+        with self._lock:
+            self.state["usable_at"] = _now()
+            self.state["usable_songs"] = [songs, total]
+            self._write(force=True)
+
+    def plan(self, stages: list[tuple[str, int]]) -> None:
+        """The stages the build will go through, with their songs (a tiered demo's two parts)."""
+        with self._lock:
+            self.estimate.plan = list(stages)
 
     def note(self, message: str) -> None:
         if len(self.state["notes"]) < NOTES_KEPT:
@@ -147,6 +172,20 @@ def _run(spec: str) -> int:
         raise
     progress.finish("done")
     return 0
+
+
+def _plan(options: dict) -> list[tuple[str, int]]:
+    """The stages a build of ``options`` goes through, with the songs each works on (0: not known yet)."""
+    source = options.get("source", "demo")
+    songs = int(options.get("tracks") or 0)
+    if source == "demo" and not songs:
+        from recommender.sources.demo import DEFAULT_TRACKS
+
+        songs = DEFAULT_TRACKS
+    return [
+        (name, songs)
+        for name in stages_of(source, options.get("arch"), uses_head=not options.get("no_train"))
+    ]
 
 
 def _alive(pid) -> bool:

@@ -486,7 +486,7 @@ def test_build_reports_progress_to_a_callable(tmp_path):
         tmp_path / "a", n_tracks=4, seed=0, workers=1, progress=lambda d, t: calls.append((d, t)), seconds=2.0
     )
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
-    (tmp_path / "a" / "000002.mp3").unlink()
+    (tmp_path / "a" / f"000002.{demo.audio_format()}").unlink()
     calls.clear()
     demo.build_demo(
         tmp_path / "a", n_tracks=4, seed=0, workers=1, progress=lambda d, t: calls.append((d, t)), seconds=2.0

@@ -152,7 +152,7 @@ def test_for_you_blends_in_what_other_listeners_played(radio_home):
     assert not cold
     rows = recs.set_index("track_id")
     assert far in rows.index
-    assert rows.loc[far, "reason"] == f"listeners who played “{catalog.track(a)['title']}” also played it"
+    assert rows.loc[far, "reason"] == f'listeners who played "{catalog.track(a)["title"]}" also played it'
     audio_only = catalog.similar(a, k=5)["track_id"].tolist()
     assert far not in audio_only  # by sound alone it would not be there
 

@@ -8,9 +8,9 @@ Each next song is chosen from the seed and the station's events (``Event``):
   the end (``HEARD_WEIGHT`` each) and liked (``LIKE_WEIGHT``), minus the skipped ones
   (``SKIP_WEIGHT``), normalised;
 - each candidate (the ``POOL`` nearest to that direction) scores its cosine to it, less
-  ``SKIP_PENALTY`` times its highest cosine to a skipped song above the catalog's usual
-  cosine between two songs: a skip pushes the station away from that sound, not only
-  from that song;
+  ``SKIP_PENALTY`` times how much closer it is to a skipped song than to the station (and
+  than the catalog's usual cosine between two songs): a skip pushes the station away from
+  that sound, not only from that song;
 - no song heard or skipped in the station comes again, and no artist of the last
   ``ARTIST_WINDOW`` songs.
 
@@ -36,7 +36,7 @@ HEARD_WEIGHT = 1.0
 LIKE_WEIGHT = 2.0
 SKIP_WEIGHT = 1.0
 SKIP_PENALTY = 1.0
-ARTIST_WINDOW = 5
+ARTIST_WINDOW = 3
 POOL = 100  # candidates re-ranked per next song
 MAX_K = 50  # songs asked for at once
 MAX_EVENTS = 500  # the most recent events a station remembers
@@ -193,10 +193,14 @@ def next_songs(
     if skipped:
         base = usual_cosine(index) if usual is None else usual
         near = (vectors @ np.stack([index.vector(t) for t in skipped]).T.astype(np.float64)).max(axis=1)
-        score -= SKIP_PENALTY * np.clip(near - base, 0.0, None)
+        score -= SKIP_PENALTY * np.clip(near - np.maximum(base, cosine), 0.0, None)
     if boost:
         score += np.array([boost.get(t, 0.0) for t in ids]) * HYBRID_WEIGHT
-    recent = [e.track_id for e in station.events][-ARTIST_WINDOW:] + [int(t) for t in exclude]
+    played = [
+        *(station.seed.tracks if station.seed.kind == "track" else ()),
+        *(e.track_id for e in station.events),
+    ]
+    recent = played[-ARTIST_WINDOW:] + [int(t) for t in exclude]
     banned = {_key(artists, t) for t in recent} if artists is not None else set()
     picks: list[Pick] = []
     for i in np.argsort(-score, kind="stable"):

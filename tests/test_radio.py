@@ -103,7 +103,7 @@ def test_co_occurrence_finds_songs_the_same_listeners_played():
          "plays": [1, 1, 2, 1, 1, 1, 0], "liked": [False] * 6 + [True]}
     )  # fmt: skip
     scores, best = CoOccurrence().fit(listening).scores({10: 1.0})
-    assert max(scores, key=scores.get) == 20 and scores[20] == 1.0 and best[20] == 10
+    assert max(scores, key=scores.get) == 20 and 0.8 < scores[20] <= 1.0 and best[20] == 10
     assert 0 < scores[30] < 1 and 10 not in scores
 
 

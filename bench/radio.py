@@ -54,13 +54,13 @@ def listen(
         station.note(t, "heard" if t in liked else "skip")
     ranked = [t for t, _ in index.query_track(seed, k=len(index) - 1)]
     fixed = [t in liked for t in ranked[:n]]
-    windowed, recent = [], [seed]
-    for t in ranked:  # the same list, under the radio's rule: no artist of the last ARTIST_WINDOW songs
-        if artists[t] not in {artists[r] for r in recent[-radio.ARTIST_WINDOW :]}:
-            windowed.append(t in liked)
-            recent.append(t)
-        if len(windowed) == n:
-            break
+    windowed, recent, left = [], [seed], list(ranked)
+    while len(windowed) < n and left:  # the same list under the radio's rule: each time the most similar
+        banned = {artists[r] for r in recent[-radio.ARTIST_WINDOW :]}  # song left whose artist is not
+        t = next((t for t in left if artists[t] not in banned), left[0])  # among the last ARTIST_WINDOW
+        left.remove(t)
+        windowed.append(t in liked)
+        recent.append(t)
     others = [int(t) for t in index.track_ids_ if int(t) != seed]
     rand = [int(t) in liked for t in rng.choice(others, size=n, replace=False)]
     return {"radio": kept_radio, "similar, fixed list, same artist rule": windowed,
@@ -86,6 +86,9 @@ def bench_radio(catalog, *, listeners: int, seed: int = 0) -> dict:
             first = int(rng.choice(sorted(liked)))
             for way, kept in listen(index, liked, first, artists, usual, rng).items():
                 shares.setdefault(way, []).append(kept)
+            shares.setdefault("best possible (every liked song first)", []).append(
+                [j < len(liked) - 1 for j in range(max(CHECKPOINTS))]
+            )
         out[level] = {
             way: {str(c): round(float(np.mean([np.mean(k[:c]) for k in kept])), 3) for c in CHECKPOINTS}
             for way, kept in shares.items()

@@ -348,3 +348,20 @@ def take_from_another_user(path) -> None:
         os.chmod(path, 0o755)
     else:
         os.chmod(path, 0o555)
+
+
+def copy_home(source: Path, target: Path, *, tries: int = 10) -> Path:
+    """Copy a built home; again after a moment when a file vanished mid-copy (a database log being
+    closed by the process that built it)."""
+    import shutil
+    import time
+
+    for attempt in range(tries):
+        try:
+            shutil.copytree(source, target, dirs_exist_ok=True)
+            return target
+        except shutil.Error:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.5)
+    return target

@@ -12,7 +12,9 @@ def test_hash_is_salted_and_verifies_only_the_secret():
     assert not verify_secret("1234", None)
 
 
-@pytest.mark.parametrize("stored", ["", "plain", "scrypt$1$2$3$x$y", "md5$a$b$c$d$e", "scrypt$1099511627776$8$1$AAAA$AAAA"])
+@pytest.mark.parametrize(
+    "stored", ["", "plain", "scrypt$1$2$3$x$y", "md5$a$b$c$d$e", "scrypt$1099511627776$8$1$AAAA$AAAA"]
+)
 def test_damaged_or_costly_hashes_never_match(stored):
     assert not verify_secret("1234", stored)
 

@@ -4,12 +4,12 @@ kept with their time and count against "For you"; listeners' co-occurrence blend
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures import copy_home
 from streamlit.testing.v1 import AppTest
 
 from recommender import radio
@@ -110,7 +110,7 @@ def test_co_occurrence_finds_songs_the_same_listeners_played():
 @pytest.fixture(scope="module")
 def radio_home(built_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("radio") / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     return home
 
 

@@ -4,12 +4,14 @@
 album "Name (Sub-style)") and skips everything else. Starting from a random song they
 like, three ways of going on are compared over 20 songs: the radio (``radio.next_songs``,
 one song at a time, told of each skip or song heard to the end), the fixed list of the
-seed's 20 most similar songs (``similar``), and 20 random songs. Printed: the share of
-songs kept (not skipped) after 5, 10 and 20 songs, mean over the listeners.
+seed's most similar songs (``similar``) under the radio's artist rule (no artist of the
+last ``radio.ARTIST_WINDOW`` songs), the same list without that rule (the seed's own
+album first), and 20 random songs. Printed: the share of songs kept (not skipped) after
+5, 10 and 20 songs, mean over the listeners.
 
-**Hybrid.** Simulated classes: taste groups, each liking two genres drawn at random
-(a taste the sound alone does not hold together); each member played a random 40 % of
-the group's songs. For each member, "For you" (k=10) is scored on the group's songs they
+**Hybrid.** Simulated classes: taste groups, each liking three sub-styles of three
+different genres drawn at random (a taste the sound alone does not hold together); each
+member played a random 40 % of the group's songs. For each member, "For you" (k=10) is scored on the group's songs they
 have not played (precision@10), by sound alone (``profile.recommend_for_user``) and blended
 with co-occurrence (``hybrid.recommend``). Plays go to a copy of the home's database.
 
@@ -50,10 +52,19 @@ def listen(
         t = picks[0].track_id
         kept_radio.append(t in liked)
         station.note(t, "heard" if t in liked else "skip")
-    fixed = [t in liked for t, _ in index.query_track(seed, k=n)]
+    ranked = [t for t, _ in index.query_track(seed, k=len(index) - 1)]
+    fixed = [t in liked for t in ranked[:n]]
+    windowed, recent, left = [], [seed], list(ranked)
+    while len(windowed) < n and left:  # the same list under the radio's rule: each time the most similar
+        banned = {artists[r] for r in recent[-radio.ARTIST_WINDOW :]}  # song left whose artist is not
+        t = next((t for t in left if artists[t] not in banned), left[0])  # among the last ARTIST_WINDOW
+        left.remove(t)
+        windowed.append(t in liked)
+        recent.append(t)
     others = [int(t) for t in index.track_ids_ if int(t) != seed]
     rand = [int(t) in liked for t in rng.choice(others, size=n, replace=False)]
-    return {"radio": kept_radio, "similar (fixed list)": fixed, "random": rand}
+    return {"radio": kept_radio, "similar, fixed list, same artist rule": windowed,
+            "similar, fixed list, artists repeating": fixed, "random": rand}  # fmt: skip
 
 
 def bench_radio(catalog, *, listeners: int, seed: int = 0) -> dict:
@@ -75,6 +86,9 @@ def bench_radio(catalog, *, listeners: int, seed: int = 0) -> dict:
             first = int(rng.choice(sorted(liked)))
             for way, kept in listen(index, liked, first, artists, usual, rng).items():
                 shares.setdefault(way, []).append(kept)
+            shares.setdefault("best possible (every liked song first)", []).append(
+                [j < len(liked) - 1 for j in range(max(CHECKPOINTS))]
+            )
         out[level] = {
             way: {str(c): round(float(np.mean([np.mean(k[:c]) for k in kept])), 3) for c in CHECKPOINTS}
             for way, kept in shares.items()
@@ -96,12 +110,16 @@ def bench_hybrid(home: Path, *, groups: int, members: int, seed: int = 0) -> dic
         shutil.copytree(home, copy, ignore=shutil.ignore_patterns("audio", "features", "*.lock", "*.wait"))
         catalog = Catalog.open(copy)
         index, store = catalog.index, catalog.store
-        genres = sorted(set(index.genres_))
-        by_genre = {g: [int(t) for t in index.track_ids_[index.genres_ == g]] for g in genres}
+        tracks = catalog.tracks().set_index("track_id").loc[index.track_ids_]
+        styles = tracks.groupby([tracks["genre"], tracks["album"].map(substyle)]).groups
+        genres = sorted({g for g, _ in styles})
         users = []
         for g in range(groups):
-            pair = rng.choice(genres, size=2, replace=False)
-            songs = by_genre[pair[0]] + by_genre[pair[1]]
+            chosen = rng.choice(genres, size=3, replace=False)
+            songs = []
+            for genre in chosen:
+                options = [s for s in styles if s[0] == genre]
+                songs += [int(t) for t in styles[options[int(rng.integers(len(options)))]]]
             for m in range(members):
                 played = [
                     int(t) for t in rng.choice(songs, size=max(2, int(0.4 * len(songs))), replace=False)
@@ -148,7 +166,7 @@ def main() -> None:
                 print(f"| {way} | " + " | ".join(f"{row[str(c)]:.0%}" for c in CHECKPOINTS) + " |")
     h = out["hybrid"]
     print(f"\nFor you, precision@10 on the group's unplayed songs ({h['users']} users in {h['groups']} taste groups "
-          f"of two genres): audio alone {h['audio alone']:.0%}, hybrid {h['hybrid']:.0%} "
+          f"of three sub-styles): audio alone {h['audio alone']:.0%}, hybrid {h['hybrid']:.0%} "
           f"({h['hybrid picks from co-occurrence']:.0%} of its picks from co-occurrence)")  # fmt: skip
 
 

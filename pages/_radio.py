@@ -59,7 +59,9 @@ def upcoming(cat: Catalog, n: int = UP_NEXT):
     current = station()
     if current is None:
         return None
-    return radio.play_next(cat, current, k=n, user=_user.current_user())
+    playing = (st.session_state.get("now_playing") or {}).get("track_id")
+    exclude = {int(playing)} if playing is not None else set()
+    return radio.play_next(cat, current, k=n, user=_user.current_user(), exclude=exclude)
 
 
 def after(

@@ -3,8 +3,9 @@
 ``CoOccurrence.fit`` reads every profile's plays and likes (``Store.listening``) as a
 users × songs matrix (``log1p(plays) + LIKE_WEIGHT`` per liked song), and two songs are as
 close as the cosine of their columns: songs the same people listen to. ``scores`` gives,
-for a set of seed songs, each other song's weighted co-occurrence with them, scaled to
-0..1, and the seed song that contributed most (for the reason shown).
+for a set of seed songs, each other song's weighted mean co-occurrence with them (0..1:
+1 when everyone who played the seeds played it too, and only they), and the seed song
+that contributed most (for the reason shown).
 
 The blend is additive: a candidate's audio score (cosine to the profile or the station)
 plus ``HYBRID_WEIGHT`` times its co-occurrence score, so a song nobody played keeps its
@@ -24,7 +25,7 @@ from recommender.errors import UserInputError
 
 LIKE_WEIGHT = 2.0
 MIN_LISTENERS = 2  # profiles with plays (besides the one asking) before co-occurrence is used
-HYBRID_WEIGHT = 0.3
+HYBRID_WEIGHT = 0.8  # a song every listener of the seeds also played gains 0.8 of cosine
 MAX_SEEDS = 200  # the most seed songs one question takes (the most weighted first)
 
 
@@ -55,8 +56,9 @@ class CoOccurrence:
         return int(len(self.users_))
 
     def scores(self, seeds: dict[int, float]) -> tuple[dict[int, float], dict[int, int]]:
-        """For seed songs (track id -> weight > 0): each other song's co-occurrence score in 0..1 and
-        the seed that gave it most. Songs nobody played with a seed are absent."""
+        """For seed songs (track id -> weight > 0): each other song's co-occurrence score in 0..1 (the
+        seeds' weighted mean cosine with it) and the seed that gave it most. Songs nobody played with a
+        seed are absent."""
         known = sorted(
             ((t, w) for t, w in seeds.items() if t in self.index_ and w > 0), key=lambda tw: -tw[1]
         )
@@ -70,9 +72,7 @@ class CoOccurrence:
         weighted = sims * np.array([w for _, w in known])[None, :]
         total = weighted.sum(axis=1)
         seed_ids = {t for t, _ in known}
-        top = float(total.max()) if len(total) else 0.0
-        if top <= 0:
-            return {}, {}
+        top = float(sum(w for _, w in known))
         out, best = {}, {}
         for i in np.flatnonzero(total > 0):
             tid = int(self.track_ids_[i])

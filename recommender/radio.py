@@ -8,9 +8,9 @@ Each next song is chosen from the seed and the station's events (``Event``):
   the end (``HEARD_WEIGHT`` each) and liked (``LIKE_WEIGHT``), minus the skipped ones
   (``SKIP_WEIGHT``), normalised;
 - each candidate (the ``POOL`` nearest to that direction) scores its cosine to it, less
-  ``SKIP_PENALTY`` times its highest cosine to a skipped song above the catalog's usual
-  cosine between two songs: a skip pushes the station away from that sound, not only
-  from that song;
+  ``SKIP_PENALTY`` times how much closer it is to a skipped song than to the station (and
+  than the catalog's usual cosine between two songs): a skip pushes the station away from
+  that sound, not only from that song;
 - no song heard or skipped in the station comes again, and no artist of the last
   ``ARTIST_WINDOW`` songs.
 
@@ -36,7 +36,7 @@ HEARD_WEIGHT = 1.0
 LIKE_WEIGHT = 2.0
 SKIP_WEIGHT = 1.0
 SKIP_PENALTY = 1.0
-ARTIST_WINDOW = 5
+ARTIST_WINDOW = 2
 POOL = 100  # candidates re-ranked per next song
 MAX_K = 50  # songs asked for at once
 MAX_EVENTS = 500  # the most recent events a station remembers
@@ -162,8 +162,11 @@ def next_songs(
     artists: dict[int, str] | None = None,
     usual: float | None = None,
     boost: dict[int, float] | None = None,
+    exclude: set[int] | frozenset[int] = frozenset(),
 ) -> list[Pick]:
     """The ``k`` songs the station would play next, in order (module docstring).
+
+    ``exclude``: songs not to pick besides those the station played (the one playing now).
 
     ``artists``: track id -> artist, for the artist window (None: not applied).
     ``boost``: track id -> a co-occurrence score in 0..1 to blend in (``hybrid.radio_boost``).
@@ -171,7 +174,9 @@ def next_songs(
     if isinstance(k, bool) or int(k) != k or not 1 <= k <= MAX_K:
         raise UserInputError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
     target = direction(index, station)
-    done = {e.track_id for e in station.events} | set(station.seed.tracks)
+    done = {e.track_id for e in station.events} | {int(t) for t in exclude}
+    if station.seed.kind == "track":
+        done |= set(station.seed.tracks)  # the seed song was played first
     skipped = [t for t in station.ids("skip") if t in index.rows_]
     pool = index.query(target.astype(np.float32), k=min(len(index), POOL + len(done)), exclude=done)
     ids = [t for t, _ in pool]
@@ -188,10 +193,14 @@ def next_songs(
     if skipped:
         base = usual_cosine(index) if usual is None else usual
         near = (vectors @ np.stack([index.vector(t) for t in skipped]).T.astype(np.float64)).max(axis=1)
-        score -= SKIP_PENALTY * np.clip(near - base, 0.0, None)
+        score -= SKIP_PENALTY * np.clip(near - np.maximum(base, cosine), 0.0, None)
     if boost:
         score += np.array([boost.get(t, 0.0) for t in ids]) * HYBRID_WEIGHT
-    recent = [e.track_id for e in station.events][-ARTIST_WINDOW:]
+    played = [
+        *(station.seed.tracks if station.seed.kind == "track" else ()),
+        *(e.track_id for e in station.events),
+    ]
+    recent = played[-ARTIST_WINDOW:] + [int(t) for t in exclude]
     banned = {_key(artists, t) for t in recent} if artists is not None else set()
     picks: list[Pick] = []
     for i in np.argsort(-score, kind="stable"):
@@ -207,7 +216,7 @@ def next_songs(
     return picks
 
 
-HYBRID_WEIGHT = 0.3  # how much a co-occurrence score of 1 adds to a candidate's score
+HYBRID_WEIGHT = 0.5  # how much a co-occurrence score of 1 adds to a candidate's score
 
 
 def _key(artists: dict[int, str], track_id: int) -> str:
@@ -280,7 +289,9 @@ def stored_station(catalog, user: str) -> Station:
     store = catalog.store
     found = store.station(user)
     if found is None:
-        raise UserInputError(f"the profile {user!r} has no station yet: start one with --from ID or --tag TAG")
+        raise UserInputError(
+            f"the profile {user!r} has no station yet: start one with --from ID or --tag TAG"
+        )
     text, started = found
     history = store.activity(user)
     started = pd.Timestamp(started)
@@ -308,7 +319,14 @@ def stored_station(catalog, user: str) -> Station:
     return station
 
 
-def play_next(catalog, station: Station, *, k: int = 5, user: str | None = None) -> pd.DataFrame:
+def play_next(
+    catalog,
+    station: Station,
+    *,
+    k: int = 5,
+    user: str | None = None,
+    exclude: set[int] | frozenset[int] = frozenset(),
+) -> pd.DataFrame:
     """The next ``k`` songs of ``station`` as a ``similar``-shaped frame with a ``reason`` column.
 
     With other profiles' listening on the server (``recommender.hybrid``), songs the same
@@ -327,7 +345,7 @@ def play_next(catalog, station: Station, *, k: int = 5, user: str | None = None)
     pool = index.query(direction(index, station).astype(np.float32), k=min(len(index), POOL))
     candidates = list(dict.fromkeys([t for t, _ in pool] + list(boost)[:POOL]))
     artists = store.tracks(track_ids=candidates + [e.track_id for e in station.events]).set_index("track_id")
-    picks = next_songs(index, station, k=k, artists=artists["artist"].to_dict(), boost=boost)
+    picks = next_songs(index, station, k=k, artists=artists["artist"].to_dict(), boost=boost, exclude=exclude)
     titles = store.tracks(
         track_ids=[*station.seed.tracks, *(e.track_id for e in station.events), *best.values()]
     ).set_index("track_id")["title"]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
+from fixtures import copy_home
 
 from recommender.alchemy import make_mix, mix_songs, parse_tag
 from recommender.cli import main
@@ -92,7 +92,7 @@ def test_more_of_a_tag_moves_the_mix_towards_the_songs_that_have_it(rng):
 @pytest.fixture(scope="module")
 def cli_home(built_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("alchemy") / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     return home
 
 

@@ -34,7 +34,18 @@ from recommender.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120  # seconds per script run: generous, the test machine is shared and TensorFlow loads once
-PAGES = ["home", "explore", "discover", "search", "song", "upload", "for_you", "playlists", "history", "model"]
+PAGES = [
+    "home",
+    "explore",
+    "discover",
+    "search",
+    "song",
+    "upload",
+    "for_you",
+    "playlists",
+    "history",
+    "model",
+]
 
 
 @pytest.fixture(autouse=True)

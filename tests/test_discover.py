@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures import copy_home
 from streamlit.testing.v1 import AppTest
 
 from recommender.catalog import Catalog
@@ -77,7 +77,7 @@ def test_names_purity_and_substyles():
 @pytest.fixture(scope="module")
 def discover_home(built_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("discover") / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     return home
 
 
@@ -132,9 +132,8 @@ def test_the_discover_page_plays_and_saves_sonic_playlists(discover_home, monkey
     catalog = Catalog.open(discover_home)
     at = _discover_page(discover_home, monkeypatch, user="finder")
     at.selectbox(key="discover_n").select(8).run()
-    assert len(at.expander) == 8
-    found = catalog_playlists = json.loads(json.dumps([e.label for e in at.expander]))
-    assert all("3 songs" in label for label in catalog_playlists)
+    found = [e.label for e in at.main.expander]
+    assert len(found) == 8 and all("3 songs" in label for label in found)
     at.button(key="discover_play_0").click().run()
     playing = at.session_state["now_playing"]
     assert playing["queue"][1] == 0 and len(playing["songs"]) == 3
@@ -147,7 +146,7 @@ def test_the_discover_page_plays_and_saves_sonic_playlists(discover_home, monkey
 
 def test_a_visitor_sees_playlists_but_cannot_save_them(discover_home, monkeypatch):
     at = _discover_page(discover_home, monkeypatch)
-    assert len(at.expander) >= 2
+    assert len(at.main.expander) >= 2
     assert not [b for b in at.button if b.key and b.key.startswith("discover_save_")]
     assert at.button(key="radio_from_taste").disabled
 

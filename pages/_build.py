@@ -17,7 +17,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from pages import _access, _cache, _common, _routing, _text
+from pages import _access, _cache, _routing, _text
 from recommender import access, jobs, listeners, plots
 from recommender.build import SOURCE_LABELS
 from recommender.config import Paths
@@ -210,7 +210,7 @@ def _still_running() -> dict:
     usable = state.get("usable_at")
     if usable and st.session_state.get("build_usable_seen") != usable:
         st.session_state["build_usable_seen"] = usable
-        _common.invalidate()
+        _cache.invalidate()
         st.rerun(scope="app")
     return state
 

@@ -38,7 +38,8 @@ st.markdown("the page ran")
 def _layout(tmp_path: Path, monkeypatch) -> Path:
     """A copy of the app's layout (``pages/_routing.py``) importable as ``pages``."""
     (tmp_path / "pages").mkdir()
-    (tmp_path / "pages" / "__init__.py").write_text("")
+    # a namespace package, as the app's own: a ``pages`` with a file would stay in ``inspect``'s
+    # memory of module files and trip its ``getmodule`` once the app's ``pages`` is back
     (tmp_path / "pages" / "_routing.py").write_text((ROOT / "pages" / "_routing.py").read_text())
     monkeypatch.syspath_prepend(str(tmp_path))
     for name in ("pages", "pages._routing"):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from fixtures import copy_home
 
-from recommender import jobs
+from recommender import jobs, locks
 from recommender.build import BuildOptions, build
 from recommender.catalog import Catalog
 from recommender.config import Paths
@@ -25,7 +25,7 @@ from tests.fixtures import tone, write_audio
 
 ROOT = Path(__file__).resolve().parents[1]
 # Files of the running build itself, not of the catalog in use.
-NOT_THE_CATALOG = {jobs.STATUS_FILE, jobs.LOCK_FILE, jobs.LOG_FILE, "catalog.lock"}
+NOT_THE_CATALOG = {jobs.STATUS_FILE, locks.LOCK_FILE, jobs.LOG_FILE, "catalog.lock"}
 
 
 @pytest.fixture

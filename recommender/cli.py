@@ -374,6 +374,7 @@ def cmd_search(args) -> None:
 
 def cmd_evaluate(args) -> None:
     from recommender.catalog import Catalog
+    from recommender.intervals import too_small_message
 
     metrics = Catalog.open(args.home).metrics()
 
@@ -384,11 +385,15 @@ def cmd_evaluate(args) -> None:
         lines = []
         if c:
             lines.append(
-                f"test accuracy {_percent(c['test_accuracy'])} on {c['n_test']} tracks; "
-                f"validation accuracy {_percent(c['val_accuracy'])}"
+                f"test accuracy {_percent(c['test_accuracy'])}{_range(c.get('test_interval'))} on {c['n_test']} "
+                f"tracks; validation accuracy {_percent(c['val_accuracy'])}"
             )
-        lines.append("genre precision@10 of the test songs' neighbours:")
-        lines += [f"  {RETRIEVAL_NAMES.get(k, k):<32} {v['genre_precision_at_10']:.3f}" for k, v in r.items()]
+        lines.append("genre precision@10 of the test songs' neighbours (95 % range, test songs):")
+        lines += [
+            f"  {RETRIEVAL_NAMES.get(k, k):<32} {v['genre_precision_at_10']:.3f}{_range(v.get('interval'), '.3f')}"
+            + (f" of {v['n']}" if "n" in v else "")
+            for k, v in r.items()
+        ]
         if m.get("classifiers"):
             lines.append("test accuracy:")
             lines += [
@@ -398,7 +403,8 @@ def cmd_evaluate(args) -> None:
         if c:
             lines.append("per genre (the model in use):")
             lines += [f"  {g}: {_percent(v['accuracy'])} of {v['n']}" for g, v in c["per_genre"].items()]
-        return "\n".join(lines)
+        caveat = too_small_message(m)
+        return "\n".join([*lines, caveat] if caveat else lines)
 
     _emit(args, metrics, text)
 
@@ -417,6 +423,11 @@ RETRIEVAL_NAMES = {
 
 def _percent(value) -> str:
     return f"{value:.1%}" if isinstance(value, float) else "—"
+
+
+def _range(interval, spec: str = ".0%") -> str:
+    """`` (low–high)`` of a 95 % interval, or nothing without one."""
+    return f" ({interval[0]:{spec}}–{interval[1]:{spec}})" if interval else ""
 
 
 def cmd_similar(args) -> None:

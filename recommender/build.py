@@ -380,7 +380,9 @@ def _model_stages(
     index = SimilarityIndex().fit(done.embeddings, ids, track_genres)
     index.save(out / "index.npz")
     calibration = nearest_neighbour_calibration(index, ids)
-    NoveltyModel().fit(heard).save(out / "novelty.npz")  # what Catalog.novelty_of compares clips with
+    NoveltyModel(backbones=sounds.config.backbones).fit(heard).save(
+        out / "novelty.npz"
+    )  # what Catalog.novelty_of compares clips with
     keys = np.array([mels.key(int(i)) or "" for i in ids])  # which features are this catalog's own
     atomic_write(
         out / "map.npz",

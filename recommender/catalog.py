@@ -103,7 +103,9 @@ class Catalog:
             return self.paths.catalog_dir / old[kind]
         return (
             self.paths.build_dir(build_id)
-            / {"index": "index.npz", "map": "map.npz", "metrics": "metrics.json", "novelty": "novelty.npz"}[kind]
+            / {"index": "index.npz", "map": "map.npz", "metrics": "metrics.json", "novelty": "novelty.npz"}[
+                kind
+            ]
         )
 
     # ---- what is here -------------------------------------------------------------
@@ -395,7 +397,7 @@ class Catalog:
 
         reference = self.novelty_reference
         if clip.sound is not None and reference is not None:
-            return judge(reference, clip.sound, sound_config=self.sound_config)
+            return judge(reference, clip.sound)
         hits = self.index.query(clip.embedding, k=1, exclude_copies_of=[clip.embedding])
         calibration = (self.model_info or {}).get("calibration") or {}
         if hits and ("p05" not in calibration or "median" not in calibration):
@@ -418,7 +420,7 @@ class Catalog:
             features = np.stack([self.sounds.get(int(t)) for t in ids])
         except (RecommenderError, OSError, KeyError, ValueError):
             return None
-        return NoveltyModel().fit(features)
+        return NoveltyModel(backbones=self.sound_config.backbones).fit(features)
 
     def similar_to_clip(self, clip: ClipAnalysis, *, k: int = 10, genre: str | None = None) -> pd.DataFrame:
         # An uploaded copy of a catalog song is not a recommendation for itself.

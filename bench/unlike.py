@@ -2,20 +2,26 @@
 
     python bench/unlike.py [--data DIR] [--demo-home HOME] [--json]
 
-Three catalogs, each a real ``build``:
-- ``demo``: the synthesised demo (96 songs, ``--source demo --tracks 96``);
-- ``real``: bench/real_audio.py's folder catalog of game soundtracks (album = label),
-  with its query clips: ~30 % of each album's tracks, never in the catalog;
-- ``flat``: the same catalog clips in one folder, without labels (no head is fitted).
+Three catalogs:
+- ``demo``: the synthesised demo, a real build (96 songs, ``--source demo --tracks 96``);
+  every real query clip is of an album it does not hold (flagging them is right);
+- ``real``: bench/real_audio.py's folder catalog of five game soundtracks, with its query
+  clips: ~30 % of each album's tracks, never in the catalog;
+- ``flat``: three of those albums' clips as one flat folder (no labels), with the query
+  clips of those three albums, and of the other two (music the catalog does not hold).
+The real and flat catalogs are judged with the ``NoveltyModel`` their build would save: the
+build fits it on the songs' sound features alone (labels play no part), as done here,
+without the rest of a build (its head, map and evaluation).
 
 Non-music (tests/nonmusic.py, 10 s each): white noise, pink noise, a sine sweep, silence
 with hiss, speech (espeak-ng), plus ``voices``: real recorded voice lines of a game
 (hedgewars' voice packs) strung together to 10 s, a speech the generators never made.
 
-Printed per catalog: non-music flagged (and the reason given), and the share of real
-query clips of albums in the catalog that are flagged (false alarms). A clip is judged
-exactly as ``similar --file`` judges it (``Catalog.novelty_of``); each file's sound
-features are computed once and cached in ``DIR/sound-cache.npz``.
+Printed per catalog: the reason each non-music file is flagged for (or NOT FLAGGED), and
+the share of real query clips flagged, of albums in the catalog (false alarms) and of
+other albums. A clip is judged as ``similar --file`` judges it (``novelty.judge`` on its
+sound features); each file's sound features are computed once, cached in
+``DIR/sound-cache.npz``.
 """
 
 from __future__ import annotations
@@ -94,24 +100,19 @@ def build(home: Path, *args: str) -> Path:
     return home
 
 
-def flat_folder(out: Path) -> Path:
-    """The real catalog's clips in one folder (hard links), so the build sees no labels."""
-    flat = out / "flat"
-    for clip in sorted((out / "catalog").glob("*/*")):
-        target = flat / f"{clip.parent.name}-{clip.name}"
-        if not target.exists():
-            flat.mkdir(parents=True, exist_ok=True)
-            target.hardlink_to(clip)
-    return flat
+def clips(out: Path, role: str) -> list[Path]:
+    return sorted(p for p in (out / role).glob("*/*") if p.suffix in (".ogg", ".flac"))
 
 
-def judge_all(home: Path, files: list[Path], cache: SoundCache) -> list:
-    from recommender.catalog import Catalog
-    from recommender.novelty import judge
+def fitted(files: list[Path], cache: SoundCache):
+    """The ``NoveltyModel`` a folder build of ``files`` saves (``build._model_stages`` fits it the same way
+    on the songs' sound features, labels or none)."""
+    from recommender.backbone import DEFAULT_SOUND
+    from recommender.novelty import NoveltyModel
 
-    catalog = Catalog.open(home)
-    reference = catalog.novelty_reference
-    return [judge(reference, cache.get(f, catalog.sound_config)) for f in files]
+    return NoveltyModel(backbones=DEFAULT_SOUND.backbones).fit(
+        np.stack([cache.get(f, DEFAULT_SOUND) for f in files])
+    )
 
 
 def write_references(folder: Path) -> None:
@@ -129,6 +130,31 @@ def write_references(folder: Path) -> None:
     print(f"{REFERENCES}: {len(made)} sounds ({REFERENCES.stat().st_size / 1000:.0f} kB)")
 
 
+FIXTURE = ROOT / "tests" / "data" / "real_sound.npz"
+FIXTURE_CLIPS = {"catalog": 100, "queries": 40}
+
+
+def write_fixture(out: Path, cache: SoundCache) -> None:
+    """tests/data/real_sound.npz: ``novelty.PARTS`` of the sound features (float16) of a seeded draw of
+    the real catalog's clips and of its query clips, with their albums. No audio."""
+    import random
+
+    from recommender.backbone import DEFAULT_SOUND
+    from recommender.novelty import columns
+
+    arrays = {}
+    for role, n in FIXTURE_CLIPS.items():
+        files = sorted(p for p in (out / role).glob("*/*") if p.suffix in (".ogg", ".flac"))
+        random.Random(0).shuffle(files)
+        chosen = files[:n]
+        features = np.stack([cache.get(f, DEFAULT_SOUND) for f in chosen])
+        arrays[role] = features[:, columns(DEFAULT_SOUND.backbones)].astype(np.float16)
+        arrays[f"{role}_albums"] = np.array([f.parent.name for f in chosen])
+    cache.save()
+    np.savez_compressed(FIXTURE, **arrays)
+    print(f"{FIXTURE}: {FIXTURE.stat().st_size / 1000:.0f} kB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT / "artifacts" / "real_audio")
@@ -137,9 +163,15 @@ def main() -> None:
     parser.add_argument(
         "--write-references", action="store_true", help="write recommender/data/non_music.npz and stop"
     )
+    parser.add_argument(
+        "--write-fixture", action="store_true", help="write tests/data/real_sound.npz and stop"
+    )
     args = parser.parse_args()
     if args.write_references:
         write_references(args.data / "references")
+        return
+    if args.write_fixture:
+        write_fixture(args.data / "clips", SoundCache(args.data / "sound-cache.npz"))
         return
 
     data: Path = args.data
@@ -147,39 +179,58 @@ def main() -> None:
     out = data / "clips"
     if not (out / "catalog").is_dir():  # cut once (bench/real_audio.py's clips, OGG or FLAC)
         real_audio.cut_clips(real_audio.album_tracks(roots), out, fraction=0.3, seed=0)
-    homes = data / "homes-unlike"
-    catalogs = {
-        "demo": build(args.demo_home or homes / "demo", "--source", "demo", "--tracks", "96"),
-        "real": build(homes / "real", "--source", "folder", "--audio", str(out / "catalog")),
-        "flat": build(homes / "flat", "--source", "folder", "--audio", str(flat_folder(out))),
+    from recommender.backbone import DEFAULT_SOUND
+    from recommender.catalog import Catalog
+    from recommender.novelty import judge
+
+    cache = SoundCache(data / "sound-cache.npz")
+    queries, catalog = clips(out, "queries"), clips(out, "catalog")
+    demo = Catalog.open(
+        build(args.demo_home or data / "homes-unlike" / "demo", "--source", "demo", "--tracks", "96")
+    )
+    catalogs = {  # name → (NoveltyModel, query clips of albums in it, query clips of other albums)
+        "demo": (demo.novelty_reference, [], queries),
+        "real": (fitted(catalog, cache), queries, []),
+        "flat": (
+            fitted([f for f in catalog if f.parent.name in FLAT_ALBUMS], cache),
+            [q for q in queries if q.parent.name in FLAT_ALBUMS],
+            [q for q in queries if q.parent.name not in FLAT_ALBUMS],
+        ),
     }
+    cache.save()
     odd = nonmusic.write_all(data / "nonmusic")
     odd["voices"] = recorded_voices(data, data / "nonmusic" / "voices.wav")
     missing = [kind for kind, path in odd.items() if path is None]
     odd = {kind: path for kind, path in odd.items() if path is not None}
-    queries = sorted(p for p in (out / "queries").glob("*/*") if p.suffix in (".ogg", ".flac"))
-    cache = SoundCache(data / "sound-cache.npz")
-    results: dict = {"missing": missing, "queries": len(queries)}
-    print(f"{'catalog':<6} " + " ".join(f"{k:>18}" for k in odd) + "   real clips flagged")
-    for name, home in catalogs.items():
-        verdicts = judge_all(home, list(odd.values()), cache)
-        real = judge_all(home, queries, cache)
+    results: dict = {"missing": missing, "catalog_clips": len(catalog), "queries": len(queries)}
+    print(f"{'':<5} " + " ".join(f"{k:>17}" for k in odd) + "  clips of its albums  of other albums")
+    for name, (model, own, other) in catalogs.items():
+        verdicts = [judge(model, cache.get(f, DEFAULT_SOUND)) for f in odd.values()]
+        mine = [judge(model, cache.get(f, DEFAULT_SOUND)) for f in own]
+        theirs = [judge(model, cache.get(f, DEFAULT_SOUND)) for f in other]
         cache.save()
-        flagged = sum(v.unlike for v in real)
-        cells = [f"{(v.reason or 'NOT FLAGGED'):>18}" for v in verdicts]
-        print(
-            f"{name:<6} " + " ".join(cells) + f"   {flagged}/{len(real)} ({flagged / max(1, len(real)):.1%})"
-        )
+        cells = [f"{(v.reason or 'NOT FLAGGED'):>17}" for v in verdicts]
+        print(f"{name:<5} " + " ".join(cells) + f"  {_share(mine):>19}  {_share(theirs):>15}")
         results[name] = {
             "non_music": {k: v.reason for k, v in zip(odd, verdicts, strict=True)},
-            "real_flagged": flagged,
-            "real_clips": len(real),
-            "real_reasons": sorted({v.reason for v in real if v.unlike}),
+            "own_albums_flagged": [sum(v.unlike for v in mine), len(mine)],
+            "other_albums_flagged": [sum(v.unlike for v in theirs), len(theirs)],
+            "reasons": sorted({v.reason for v in mine + theirs if v.unlike}),
         }
     if missing:
         print(f"not measured: {', '.join(missing)} (espeak-ng missing)")
     if args.json:
         print(json.dumps(results))
+
+
+FLAT_ALBUMS = ("hedgewars", "supertux", "wesnoth")
+
+
+def _share(verdicts: list) -> str:
+    if not verdicts:
+        return "—"
+    flagged = sum(v.unlike for v in verdicts)
+    return f"{flagged}/{len(verdicts)} ({flagged / len(verdicts):.1%})"
 
 
 if __name__ == "__main__":

@@ -4,14 +4,17 @@ The judgement reads the pretrained backbone's sound features (``backbone.sound_f
 before any head fitted on the catalog's labels, so a sound the head never learned cannot
 be pulled into a genre. Two kinds of evidence:
 
-- **distance**: the clip's mean distance to its ``K`` nearest catalog songs, in sound
-  features standardised on the catalog, against the same leave-one-out distance of every
-  catalog song (calibrated when the catalog is built, saved beside its index). A clip
-  further than ``FAR_QUANTILE`` of the catalog's own songs, by ``MARGIN``, is unlike it.
-- **musical evidence**: what the taggers hear (``backbone.TAGS``) next to what they hear in
-  sounds that are not music, which holds on every catalog: a clip whose tags lie closer
-  to noise, a sweep, hiss or speech than to any catalog song is unlike the catalog even
-  where the catalog is too varied for the distance to tell (``NON_MUSIC``).
+- **distance**: the clip's mean distance to its ``K`` nearest catalog songs, in the
+  backbone's embedding and tag outputs (``PARTS``) standardised on the catalog, against
+  the same leave-one-out distance of every catalog song (calibrated when the catalog is
+  built, saved beside its index). A clip further than ``FAR_QUANTILE`` of the catalog's
+  own songs, by ``MARGIN``, is ``"far"`` from it.
+- **evidence of sound that is not music**, the same on every catalog: packaged reference
+  sounds (``REFERENCES``: noise, hiss, sweeps, synthesised speech). A clip ``NEARER`` to one
+  of them than to any catalog song is that kind of sound, however varied the catalog.
+  The taggers' outputs take part as half of ``PARTS``; on their own (the top tag's
+  probability, their entropy) they did not tell noise or speech from game music
+  (bench/unlike.py), so no rule reads them alone.
 
 ``NoveltyModel`` learns the first from a catalog; ``judge`` gives the ``Novelty`` verdict
 with a reason the app and the command line show.

@@ -100,8 +100,23 @@ def build(home: Path, *args: str) -> Path:
     return home
 
 
-def clips(out: Path, role: str) -> list[Path]:
-    return sorted(p for p in (out / role).glob("*/*") if p.suffix in (".ogg", ".flac"))
+def clips(out: Path, role: str, cache: SoundCache | None = None) -> list[Path]:
+    """The clips of ``role``; with ``cache``, those that can be heard (a build skips a silent clip too)."""
+    from recommender.backbone import DEFAULT_SOUND
+    from recommender.errors import AudioError
+
+    found = sorted(p for p in (out / role).glob("*/*") if p.suffix in (".ogg", ".flac"))
+    if cache is None:
+        return found
+    heard = []
+    for path in found:
+        try:
+            cache.get(path, DEFAULT_SOUND)
+        except AudioError as error:
+            print(f"skipped {error}", file=sys.stderr)
+            continue
+        heard.append(path)
+    return heard
 
 
 def fitted(files: list[Path], cache: SoundCache):
@@ -184,7 +199,7 @@ def main() -> None:
     from recommender.novelty import judge
 
     cache = SoundCache(data / "sound-cache.npz")
-    queries, catalog = clips(out, "queries"), clips(out, "catalog")
+    queries, catalog = clips(out, "queries", cache), clips(out, "catalog", cache)
     demo = Catalog.open(
         build(args.demo_home or data / "homes-unlike" / "demo", "--source", "demo", "--tracks", "96")
     )

@@ -397,7 +397,7 @@ def cmd_evaluate(args) -> None:
         if m.get("classifiers"):
             lines.append("test accuracy:")
             lines += [
-                f"  {RETRIEVAL_NAMES.get(k, k):<32} {_percent(v['test_accuracy'])}"
+                f"  {RETRIEVAL_NAMES.get(k, k):<32} {_percent(v['test_accuracy'])}{_range(v.get('test_interval'))}"
                 for k, v in m["classifiers"].items()
             ]
         if c:

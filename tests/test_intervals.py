@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from app_runner import open_page
 
 from recommender.intervals import MIN_TEST_SONGS, too_small_message, wilson, with_intervals
 
@@ -83,23 +84,7 @@ def test_evaluate_json_carries_the_songs_and_the_interval(built_home):
 
 @pytest.fixture
 def model_page(built_home, monkeypatch):
-    """The Model page of the tiny demo catalog, as the live server runs it (``test_app``'s navigation)."""
-    from streamlit.runtime import pages_manager
-    from streamlit.testing.v1 import AppTest
-
-    original = pages_manager.PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        pages_manager.PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(pages_manager.PagesManager, "__init__", init)
-    monkeypatch.setenv("MUSICREC_HOME", str(built_home))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("pages/model.py").run()
-    assert not at.exception, at.exception[0].message
-    return at
+    return open_page(built_home, "model", monkeypatch)
 
 
 def test_model_page_says_how_many_songs_and_when_too_few(model_page, built_home):

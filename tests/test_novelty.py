@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from app_runner import open_page
 from nonmusic import WRITERS, write_all
 
 from recommender.backbone import BACKBONES, DEFAULT_SOUND, sound_layout
@@ -139,6 +140,19 @@ def test_similar_file_says_why_a_clip_is_unlike_and_names_no_genre(built_home, n
     text = _similar(built_home, non_music["white noise"]).stdout
     assert "unlike this catalog: " + REASONS[query["unlike_reason"]] in text
     assert "sounds most like" not in text
+
+
+def test_the_upload_page_says_why_and_shows_no_genre(built_home, non_music, monkeypatch):
+    at = open_page(built_home, "upload", monkeypatch)
+    at.file_uploader(key="upload_file").upload(
+        "hum.wav", non_music["white noise"].read_bytes(), "audio/wav"
+    ).run()
+    assert not at.exception
+    warning = " ".join(w.value for w in at.warning)
+    assert "This clip is unlike the catalog: " in warning and "No genre fits it" in warning
+    assert any(REASONS[kind] in warning for kind in ("noise", "far")), warning
+    assert "Genre probabilities" not in [h.value for h in at.subheader]
+    assert not any("sounds most like" in s.value for s in at.success)
 
 
 def test_a_catalog_built_before_the_calibration_still_judges(built_home, heard, tmp_path):

@@ -428,7 +428,8 @@ def _model_stages(
 def nearest_neighbour_calibration(index, ids: np.ndarray) -> dict:
     """How close catalog songs usually are to their nearest other song (cosine): median and low percentiles.
 
-    ``Catalog.unlike_catalog`` compares a clip's best match with them.
+    ``describe.similarity_percent`` reads scores against them; ``Catalog.novelty_of`` uses them for a catalog
+    built before ``novelty.npz`` whose sound features are gone.
     """
     best = []
     for track_id in ids:

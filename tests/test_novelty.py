@@ -188,3 +188,33 @@ def test_real_clips_of_the_catalogs_albums_are_rarely_flagged(real):
     flagged = [judge(model, q) for q in queries]
     assert len(queries) >= 30
     assert sum(v.unlike for v in flagged) <= 0.03 * len(queries), [v.reason for v in flagged if v.unlike]
+
+
+REAL_AUDIO = (
+    Path(os.environ.get("MUSICREC_REAL_AUDIO", ROOT / "artifacts" / "real_audio")) / "clips" / "queries"
+)
+
+
+@pytest.mark.slow
+def test_real_recordings_of_the_catalogs_albums_heard_from_audio_are_not_flagged(real):
+    """The fixture's judgement from the audio itself, where bench/real_audio.py's clips are present."""
+    from recommender.backbone import sound_features
+    from recommender.features import clip_features
+
+    files = sorted(p for p in REAL_AUDIO.glob("*/*") if p.suffix in (".ogg", ".flac"))
+    if not files:
+        pytest.skip(f"no real clips in {REAL_AUDIO} (python bench/real_audio.py, or set MUSICREC_REAL_AUDIO)")
+    model, _ = real
+    picked = [
+        files[i] for i in np.random.default_rng(0).choice(len(files), size=min(12, len(files)), replace=False)
+    ]
+    flagged = []
+    for path in picked:
+        _, heard = clip_features(path, config=None, sound=DEFAULT_SOUND)
+        sound = sound_features([heard], names=DEFAULT_SOUND.backbones, max_patches=DEFAULT_SOUND.max_patches)[
+            0
+        ]
+        verdict = judge(model, sound)
+        if verdict.unlike:
+            flagged.append((path.name, verdict.reason))
+    assert len(flagged) <= 1, flagged

@@ -5,6 +5,7 @@ import streamlit as st
 from pages import _access, _build, _cache, _require, _routing, _text
 from recommender import jobs, listeners, plots
 from recommender.catalog import model_description
+from recommender.intervals import too_small_message
 
 _routing.ensure_routed(__file__)
 
@@ -43,6 +44,15 @@ if cat.model_info:
         cols[3].metric(
             "Architecture", model["arch"], help=f"{model['embedding_dim']}-d embeddings · {model['name']}"
         )
+        if c.get("test_interval"):
+            low, high = c["test_interval"]
+            st.caption(
+                f"Test accuracy rests on {c.get('n_test', 0)} test songs: the true accuracy lies between "
+                f"{low:.0%} and {high:.0%} (95 % Wilson interval)."
+            )
+        caveat = too_small_message(m)
+        if caveat:
+            st.warning(caveat, icon=":material/warning:")
 
         if r:
             st.subheader("Do a song's neighbours share its genre?")
@@ -52,6 +62,15 @@ if cat.model_info:
                 "(when one was trained on this catalog), a classic MFCC baseline and random picks."
             )
             st.plotly_chart(plots.retrieval_figure(r), key="model_retrieval")
+            ranges = [
+                f"{_text.md(plots.RETRIEVAL_LABELS.get(name, name))} {low:.2f}–{high:.2f}"
+                for name, v in r.items()
+                if v.get("interval")
+                for low, high in [v["interval"]]
+            ]
+            if ranges:
+                n = next(iter(r.values())).get("n", 0)
+                st.caption(f"95 % ranges over the {n} test songs: " + " · ".join(ranges))
         if m.get("classifiers"):
             accuracies = {
                 plots.RETRIEVAL_LABELS.get(name, name): f"{v['test_accuracy']:.1%}"

@@ -36,7 +36,8 @@ with _text.user_errors():
     clip = _cache.analyse_clip(cat, data, uploaded.name)
     palette = _cache.colors(cat)
     heard = ", ".join(_text.md(t) for t in list(merge_tags(clip.tags))[:3])
-    unlike = cat.unlike_catalog(clip)
+    novelty = cat.novelty_of(clip)
+    unlike = novelty.unlike
     nearest = cat.similar_to_clip(clip, k=NEIGHBOURS_FOR_VERDICT)
     verdict = genre_verdict(clip.genre_probabilities, nearest["genre"].tolist(), unlike_catalog=unlike)
     name = f"**{_text.md(uploaded.name)}**"
@@ -64,15 +65,14 @@ with _text.user_errors():
     else:
         st.info(f"In {name} the model hears {heard}.", icon=":material/hearing:")
     if unlike:
-        synthesised = _cache.summary(cat)["synthesised"]
+        synthesised = _cache.summary(cat)["synthesised"] and novelty.reason == "far"
         st.warning(
-            "**This clip is unlike anything in the catalog.** Even its best match is far less similar than "
-            "catalog songs usually are to one another, so the songs below are only the least different ones"
+            f"**This clip is unlike the catalog: {_text.md(novelty.message)}.** No genre fits it, and the "
+            "songs below are only the least different ones."
             + (
-                ", and no genre fits it. This demo catalog is "
-                "synthesised: real recordings will not match its styles well."
+                " This demo catalog is synthesised: real recordings will not match its styles well."
                 if synthesised
-                else ", and no genre fits it."
+                else ""
             ),
             icon=":material/warning:",
         )
@@ -82,7 +82,7 @@ with _text.user_errors():
         st.subheader("What the model hears")
         st.plotly_chart(plots.spectrogram_figure(clip.mel, config=cat.config), key="upload_spectrogram")
     with right:
-        if clip.genre_probabilities:
+        if clip.genre_probabilities and not unlike:  # a genre of a clip unlike the catalog would mislead
             st.subheader("Genre probabilities")
             st.plotly_chart(
                 plots.genre_probability_figure(clip.genre_probabilities, colors=palette), key="upload_genres"

@@ -402,6 +402,7 @@ def _model_stages(
     from recommender.embedding import embed_catalog
     from recommender.evaluate import compare
     from recommender.index import SimilarityIndex
+    from recommender.novelty import NoveltyModel
     from recommender.projection import umap_coordinates
 
     mels, sounds = caches
@@ -411,7 +412,8 @@ def _model_stages(
     model = done.model
     ids = np.array([t.track_id for t in tracks], dtype=np.int64)
     track_genres = np.array([t.genre for t in tracks])
-    tags = tag_probabilities(np.stack([sounds.get(int(i)) for i in ids]), sounds.config.backbones)
+    heard = np.stack([sounds.get(int(i)) for i in ids])
+    tags = tag_probabilities(heard, sounds.config.backbones)
 
     progress.stage("map")
     # The map shows how songs sound: with a head, its genre directions are left out, or every
@@ -427,6 +429,9 @@ def _model_stages(
     index = SimilarityIndex().fit(done.embeddings, ids, track_genres)
     index.save(out / "index.npz")
     calibration = nearest_neighbour_calibration(index, ids)
+    NoveltyModel(backbones=sounds.config.backbones).fit(heard).save(
+        out / "novelty.npz"
+    )  # what Catalog.novelty_of compares clips with
     keys = np.array([mels.key(int(i)) or "" for i in ids])  # which features are this catalog's own
     atomic_write(
         out / "map.npz",
@@ -471,7 +476,8 @@ def _model_stages(
 def nearest_neighbour_calibration(index, ids: np.ndarray) -> dict:
     """How close catalog songs usually are to their nearest other song (cosine): median and low percentiles.
 
-    ``Catalog.unlike_catalog`` compares a clip's best match with them.
+    ``describe.similarity_percent`` reads scores against them; ``Catalog.novelty_of`` uses them for a catalog
+    built before ``novelty.npz`` whose sound features are gone.
     """
     best = []
     for track_id in ids:

@@ -93,7 +93,7 @@ class Catalog:
         return catalog
 
     def artifact(self, kind: str) -> Path:
-        """The current build's ``"index"`` (.npz), ``"map"`` (.npz) or ``"metrics"`` (.json) file."""
+        """The current build's ``"index"``, ``"map"``, ``"novelty"`` (.npz) or ``"metrics"`` (.json) file."""
         build_id = self.info_.get("build_id")
         if build_id is None:  # built before builds had folders of their own
             name = self._require_model()["name"]
@@ -101,11 +101,14 @@ class Catalog:
                 "index": f"index-{name}.npz",
                 "map": f"catalog-{name}.npz",
                 "metrics": f"metrics-{name}.json",
+                "novelty": f"novelty-{name}.npz",
             }
             return self.paths.catalog_dir / old[kind]
         return (
             self.paths.build_dir(build_id)
-            / {"index": "index.npz", "map": "map.npz", "metrics": "metrics.json"}[kind]
+            / {"index": "index.npz", "map": "map.npz", "metrics": "metrics.json", "novelty": "novelty.npz"}[
+                kind
+            ]
         )
 
     # ---- what is here -------------------------------------------------------------
@@ -352,7 +355,19 @@ class Catalog:
         path = self.artifact("metrics")
         if not path.is_file():
             raise NotBuiltError(f"no evaluation stored for model {name}; rebuild the catalog")
-        return json.loads(path.read_text(encoding="utf-8"))
+        from recommender.intervals import with_intervals
+
+        return with_intervals(json.loads(path.read_text(encoding="utf-8")), n_queries=self._test_songs())
+
+    def _test_songs(self) -> int | None:
+        """How many songs the build measured neighbours for: its test songs, or all of them without any."""
+        try:
+            ids = self._arrays["track_ids"]
+        except NotBuiltError:
+            return None
+        splits = self.tracks().set_index("track_id")["split"].reindex([int(t) for t in ids])
+        test = int((splits == "test").sum())
+        return test or len(ids)
 
     # ---- similar songs -------------------------------------------------------------------
     def similar(self, track_id: int, *, k: int = 10, genre: str | None = None) -> pd.DataFrame:
@@ -422,23 +437,45 @@ class Catalog:
         )
 
     def unlike_catalog(self, clip: ClipAnalysis) -> bool:
-        """Whether ``clip`` is unlike everything in the catalog.
+        """Whether ``clip`` is unlike everything in the catalog (``novelty_of`` says why)."""
+        return self.novelty_of(clip).unlike
 
-        Its best match (in the whole catalog, copies of it aside) is compared with how
-        close catalog songs are to their own nearest neighbour (measured at build time):
-        it is unlike them when it scores below their 5th percentile by more than the gap
-        between that percentile and their median. Measured (bench/README.md): real
-        recordings uploaded to the synthesised demo are flagged (42 of 45), real clips of
-        albums a real catalog holds mostly are not (0 to 27 %, depending on the model).
+    def novelty_of(self, clip: ClipAnalysis):
+        """Whether ``clip`` is unlike the catalog, and why: a ``novelty.Novelty`` (``recommender.novelty``).
+
+        Judged on the backbone's sound features against the catalog's own songs. A catalog
+        built before that calibration, whose songs' sound features are not all cached any
+        more, falls back to the old rule: the clip's best match against how close catalog
+        songs are to their nearest neighbour.
         """
+        from recommender.novelty import Novelty, judge
+
+        reference = self.novelty_reference
+        if clip.sound is not None and reference is not None:
+            return judge(reference, clip.sound)
         hits = self.index.query(clip.embedding, k=1, exclude_copies_of=[clip.embedding])
-        if not hits:
-            return True
         calibration = (self.model_info or {}).get("calibration") or {}
-        if "p05" not in calibration or "median" not in calibration:
-            return False
-        threshold = calibration["p05"] - (calibration["median"] - calibration["p05"])
-        return hits[0][1] < threshold
+        if hits and ("p05" not in calibration or "median" not in calibration):
+            return Novelty(False, None)
+        threshold = calibration["p05"] - (calibration["median"] - calibration["p05"]) if hits else 0.0
+        far = not hits or hits[0][1] < threshold
+        return Novelty(far, "far" if far else None)
+
+    @cached_property
+    def novelty_reference(self):
+        """The catalog's ``novelty.NoveltyModel``: saved by the build, else fitted now on the cached
+        sound features of its songs (a catalog built before it was saved); None when those are gone."""
+        from recommender.novelty import NoveltyModel
+
+        path = self.artifact("novelty")
+        if path.is_file():
+            return NoveltyModel.load(path)
+        try:
+            ids = self._arrays["track_ids"]
+            features = np.stack([self.sounds.get(int(t)) for t in ids])
+        except (RecommenderError, OSError, KeyError, ValueError):
+            return None
+        return NoveltyModel(backbones=self.sound_config.backbones).fit(features)
 
     def similar_to_clip(self, clip: ClipAnalysis, *, k: int = 10, genre: str | None = None) -> pd.DataFrame:
         # An uploaded copy of a catalog song is not a recommendation for itself.

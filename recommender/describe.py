@@ -271,8 +271,9 @@ def similarity_percent(score: float, calibration: Mapping[str, float]) -> float:
     ``calibration``: ``build.nearest_neighbour_calibration`` (median and 5th percentile of
     each song's best match). 100 % is the same sound; a song's usual nearest neighbour
     (the median) is 90 %; the 5th percentile 75 %; ``FAR_PERCENT`` (50 %) lies one gap
-    (median − 5th percentile) below that, where ``Catalog.unlike_catalog`` starts; 0 % two
-    gaps further. Linear in between. Without a calibration: the cosine itself, from 0.
+    (median − 5th percentile) below that (where the catalog's least different songs begin;
+    ``Catalog.novelty_of`` judges whether a clip is unlike the catalog); 0 % two gaps
+    further. Linear in between. Without a calibration: the cosine itself, from 0.
     """
     if "median" not in calibration or "p05" not in calibration:
         return float(np.clip(score, 0.0, 1.0) * 100.0)

@@ -157,8 +157,10 @@ def cmd_evaluate(args) -> None:
 
 
 def evaluate_text(m: dict) -> str:
-    """``evaluate``'s metrics for people: every way of listening by its name (``evaluate.retrieval_name``)."""
+    """``evaluate``'s metrics for people: every way of listening by its name (``evaluate.retrieval_name``),
+    each figure with its 95 % range and the test songs it rests on."""
     from recommender.evaluate import retrieval_name  # scikit-learn and librosa: only when evaluating
+    from recommender.intervals import too_small_message
 
     if m.get("note"):
         return m["note"]
@@ -166,24 +168,35 @@ def evaluate_text(m: dict) -> str:
     lines = []
     if c:
         lines.append(
-            f"test accuracy {_percent(c['test_accuracy'])} on {c['n_test']} tracks; "
-            f"validation accuracy {_percent(c['val_accuracy'])}"
+            f"test accuracy {_percent(c['test_accuracy'])}{_range(c.get('test_interval'))} on {c['n_test']} "
+            f"tracks; validation accuracy {_percent(c['val_accuracy'])}"
         )
-    lines.append("genre precision@10 of the test songs' neighbours:")
-    lines += [f"  {retrieval_name(k):<32} {v['genre_precision_at_10']:.3f}" for k, v in r.items()]
+    lines.append("genre precision@10 of the test songs' neighbours (95 % range, test songs):")
+    lines += [
+        f"  {retrieval_name(k):<32} {v['genre_precision_at_10']:.3f}{_range(v.get('interval'), '.3f')}"
+        + (f" of {v['n']}" if "n" in v else "")
+        for k, v in r.items()
+    ]
     if m.get("classifiers"):
         lines.append("test accuracy:")
         lines += [
-            f"  {retrieval_name(k):<32} {_percent(v['test_accuracy'])}" for k, v in m["classifiers"].items()
+            f"  {retrieval_name(k):<32} {_percent(v['test_accuracy'])}{_range(v.get('test_interval'))}"
+            for k, v in m["classifiers"].items()
         ]
     if c:
         lines.append("per genre (the model in use):")
         lines += [f"  {g}: {_percent(v['accuracy'])} of {v['n']}" for g, v in c["per_genre"].items()]
-    return "\n".join(lines)
+    caveat = too_small_message(m)
+    return "\n".join([*lines, caveat] if caveat else lines)
 
 
 def _percent(value) -> str:
     return f"{value:.1%}" if isinstance(value, float) else "—"
+
+
+def _range(interval, spec: str = ".0%") -> str:
+    """`` (low–high)`` of a 95 % interval, or nothing without one."""
+    return f" ({interval[0]:{spec}}–{interval[1]:{spec}})" if interval else ""
 
 
 # ---- add: what the app's "Add to the catalog" does ---------------------------------------------------

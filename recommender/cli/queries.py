@@ -115,11 +115,14 @@ def cmd_similar(args) -> None:
     if args.file is not None:
         clip = catalog.analyse(args.file)
         frame = catalog.similar_to_clip(clip, k=args.k, genre=args.genre)
+        novelty = catalog.novelty_of(clip)
         out["query"] = {
             "file": str(args.file),
             "genre_probabilities": clip.genre_probabilities,
             "tags": clip.top_tags(),
-            "unlike_catalog": catalog.unlike_catalog(clip),
+            "unlike_catalog": novelty.unlike,
+            "unlike_reason": novelty.reason,
+            "unlike_message": novelty.message,
         }
     else:
         frame = catalog.similar(args.track, k=args.k, genre=args.genre)
@@ -134,13 +137,13 @@ def _similar_text(out: dict) -> str:
     q, lines = out["query"], []
     if "file" in q:
         genres = list(q["genre_probabilities"].items())[:3]
-        if genres:
+        if genres and not q["unlike_catalog"]:  # no genre fits a clip unlike the catalog
             lines.append("sounds most like " + ", ".join(f"{g} ({p:.0%})" for g, p in genres))
         lines.append("the model hears: " + ", ".join(f"{t} ({p:.0%})" for t, p in q["tags"].items()))
         if q["unlike_catalog"]:
             lines.append(
-                "unlike anything in this catalog: even its best match is far below how close catalog songs "
-                "usually are to each other, so these are only the least different songs"
+                f"unlike this catalog: {q.get('unlike_message') or 'far from every song in it'}; "
+                "no genre fits it, and these are only the least different songs"
             )
     else:
         lines.append(f"songs that sound like “{q['title']}” by {q['artist']} ({q['genre']}):")

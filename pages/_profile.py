@@ -65,6 +65,8 @@ def _create_profile() -> None:
     name = st.session_state.get("sidebar_new_user", "")
     if not (name.strip() or pin or again):
         return  # an empty form: a second click of a double click, or a click on nothing typed
+    if _just_made(name):
+        return  # the same form sent twice (a double click on a busy server): the profile is open already
     if again and again != pin:
         return _said("the two PINs differ: type the same PIN twice")
     existing = None
@@ -83,6 +85,15 @@ def _create_profile() -> None:
     _said(notice=notice)
     st.session_state.sidebar_new_user = ""
     _set_user(made)
+
+
+def _just_made(name: str) -> bool:
+    """``name`` is the profile this session has picked and opened: the form was sent again."""
+    picked = st.session_state.get("user")
+    if not picked or not name.strip():
+        return False
+    key = name_key(name.strip()[: MAX_USER_NAME + 1])
+    return key == name_key(picked) and key in (st.session_state.get(_user.UNLOCKED) or {})
 
 
 def _unlock(user: str) -> None:
@@ -128,13 +139,26 @@ def _pick_profile() -> None:
         _set_user(st.session_state.sidebar_user)
 
 
-def _restore_user(users: list[str]) -> None:
-    """The profile of this session: the one picked, else the URL's; none if it no longer exists."""
+def _restore_user(cat: Catalog, users: list[str]) -> list[str]:
+    """The profile of this session: the one picked, else the URL's; none if it no longer exists.
+
+    Returns the picker's list. A profile missing from ``users`` is asked for once more before it
+    is unpicked: a list read while another session was writing may be a moment old.
+    """
     user = st.session_state.user
     if user is None and (wanted := st.query_params.get(_user.USER_PARAM)):
         key = name_key(wanted.strip()[: MAX_USER_NAME + 1])  # a longer name is no profile's
         user = next((u for u in users if name_key(u) == key), None)
-    _set_user(user if user in users else None)
+    if user is not None and user not in users:
+        try:
+            stored = cat.store.user_name(user)
+        except RecommenderError:
+            stored = user  # cannot tell now: keep it picked rather than lose it
+        if stored is not None:
+            users = sorted([*users, stored], key=name_key)
+        user = stored
+    _set_user(user)
+    return users
 
 
 def sidebar(cat: Catalog) -> None:
@@ -153,7 +177,7 @@ def sidebar(cat: Catalog) -> None:
         if st.session_state.user and st.query_params.get(_user.USER_PARAM) != st.session_state.user:
             st.query_params[_user.USER_PARAM] = st.session_state.user
         return
-    _restore_user(users)
+    users = _restore_user(cat, users)
     st.session_state.sidebar_user = st.session_state.user
     st.selectbox(
         "Profile", users, index=None, key="sidebar_user", placeholder="Pick a profile",

@@ -386,3 +386,29 @@ def test_a_second_empty_create_does_nothing_and_the_profile_stays_picked(app_hom
     assert not at.exception
     assert at.session_state["user"] == "dana" and at.sidebar.selectbox(key="sidebar_user").value == "dana"
     assert any(b.key == "sidebar_lock" for b in at.sidebar.button)  # still open with its PIN
+
+
+def test_the_same_form_sent_twice_keeps_the_profile_open_without_an_error(app_home):
+    at = start("home")
+    for _ in range(2):  # the second submit carries what the browser still showed: the same name and PIN
+        at.sidebar.text_input(key="sidebar_new_user").input("erin")
+        at.sidebar.text_input(key="sidebar_new_pin").input("4321")
+        at.sidebar.button(key="sidebar_create_user").click().run()
+        assert not at.exception and not at.sidebar.error
+        assert at.session_state["user"] == "erin" and at.query_params["user"] == "erin"
+    assert any(b.key == "sidebar_lock" for b in at.sidebar.button)
+
+
+def test_a_profile_list_read_a_moment_too_early_does_not_unpick_the_profile(app_home, monkeypatch):
+    from recommender.store import Store
+
+    at = start("home")
+    at.sidebar.text_input(key="sidebar_new_user").input("fern")
+    at.sidebar.text_input(key="sidebar_new_pin").input("4321")
+    at.sidebar.button(key="sidebar_create_user").click().run()
+    listed = Store.users
+    monkeypatch.setattr(Store, "users", lambda self: [u for u in listed(self) if u != "fern"])
+    at.switch_page("pages/explore.py").run()
+    assert not at.exception
+    assert at.session_state["user"] == "fern" and at.sidebar.selectbox(key="sidebar_user").value == "fern"
+    assert at.query_params["user"] == "fern"

@@ -192,3 +192,21 @@ def test_features_progress_moves_song_by_song_while_a_batch_runs(tmp_path, monke
     finally:
         watch.stop()
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+def test_home_says_when_a_tiered_demo_will_be_usable_and_then_that_it_is(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("MUSICREC_HOME", str(tmp_path))
+    progress = jobs.FileProgress(Paths.at(tmp_path), {"source": "demo", "tracks": 400, "arch": "musicnn"})
+    progress.state["pid"] = os.getpid()
+    progress.plan([("synthesise", 48), ("features", 48), (USABLE, 0), ("synthesise", 400), ("features", 400)])
+    progress.stage("synthesise", 48)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    heading = [m.value for m in at.markdown if m.value.startswith("**Building the demo catalog")]
+    assert len(heading) == 1 and " · its first songs in use in about " in heading[0], heading
+    progress.usable(48, 400)
+    progress.stage("synthesise", 400)
+    at.run()
+    shown = " ".join(m.value for m in at.markdown)
+    assert "**The demo catalog is in use with its first 48 songs**; the build is adding the other 352" in shown

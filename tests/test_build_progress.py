@@ -209,4 +209,6 @@ def test_home_says_when_a_tiered_demo_will_be_usable_and_then_that_it_is(tmp_pat
     progress.stage("synthesise", 400)
     at.run()
     shown = " ".join(m.value for m in at.markdown)
-    assert "**The demo catalog is in use with its first 48 songs**; the build is adding the other 352" in shown
+    assert (
+        "**The demo catalog is in use with its first 48 songs**; the build is adding the other 352" in shown
+    )

@@ -38,20 +38,20 @@ class Stage:
 
 
 _STAGES = (
-    Stage("synthesise", "Synthesising the demo songs", 4.0, 0.55),
+    Stage("synthesise", "Synthesising the demo songs", 4.0, 0.08),
     Stage("read metadata", "Reading the FMA metadata", 5.0),
     Stage("scan folder", "Scanning the music folder", 1.0, 0.002),
-    Stage("features", "Computing log-mel spectrograms", 25.0, 0.45),
+    Stage("features", "Computing log-mel spectrograms", 15.0, 0.27),
     Stage("read features", "Reading the sound features", 0.5, 0.002),
     Stage("load model", "Loading the model", 3.0),
-    Stage("fitting the head", "Fitting the genre head", 2.0, 0.01),
+    Stage("fitting the head", "Fitting the genre head", 5.0, 0.005),
     Stage("backbone embedding", "Embedding with the backbone alone", 1.0, 0.005),
     Stage("training", "Training the genre CNN", 10.0, 0.5),
     Stage("embeddings", "Embedding every song", 0.5, 0.001),
-    Stage("alternatives", "Comparing the other models", 3.0, 0.02),
-    Stage("map", "Laying out the map (UMAP)", 12.0, 0.02),
+    Stage("alternatives", "Comparing the other models", 2.0, 0.01),
+    Stage("map", "Laying out the map (UMAP)", 10.0, 0.01),
     Stage("index", "Building the similarity index", 0.5, 0.002),
-    Stage("evaluation", "Evaluating against baselines", 3.0, 0.02),
+    Stage("evaluation", "Evaluating against baselines", 1.0, 0.005),
     Stage("added clips", "Adding the clips uploaded meanwhile", 2.0, 0.5),
     Stage(USABLE, "The first songs are in use", 0.0),  # a mark in a plan, never a stage of its own
 )

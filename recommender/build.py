@@ -186,7 +186,11 @@ def build(
         _tell(progress, "plan", _plan(tiers))
         for tier in tiers[:-1]:
             first = _build(tier, paths, progress)
-            _tell(progress, "usable", first.info["tracks"], tiers[-1].tracks)
+            songs, total = first.info["tracks"], tiers[-1].tracks
+            progress.note(
+                f"the catalog is in use with its first {songs} songs; adding the other {total - songs}"
+            )
+            _tell(progress, "usable", songs, total)
         return _build(tiers[-1], paths, progress)
 
 

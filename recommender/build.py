@@ -19,6 +19,7 @@ import dataclasses
 import json
 import shutil
 import sys
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -433,6 +434,11 @@ def _model_stages(
     from recommender.projection import umap_coordinates
 
     mels, sounds = caches
+    from recommender.projection import warm_up
+
+    # UMAP's compilation on the core the head's fitting leaves free, not after it.
+    warming = threading.Thread(target=warm_up, name="map-warm-up", daemon=True)
+    warming.start()
     done = embed_catalog(
         options, tracks, mels=mels, sounds=sounds, models_dir=paths.models_dir, progress=progress
     )
@@ -442,6 +448,7 @@ def _model_stages(
     tags = tag_probabilities(np.stack([sounds.get(int(i)) for i in ids]), sounds.config.backbones)
 
     progress.stage("map")
+    warming.join()
     # The map shows how songs sound: with a head, its genre directions are left out, or every
     # genre would be an island and no gradient, sub-style or hybrid would show between them.
     sound_part = (

@@ -44,6 +44,7 @@ class StageTimes:
         self.usable_s: float | None = None  # seconds from the start until a catalog was in use
         self.tier = ""  # after a tiered demo's first catalog: the stages of the whole one
         self.first_songs = 0
+        self.usable_cpu: float | None = None
 
     def stage(self, name: str, total: int | None = None) -> None:
         self._close()
@@ -53,6 +54,7 @@ class StageTimes:
         """A tiered demo's first catalog is in use: the stages after it add the rest."""
         self._close()
         self.usable_s = time.perf_counter() - self.began
+        self.usable_cpu = _cpu_seconds()  # the first catalog's workers have ended: their CPU is counted
         self.tier = f" (all {total})"
         self.first_songs = songs
 
@@ -145,7 +147,9 @@ def demo_speed(args: argparse.Namespace) -> None:
     )
     for name, seconds in progress.times.items():
         print(f"  {name:<22} {seconds:7.1f} s")
-    first = f" (the first {progress.first_songs} songs)" if progress.usable_s is not None else ""
+    first = ""
+    if progress.usable_s is not None:
+        first = f" (the first {progress.first_songs} songs; {progress.usable_cpu - cpu_before:.0f} CPU-s)"
     print(f"seconds to usable:   {usable:7.1f}{first}")
     print(f"seconds to complete: {total:7.1f}")
     print(

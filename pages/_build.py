@@ -283,7 +283,13 @@ def _progress(state: dict) -> None:
             f"other {usable[1] - usable[0]:,} · {_minutes(elapsed)} so far"
         )
     else:
-        st.markdown(f"**Building the {_text.md(source.lower())}** · {_minutes(elapsed)} so far")
+        until_usable = step.left_at(now, until_usable=True)
+        first = ""
+        if until_usable is not None:
+            first = " · its first songs in use " + (
+                "in a moment" if until_usable < 5 else f"in {_about(until_usable)}"
+            )
+        st.markdown(f"**Building the {_text.md(source.lower())}** · {_minutes(elapsed)} so far{first}")
     left = step.left_at(now)
     counted = f"{step.done:,} / {step.total:,}" if step.total else "…"
     text = f"{step.label}: {counted}" + (f" · {_left_words(left)}" if left is not None else "")
@@ -322,11 +328,14 @@ def _epochs(state: dict) -> list[EpochMetrics]:
 
 def _left_words(seconds: float) -> str:
     """ "about 40 s left", "about 3 min left"; "almost done" under 5 s."""
-    if seconds < 5:
-        return "almost done"
+    return "almost done" if seconds < 5 else f"{_about(seconds)} left"
+
+
+def _about(seconds: float) -> str:
+    """ "about 40 s", "about 3 min": rounded, for an estimate."""
     if seconds < 90:
-        return f"about {int(round(seconds / 5) * 5)} s left"
-    return f"about {int(round(seconds / 60))} min left"
+        return f"about {int(round(seconds / 5) * 5)} s"
+    return f"about {int(round(seconds / 60))} min"
 
 
 def show_outcome() -> None:

@@ -19,6 +19,7 @@ import dataclasses
 import json
 import shutil
 import sys
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,7 +163,11 @@ def build(
         _tell(progress, "plan", _plan(tiers))
         for tier in tiers[:-1]:
             first = _build(tier, paths, progress)
-            _tell(progress, "usable", first.info["tracks"], tiers[-1].tracks)
+            songs, total = first.info["tracks"], tiers[-1].tracks
+            progress.note(
+                f"the catalog is in use with its first {songs} songs; adding the other {total - songs}"
+            )
+            _tell(progress, "usable", songs, total)
         return _build(tiers[-1], paths, progress)
 
 
@@ -406,6 +411,11 @@ def _model_stages(
     from recommender.projection import umap_coordinates
 
     mels, sounds = caches
+    from recommender.projection import warm_up
+
+    # UMAP's compilation on the core the head's fitting leaves free, not after it.
+    warming = threading.Thread(target=warm_up, name="map-warm-up", daemon=True)
+    warming.start()
     done = embed_catalog(
         options, tracks, mels=mels, sounds=sounds, models_dir=paths.models_dir, progress=progress
     )
@@ -416,6 +426,7 @@ def _model_stages(
     tags = tag_probabilities(heard, sounds.config.backbones)
 
     progress.stage("map")
+    warming.join()
     # The map shows how songs sound: with a head, its genre directions are left out, or every
     # genre would be an island and no gradient, sub-style or hybrid would show between them.
     sound_part = (

@@ -348,7 +348,7 @@ def extract(
             todo.append((t.track_id, os.path.abspath(t.audio_path), key))
     bar = tqdm(total=len(todo), desc="features", unit="track", file=sys.stderr, disable=progress is not True)
     seen: set[int] = set()
-    watch = _Watch(todo, caches, progress if callable(progress) else None)
+    watch = FeaturesWatch(todo, caches, progress if callable(progress) else None)
     batches = _run(todo, cache, sounds, workers=workers, scheduler=scheduler, home=home or cache.dir)
     try:
         for results in batches:
@@ -373,7 +373,7 @@ def extract(
 WATCH_EVERY_S = 1.0  # how often the features written so far are counted while batches run
 
 
-class _Watch:
+class FeaturesWatch:
     """Calls ``progress(done, total)`` every ``WATCH_EVERY_S`` with the tracks whose features are written.
 
     A batch reports only when all its songs are done (50-200 of them: minutes); the

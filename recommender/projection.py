@@ -39,6 +39,14 @@ def umap_coordinates(
     return reducer.fit_transform(embeddings).astype(np.float32)
 
 
+def warm_up() -> None:
+    """Compile UMAP's numba code now, on 16 random points: the first map of a process costs ~16 CPU-s of it.
+
+    A build calls it in a thread while the head is fitted (one core), so the map stage finds it done.
+    """
+    umap_coordinates(np.random.default_rng(0).normal(size=(16, 8)).astype(np.float32), n_neighbors=5)
+
+
 def pca_coordinates(embeddings: np.ndarray) -> np.ndarray:
     """First two principal components ``(n, 2)`` float32 of ``embeddings`` ``(n, d)``.
 

@@ -423,4 +423,4 @@ def test_an_unreachable_scheduler_fails_at_once_on_one_line_naming_it(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and address in lines[0] and "Traceback" not in proc.stderr, proc.stderr
     assert elapsed < 30  # a 5-s connect timeout, plus starting Python
-    assert not list((home / "audio").rglob("*.mp3"))  # failed before synthesising the demo
+    assert not list((home / "audio").rglob("*.flac"))  # failed before synthesising the demo

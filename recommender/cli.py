@@ -164,6 +164,7 @@ def parser() -> argparse.ArgumentParser:
     what.add_argument("--file", type=Path, help="an audio file to listen to (3 s or more)")
     sim.add_argument("-k", type=_whole(1, MAX_K), default=10, help="how many songs (default 10)")
     sim.add_argument("--genre", default=None, help="only songs of this genre")
+    _add_other_than(sim, "the track's")
 
     for name, text in (("play", "record that a user played a track"), ("like", "like a track")):
         a = sub.add_parser(name, help=text)
@@ -229,6 +230,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("-k", type=_whole(1, MAX_K), default=10, help="how many songs (default 10)")
     r.add_argument("--genre", default=None, help="only songs of this genre")
     r.add_argument("--one-per-artist", action="store_true", help="at most one song per artist")
+    _add_other_than(r, "the user's played or liked")
 
     pa = sub.add_parser(
         "path",
@@ -419,12 +421,26 @@ def _percent(value) -> str:
     return f"{value:.1%}" if isinstance(value, float) else "—"
 
 
+def _add_other_than(parser, whose: str) -> None:
+    """``--other-albums`` / ``--other-artists``: leave out the seed songs' albums or artists."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--other-albums", dest="other_than", action="store_const", const="album",
+                       help=f"never a song of {whose} albums")  # fmt: skip
+    group.add_argument("--other-artists", dest="other_than", action="store_const", const="artist",
+                       help=f"never a song of {whose} artists")  # fmt: skip
+
+
 def cmd_similar(args) -> None:
     from recommender.catalog import Catalog, results_json
+    from recommender.errors import UserInputError
 
     catalog = Catalog.open(args.home)
     out: dict = {}
     if args.file is not None:
+        if args.other_than is not None:
+            raise UserInputError(
+                f"--other-{args.other_than}s needs --track: an audio file has no album or artist in the catalog"
+            )
         clip = catalog.analyse(args.file)
         frame = catalog.similar_to_clip(clip, k=args.k, genre=args.genre)
         out["query"] = {
@@ -434,7 +450,7 @@ def cmd_similar(args) -> None:
             "unlike_catalog": catalog.unlike_catalog(clip),
         }
     else:
-        frame = catalog.similar(args.track, k=args.k, genre=args.genre)
+        frame = catalog.similar(args.track, k=args.k, genre=args.genre, other_than=args.other_than)
         out["query"] = {"track_id": args.track, **catalog.track(args.track)}
     out["results"] = results_json(frame[RESULT_COLS])
     for row in out["results"]:
@@ -659,6 +675,7 @@ def cmd_recommend(args) -> None:
         k=args.k,
         genre=args.genre,
         one_per_artist=args.one_per_artist,
+        other_than=args.other_than,
     )
     out = _recommendation_results(catalog, [(r.track_id, r.score, r.reason) for r in recs])
     out["cold_start"] = cold

@@ -39,13 +39,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # Debian package → the folder holding its music once unpacked (a glob below the package's root).
-ALBUMS = {
-    "wesnoth-1.16-music": "usr/share/games/wesnoth/1.16/data/core/music",
-    "hedgewars-data": "usr/share/games/hedgewars/Data/Music",
-    "supertux-data": "usr/share/games/supertux2/music",
-    "freedroidrpg-data": "usr/share/freedroidrpg/data/sound/music",
-    "megaglest-data": "usr/share/games/megaglest/**/music",
+SETS = {
+    "A": {
+        "wesnoth-1.16-music": "usr/share/games/wesnoth/1.16/data/core/music",
+        "hedgewars-data": "usr/share/games/hedgewars/Data/Music",
+        "supertux-data": "usr/share/games/supertux2/music",
+        "freedroidrpg-data": "usr/share/freedroidrpg/data/sound/music",
+        "megaglest-data": "usr/share/games/megaglest/**/music",
+    },
+    "B": {
+        "asc-music": "usr/share/games/asc/music",
+        "planetblupi-music-ogg": "usr/share/planetblupi/music",
+        "lincity-ng-data": "usr/share/games/lincity-ng/music",
+        "extremetuxracer-data": "usr/share/games/etr/music",
+    },
 }
+ALBUMS = {package: folder for albums in SETS.values() for package, folder in albums.items()}
+MUSIC = ("*.ogg", "*.mp3")
 CLIP_SECONDS = 30.0
 CLIPS_PER_TRACK = 4
 K = 10
@@ -78,11 +88,21 @@ def album_tracks(roots: dict[str, Path]) -> dict[str, list[Path]]:
     albums = {}
     for package, pattern in ALBUMS.items():
         files = sorted(
-            {p for p in roots[package].glob(f"{pattern}/**/*.ogg")}
-            | set(roots[package].glob(f"{pattern}/*.ogg"))
+            {p for suffix in MUSIC for p in roots[package].glob(f"{pattern}/**/{suffix}")}
+            | {p for suffix in MUSIC for p in roots[package].glob(f"{pattern}/{suffix}")}
         )
-        albums[package.split("-")[0]] = files
+        albums[album_name(package)] = files
     return albums
+
+
+def album_name(package: str) -> str:
+    """The album (label) of a package's music: its game's name."""
+    return package.split("-")[0]
+
+
+def album_set(album: str) -> str:
+    """The development set (``SETS``' key) an album belongs to."""
+    return next(name for name, albums in SETS.items() if album in {album_name(p) for p in albums})
 
 
 def _query_tracks(usable: list[Path], fraction: float, seed: int) -> set[Path]:

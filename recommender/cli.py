@@ -391,6 +391,14 @@ def cmd_evaluate(args) -> None:
             )
         lines.append("genre precision@10 of the test songs' neighbours:")
         lines += [f"  {RETRIEVAL_NAMES.get(k, k):<32} {v['genre_precision_at_10']:.3f}" for k, v in r.items()]
+        across = {
+            k: v["cross_album_precision_at_10"] for k, v in r.items() if "cross_album_precision_at_10" in v
+        }
+        if any(v is not None for v in across.values()):
+            lines.append("the same over neighbours from other albums only:")
+            lines += [
+                f"  {RETRIEVAL_NAMES.get(k, k):<32} {v:.3f}" for k, v in across.items() if v is not None
+            ]
         if m.get("classifiers"):
             lines.append("test accuracy:")
             lines += [

@@ -14,6 +14,7 @@ set: album precision@10 and 1-NN accuracy, with the catalog's albums as labels
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -34,7 +35,7 @@ def clip_paths(out: Path) -> list[Path]:
 
 
 def patch_cache(
-    data: Path, paths: list[Path], *, part: str = "", save_every: int = 64
+    data: Path, paths: list[Path], *, part: str = "", save_every: int = 16, reverse: bool = False
 ) -> dict[str, np.ndarray]:
     """Clip (path relative to ``data``) → ``(PATCHES, width)`` sound features of each patch alone.
 
@@ -53,6 +54,9 @@ def patch_cache(
             z = np.load(found)
             known |= dict(zip(z["names"].tolist(), z["feats"], strict=True))
     todo = [p for p in paths if str(p.relative_to(data)) not in known]
+    # In an order fixed by a hash of the name: whatever is heard so far is a fair sample of the
+    # clips, and a second process hearing them in the reverse order meets the first in the middle.
+    todo = sorted(todo, key=lambda p: hashlib.sha1(str(p.relative_to(data)).encode()).digest(), reverse=reverse)
     mine = {str(p.relative_to(data)) for p in todo}
     if cache_file.is_file():
         mine |= set(np.load(cache_file)["names"].tolist())
@@ -205,39 +209,59 @@ METHODS = {
     "whiten 128 s0.1": ({"shrink": 0.1}, "", 5),
     "whiten 128 s0.5": ({"shrink": 0.5}, "", 5),
     "whiten 128 s1": ({"shrink": 1.0}, "", 5),
+    "whiten 128 s2": ({"shrink": 2.0}, "", 5),
+    "whiten 128 s4": ({"shrink": 4.0}, "", 5),
+    "whiten 32 s1": ({"dims": 32, "shrink": 1.0}, "", 5),
     "whiten 64 s0.5": ({"dims": 64, "shrink": 0.5}, "", 5),
     "whiten 256 s0.5": ({"dims": 256, "shrink": 0.5}, "", 5),
     "PCA + dba:3": ({}, "dba:3", 5),
     "PCA + dba:5": ({}, "dba:5", 5),
     "PCA + aqe:3": ({}, "aqe:3", 5),
     "PCA + dba+aqe:3": ({}, "dba+aqe:3", 5),
+    "PCA + dba+aqe:2": ({}, "dba+aqe:2", 5),
+    "PCA + dba+aqe:5": ({}, "dba+aqe:5", 5),
+    "whiten s2 + dba+aqe:3": ({"shrink": 2.0}, "dba+aqe:3", 5),
     "PCA + kr:10": ({}, "kr:10", 5),
+    "PCA + kr:20": ({}, "kr:20", 5),
     "PCA + patchset:30": ({}, "patchset:30", 5),
     "head w0.5 (default)": ({"lda_weight": 0.5}, "", 5),
     "head w0.3": ({"lda_weight": 0.3}, "", 5),
     "head w0.7": ({"lda_weight": 0.7}, "", 5),
+    "head w0.85": ({"lda_weight": 0.85}, "", 5),
+    "head w0.5 + aqe:3": ({"lda_weight": 0.5}, "aqe:3", 5),
+    "head w0.5 + dba+aqe:3": ({"lda_weight": 0.5}, "dba+aqe:3", 5),
+    "head w0.7 + dba+aqe:3": ({"lda_weight": 0.7}, "dba+aqe:3", 5),
+    "head w0.5 whiten s2": ({"lda_weight": 0.5, "shrink": 2.0}, "", 5),
 }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT / "artifacts" / "real_audio")
-    ap.add_argument("--extract-only", action="store_true")
+    ap.add_argument("--extract-only", action="store_true", help="cut and hear the clips, score nothing")
+    ap.add_argument("--score-only", action="store_true", help="score the cached clips only, hear nothing")
+    ap.add_argument("--reverse", action="store_true", help="hear the clips in the reverse order (a 2nd process)")
+    ap.add_argument("--sets", nargs="+", default=["A", "B", "AB"], help="development sets, or joined")
     ap.add_argument("--albums", nargs="*", help="hear only these albums' clips (to share the work out)")
     ap.add_argument("--methods", nargs="*", help=f"any of: {', '.join(METHODS)}")
     args = ap.parse_args()
     out = args.data / "clips"
-    albums = real_audio.album_tracks(real_audio.fetch_packages(args.data))
-    if args.albums:
-        albums = {a: files for a, files in albums.items() if a in args.albums}
-    real_audio.cut_clips(albums, out, fraction=0.3, seed=0)
+    if not args.score_only:
+        albums = real_audio.album_tracks(real_audio.fetch_packages(args.data))
+        if args.albums:
+            albums = {a: files for a, files in albums.items() if a in args.albums}
+        real_audio.cut_clips(albums, out, fraction=0.3, seed=0)
     paths = [p for p in clip_paths(out) if not args.albums or p.parent.name in args.albums]
-    known = patch_cache(args.data, paths, part="-" + "-".join(args.albums) if args.albums else "")
+    if args.score_only:  # what is cached, nothing heard
+        known = patch_cache(args.data, [])
+    else:
+        part = ("-" + "-".join(args.albums) if args.albums else "") + ("-reversed" if args.reverse else "")
+        known = patch_cache(args.data, paths, part=part, reverse=args.reverse)
     print(f"{len(known)} clips heard")
     if args.extract_only:
         return
     names = sorted(known)
-    sets = {"A": "A", "B": "B", "AB": "AB"}
+    sets = {name: name for name in args.sets}
     splits = {
         name: Split(known, [n for n in names if real_audio.album_set(n.split("/")[2]) in members])
         for name, members in sets.items()

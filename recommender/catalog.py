@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recommender import rerank
 from recommender.config import AudioConfig, Paths
 from recommender.errors import ModelError, NotBuiltError, RecommenderError, UserInputError
 
@@ -312,6 +313,12 @@ class Catalog:
         """
         # An unknown id is a clear UserInputError from the index (no database round trip here).
         exclude = self.same(int(track_id), other_than) if other_than is not None else ()
+        if rerank.QUERY_EXPANSION:
+            vector, exclude = self.index.vector(int(track_id)), {*exclude, int(track_id)}
+            hits = rerank.expanded_search(
+                self.index, vector, k=k, expand=rerank.QUERY_EXPANSION, genre=genre, exclude=exclude
+            )
+            return self._results(hits)
         return self._results(self.index.query_track(int(track_id), k=k, genre=genre, exclude=exclude))
 
     def same(self, track_id: int, what: str) -> set[int]:
@@ -403,7 +410,10 @@ class Catalog:
 
     def similar_to_clip(self, clip: ClipAnalysis, *, k: int = 10, genre: str | None = None) -> pd.DataFrame:
         # An uploaded copy of a catalog song is not a recommendation for itself.
-        hits = self.index.query(clip.embedding, k=k, genre=genre, exclude_copies_of=[clip.embedding])
+        hits = rerank.expanded_search(
+            self.index, clip.embedding, k=k, expand=rerank.QUERY_EXPANSION, genre=genre,
+            exclude_copies_of=[clip.embedding],
+        )  # fmt: skip
         return self._results(hits)
 
     # ---- what a song sounds like ------------------------------------------------------------

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+QUERY_EXPANSION = 0
+"""Songs that expand a query (``expanded_search``) in ``similar`` and ``similar --file``; 0: none."""
+
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
     """``x`` ``(n, d)`` with each row scaled to unit length (zero rows stay zero)."""
@@ -108,3 +111,19 @@ def patch_set_similarity(query: np.ndarray, candidates: np.ndarray) -> np.ndarra
     """
     query, candidates = unit_rows(query), unit_rows(candidates)
     return np.einsum("pd,cqd->cpq", query, candidates).max(axis=2).mean(axis=1)
+
+
+def expanded_search(index, vector: np.ndarray, *, k: int, expand: int, alpha: float = 3.0, **query) -> list:
+    """``index.query(vector, k=k, **query)`` after average query expansion by ``expand`` songs.
+
+    The query is moved to the α-weighted mean of itself and its ``expand`` nearest songs
+    (the same ``query`` filters apply to them), then searched again; scores are cosines to
+    the expanded query. ``expand`` < 1: a plain search.
+    """
+    if expand < 1:
+        return index.query(vector, k=k, **query)
+    first = index.query(vector, k=expand, **query)
+    if not first:
+        return first
+    neighbours = np.stack([index.vector(track_id) for track_id, _ in first])
+    return index.query(expanded_query(vector, neighbours, k=len(first), alpha=alpha)[0], k=k, **query)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -131,6 +133,22 @@ def test_patch_set_similarity_is_the_mean_best_match():
     np.testing.assert_allclose(scores, [0.5, 1.0])
 
 
+# ---- query expansion in the index's search --------------------------------------------------------------
+def test_expanded_search_reorders_the_indexs_answers():
+    from recommender.index import SimilarityIndex
+
+    def at(degrees):
+        return [np.cos(np.radians(degrees)), np.sin(np.radians(degrees))]
+
+    index = SimilarityIndex().fit(_unit(at(0), at(-35), at(15)), np.array([10, 11, 12]), np.array(["g"] * 3))
+    query = _unit(at(-15))[0]
+    assert [t for t, _ in index.query(query, k=3)] == [10, 11, 12]
+    expanded = rerank.expanded_search(index, query, k=3, expand=1, alpha=1.0)
+    assert [t for t, _ in expanded] == [10, 12, 11]
+    assert rerank.expanded_search(index, query, k=3, expand=0) == index.query(query, k=3)
+    assert rerank.QUERY_EXPANSION >= 1  # the default search expands
+
+
 # ---- the cross-album figure --------------------------------------------------------------------------------
 def test_cross_album_precision_counts_only_other_albums():
     from recommender.evaluate import cross_album_precision_at_k, genre_precision_at_k
@@ -145,3 +163,74 @@ def test_cross_album_precision_counts_only_other_albums():
     assert cross_album_precision_at_k(vectors, genres, albums, query, k=1) == 0.0  # song 4
     assert cross_album_precision_at_k(vectors, genres, albums, query, k=3) == pytest.approx(2 / 3)
     assert cross_album_precision_at_k(vectors, genres, ["x"] * 7, query, k=3) is None
+
+
+# ---- the head: whitening and the LDA weight, on synthetic sound features -----------------------------------
+def _features(rng, n: int = 90):
+    from tests.test_head import GENRES, sound_features
+
+    labels = [GENRES[i % len(GENRES)] for i in range(n)]
+    return sound_features(rng, labels), labels
+
+
+def test_whitening_evens_out_the_catalogs_principal_directions(rng, tmp_path):
+    from recommender.config import AudioConfig
+    from recommender.embedding import load_model
+    from recommender.head import BackboneModel, embedding_blocks
+
+    x, _ = _features(rng)
+    plain = BackboneModel(head="none", whiten=None).fit(x)
+    white = BackboneModel(head="none", whiten=0.0).fit(x)  # full whitening
+    columns, _ = embedding_blocks(white.backbones)
+
+    def spread(model) -> np.ndarray:
+        standard = model.model_.get_layer("standardise")(x[:, columns])
+        return np.asarray(model.model_.get_layer("pca")(standard)).std(axis=0, ddof=1)
+
+    assert spread(white) == pytest.approx(np.ones(white.embedding_dim_), rel=1e-3)  # every direction the same
+    assert spread(plain).max() / spread(plain).min() > 1.5  # plain PCA: the first directions weigh more
+    # Saved and loaded, the same songs get the same embeddings (an upload is projected as the catalog).
+    path = white.save(tmp_path, "white")
+    again = load_model(path, config=AudioConfig())
+    assert json.loads(path.with_suffix(".json").read_text())["whiten"] == 0.0
+    np.testing.assert_allclose(
+        again.embed_and_predict_many(x)[0], white.embed_and_predict_many(x)[0], atol=1e-5
+    )
+
+
+def test_the_lda_weight_sets_the_heads_share_of_the_embedding(rng, tmp_path):
+    from recommender.config import AudioConfig
+    from recommender.embedding import load_model
+    from recommender.head import BackboneModel
+    from tests.test_head import GENRES
+
+    x, labels = _features(rng)
+    weighted = BackboneModel(genres=GENRES, head="lda", lda_weight=0.8).fit(x, labels)
+    emb, _ = weighted.embed_and_predict_many(x)
+    backbone_dim = emb.shape[1] - (len(GENRES) - 1)
+    ratio = np.linalg.norm(emb[:, backbone_dim:], axis=1) / np.linalg.norm(emb[:, :backbone_dim], axis=1)
+    assert ratio == pytest.approx(np.full(len(x), 0.8 / 0.2), rel=1e-4)
+    again = load_model(weighted.save(tmp_path, "weighted"), config=AudioConfig(), genres=GENRES)
+    assert again.lda_weight_ == 0.8
+    np.testing.assert_allclose(again.embed_and_predict_many(x)[0], emb, atol=1e-5)
+
+
+def test_validation_chooses_the_lda_weight(rng, monkeypatch):
+    from recommender import head
+    from recommender.head import BackboneModel
+    from tests.test_head import GENRES
+
+    x, labels = _features(rng, 120)
+    train, val = slice(0, 90), slice(90, 120)
+    monkeypatch.setattr(head, "LDA_WEIGHTS", (0.5, 0.9))
+    chosen = BackboneModel(genres=GENRES, head="auto").fit(
+        x[train], labels[train], val_features=x[val], val_genres=labels[val]
+    )
+    scores = {}
+    for w in (0.5, 0.9):
+        fixed = BackboneModel(genres=GENRES, head="lda", lda_weight=w).fit(x[train], labels[train])
+        emb = fixed.embed_and_predict_many(x)[0]
+        labels_all = np.array(labels)
+        scores[w] = head._precision_at_k(emb, labels_all, np.arange(90, 120), 90)
+    best = max((0.5, 0.9), key=lambda w: (scores[w], -abs(w - 0.5)))
+    assert chosen.lda_weight_ == best

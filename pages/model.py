@@ -20,6 +20,27 @@ st.caption(
 _text.show_flash()
 _build.show_outcome()
 cat = _require.require_catalog()
+
+
+def _across_albums(retrieval: dict) -> None:
+    """Every way of listening side by side, its neighbours from any album and from other albums only."""
+    rows = [
+        {
+            "Way of listening": plots.RETRIEVAL_LABELS.get(name, name),
+            "Genre precision@10": v.get("genre_precision_at_10"),
+            "Other albums only": v.get("cross_album_precision_at_10"),
+        }
+        for name, v in retrieval.items()
+        if v.get("cross_album_precision_at_10") is not None
+    ]
+    if rows:
+        st.caption(
+            "The same, and over neighbours from other albums only: does a way hear the genre across albums, "
+            "or mostly the album's own sound?"
+        )
+        st.dataframe(rows, hide_index=True, key="model_across_albums")
+
+
 if _build.running():
     _build.show_running(key="model")
 
@@ -71,6 +92,7 @@ if cat.model_info:
             if ranges:
                 n = next(iter(r.values())).get("n", 0)
                 st.caption(f"95 % ranges over the {n} test songs: " + " · ".join(ranges))
+            _across_albums(r)
         if m.get("classifiers"):
             accuracies = {
                 plots.RETRIEVAL_LABELS.get(name, name): f"{v['test_accuracy']:.1%}"

@@ -150,9 +150,15 @@ with _text.user_errors():
         st.caption(f"Tempo ≈ {traits.tempo_bpm:.0f} BPM · brightness ≈ {traits.brightness_hz / 1000:.1f} kHz")
 
     st.subheader("Songs that sound like it")
-    cols = st.columns([1, 1, 3], vertical_alignment="bottom")
+    cols = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
     k = cols[0].slider("How many", 3, 30, key="song_k")
     same_genre = cols[1].toggle("Same genre only", key="song_same_genre")
-    similar = cat.similar(track_id, k=int(k), genre=str(track["genre"]) if same_genre else None)
+    other_albums = cols[2].toggle(
+        "Other albums only", key="song_other_albums", help="Leave out the songs of this song's own album."
+    )
+    similar = cat.similar(
+        track_id, k=int(k), genre=str(track["genre"]) if same_genre else None,
+        other_than="album" if other_albums else None,
+    )  # fmt: skip
     reasons = [why(traits, _cache.traits(cat, tid)) for tid in similar["track_id"]]
     _songs.song_list(cat, similar, key="song_similar", via="similar", notes=reasons, similarity=True)

@@ -462,6 +462,7 @@ def _model_stages(
         embeddings=measured[0], proba=measured[1], classes=done.genres,
         alternatives=done.alternatives,
         mels=(mels.get(int(i)) for i in ids), seed=options.seed,
+        albums=[f"{t.artist}\x00{t.album}" for t in tracks],
     )  # fmt: skip
     if done.evaluated is not None:
         metrics["refitted"] = (

@@ -20,12 +20,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommender import listeners
+from recommender import listeners, rerank
 from recommender.config import AudioConfig, Paths
 from recommender.errors import ModelError, NotBuiltError, RecommenderError, UserInputError
 from recommender.files import atomic_write_text
 
 RESULT_COLUMNS = ["track_id", "title", "artist", "genre", "score"]
+OTHER_THAN = ("album", "artist")
+"""What ``similar(other_than=...)`` and ``recommend(other_than=...)`` can leave out: the seed's album or artist."""
 
 
 TOP_TAGS = 5  # a song "has" a tag when it is among the tags the model hears most in it
@@ -370,10 +372,30 @@ class Catalog:
         return test or len(ids)
 
     # ---- similar songs -------------------------------------------------------------------
-    def similar(self, track_id: int, *, k: int = 10, genre: str | None = None) -> pd.DataFrame:
-        """The k songs closest to a catalog track (never the track itself)."""
+    def similar(
+        self, track_id: int, *, k: int = 10, genre: str | None = None, other_than: str | None = None
+    ) -> pd.DataFrame:
+        """The k songs closest to a catalog track (never the track itself).
+
+        ``other_than``: ``"album"`` or ``"artist"`` leaves out every song of the track's own
+        album (same artist and album name) or artist (``OTHER_THAN``).
+        """
         # An unknown id is a clear UserInputError from the index (no database round trip here).
-        return self._results(self.index.query_track(int(track_id), k=k, genre=genre))
+        exclude = self.same(int(track_id), other_than) if other_than is not None else ()
+        if rerank.QUERY_EXPANSION:
+            vector, exclude = self.index.vector(int(track_id)), {*exclude, int(track_id)}
+            hits = rerank.expanded_search(
+                self.index, vector, k=k, expand=rerank.QUERY_EXPANSION, genre=genre, exclude=exclude
+            )
+            return self._results(hits)
+        return self._results(self.index.query_track(int(track_id), k=k, genre=genre, exclude=exclude))
+
+    def same(self, track_id: int, what: str) -> set[int]:
+        """Ids of the catalog songs sharing ``track_id``'s album (its artist's album of that name) or artist."""
+        from recommender.profile import same_as_any
+
+        self.track(int(track_id))  # an unknown id: a clear UserInputError
+        return same_as_any(self.tracks(), {int(track_id)}, what)
 
     @property
     def model(self):
@@ -479,7 +501,10 @@ class Catalog:
 
     def similar_to_clip(self, clip: ClipAnalysis, *, k: int = 10, genre: str | None = None) -> pd.DataFrame:
         # An uploaded copy of a catalog song is not a recommendation for itself.
-        hits = self.index.query(clip.embedding, k=k, genre=genre, exclude_copies_of=[clip.embedding])
+        hits = rerank.expanded_search(
+            self.index, clip.embedding, k=k, expand=rerank.QUERY_EXPANSION, genre=genre,
+            exclude_copies_of=[clip.embedding],
+        )  # fmt: skip
         return self._results(hits)
 
     # ---- what a song sounds like ------------------------------------------------------------
@@ -591,14 +616,24 @@ class Catalog:
 
     # ---- profiles --------------------------------------------------------------------------------
     def recommend(
-        self, user: str, *, k: int = 10, genre: str | None = None, one_per_artist: bool = False
+        self,
+        user: str,
+        *,
+        k: int = 10,
+        genre: str | None = None,
+        one_per_artist: bool = False,
+        other_than: str | None = None,
     ) -> tuple[pd.DataFrame, bool]:
         """Songs for ``user`` with a ``reason`` column, and whether it is a cold start (no history yet).
 
-        Sound alone, or blended with what other profiles played (``recommender.hybrid``)."""
+        Sound alone, or blended with what other profiles played (``recommender.hybrid``).
+        ``other_than``: ``"album"``/``"artist"`` leaves out the albums/artists the user has played or liked.
+        """
         from recommender.hybrid import recommend
 
-        recs, cold = recommend(self.store, self.index, user, k=k, genre=genre, one_per_artist=one_per_artist)
+        recs, cold = recommend(
+            self.store, self.index, user, k=k, genre=genre, one_per_artist=one_per_artist, other_than=other_than
+        )
         return self._results([(r.track_id, r.score) for r in recs], reasons=[r.reason for r in recs]), cold
 
     def path(self, from_id: int, to_id: int, *, steps: int = 8) -> pd.DataFrame:

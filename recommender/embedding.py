@@ -143,7 +143,7 @@ def embed_catalog(
             evaluated = model.embed_and_predict_many(heard)
             refit = _fit_head(
                 tracks, heard, genres, head="lda" if model.uses_head_ else "classifier", seed=options.seed,
-                splits=("training", "validation", "test"),
+                splits=("training", "validation", "test"), lda_weight=model.lda_weight_,
             )  # fmt: skip
             refit.validation_ = model.validation_
             model = refit
@@ -191,11 +191,24 @@ def _split(tracks: list, name: str) -> np.ndarray:
 
 
 def _fit_head(
-    tracks: list, heard: np.ndarray, genres: list[str], *, head: str, seed: int, splits: tuple = ("training",)
+    tracks: list,
+    heard: np.ndarray,
+    genres: list[str],
+    *,
+    head: str,
+    seed: int,
+    splits: tuple = ("training",),
+    lda_weight: float | None = None,
 ):
-    """A ``BackboneModel`` fitted on the songs of ``splits`` (validation songs choose, unless they are in them)."""
+    """A ``BackboneModel`` fitted on the songs of ``splits`` (validation songs choose, unless they are in them).
+
+    Without labels (no genres, or head ``"none"``) nothing is learnt from the genres: the
+    standardisation, PCA and whitening are fitted on every catalog song (uploads aside).
+    """
     from recommender.head import BackboneModel
 
+    if not genres or head == "none":
+        splits = ("training", "validation", "test")
     train = np.sort(np.concatenate([_split(tracks, name) for name in splits]))
     val = _split(tracks, "validation") if "validation" not in splits else np.array([], dtype=int)
     if len(train) < 2:  # a handful of songs: learn the backbone embedding from all of them
@@ -203,7 +216,7 @@ def _fit_head(
     if len(train) > HEAD_FIT_MAX_SONGS:
         train = np.sort(np.random.default_rng(seed).choice(train, HEAD_FIT_MAX_SONGS, replace=False))
     labels = [tracks[i].genre for i in train] if genres else None
-    model = BackboneModel(genres=genres, head=head, seed=seed)
+    model = BackboneModel(genres=genres, head=head, seed=seed, lda_weight=lda_weight)
     return model.fit(
         heard[train],
         labels,

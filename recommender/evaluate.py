@@ -87,6 +87,28 @@ def mfcc_baseline_vectors(mels: Iterable[np.ndarray]) -> np.ndarray:
     return StandardScaler().fit_transform(np.stack(stats)).astype(np.float32)
 
 
+def cross_album_precision_at_k(
+    vectors: np.ndarray, genres: Sequence[str], albums: Sequence[str], query_mask: np.ndarray, *, k: int = 10
+) -> float | None:
+    """``genre_precision_at_k`` over neighbours from OTHER albums only: each query track's ``k``
+    nearest tracks of albums other than its own, and the share of them with its genre.
+
+    Where an album holds one sub-style of a genre (the demo), it says whether the genre is
+    heard across albums, not only within one. None when no query track has another album.
+    """
+    unit = np.asarray(vectors, dtype=np.float64)
+    unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
+    labels, albums = np.asarray(genres, dtype=str), np.asarray(albums, dtype=str)
+    hits = []
+    for query in np.flatnonzero(np.asarray(query_mask, dtype=bool)):
+        others = np.flatnonzero(albums != albums[query])
+        if not len(others):
+            continue
+        nearest = others[np.argsort(-(unit[others] @ unit[query]), kind="stable")[:k]]
+        hits.append(np.mean(labels[nearest] == labels[query]))
+    return float(np.mean(hits)) if hits else None
+
+
 def genre_precision_at_k(
     vectors: np.ndarray,
     genres: Sequence[str],
@@ -212,6 +234,7 @@ def compare(
     mels: Iterable[np.ndarray],
     k: int = 10,
     seed: int = 0,
+    albums: Sequence[str] | None = None,
 ) -> dict:
     """The ``evaluate --json`` object of a build: every way of listening side by side on the test songs.
 
@@ -220,7 +243,8 @@ def compare(
     and ``retrieval["cnn"]``. ``alternatives``: name → (embeddings, proba, classes).
     ``retrieval`` gives genre precision@k of the test songs' neighbours among all songs for
     each, the MFCC baseline (from ``mels``) and random picks; ``classifiers`` the test and
-    validation accuracy of each way that classifies. A catalog with fewer than two genres
+    validation accuracy of each way that classifies. With ``albums`` (one per track), each
+    way also gets ``cross_album_precision_at_k``. A catalog with fewer than two genres
     gets ``classifier: None``, an empty ``retrieval`` and a ``note``.
     """
     labels = np.asarray(genres, dtype=str)
@@ -252,6 +276,11 @@ def compare(
         name: {key: genre_precision_at_k(vectors, labels, query, k=k)}
         for name, (vectors, _, _) in ways.items()
     }
+    if albums is not None:
+        for name, (vectors, _, _) in ways.items():
+            retrieval[name][f"cross_album_precision_at_{k}"] = cross_album_precision_at_k(
+                vectors, labels, albums, query, k=k
+            )
     retrieval["mfcc_baseline"] = {key: genre_precision_at_k(mfcc_baseline_vectors(mels), labels, query, k=k)}
     retrieval["random"] = {key: random_precision_at_k(labels, query, k=k, seed=seed)}
     classifiers = {}

@@ -55,6 +55,11 @@ HEADS = ("auto", "lda", "classifier", "none")
 probabilities only, the embedding without LDA; ``none``: the backbone embedding alone."""
 MIN_SONGS_PER_GENRE = 1  # a genre the classifier knows has at least one training song
 VALIDATION_K = 10
+LDA_WEIGHTS = (0.5,)
+"""Weights of the LDA part beside the backbone part of the embedding that validation chooses from
+(``lda_weight`` None); 0.5: both parts weigh the same."""
+DEFAULT_WHITEN: float | None = None
+"""Shrinkage of the PCA whitening of the backbone embedding (``whitening_scale``); None: plain PCA."""
 
 
 def _keras():
@@ -132,6 +137,8 @@ class BackboneModel:
         head: str = "auto",
         seed: int = 0,
         config: BackboneConfig = MUSICNN,
+        whiten: float | None = DEFAULT_WHITEN,
+        lda_weight: float | None = None,
     ):
         self.genres = genres
         self.backbones = backbones
@@ -139,6 +146,8 @@ class BackboneModel:
         self.head = head
         self.seed = seed
         self.config = config
+        self.whiten = whiten
+        self.lda_weight = lda_weight
 
     # ---- learning
     def fit(
@@ -166,12 +175,21 @@ class BackboneModel:
 
         n_components = min(int(self.components), len(x) - 1, standard.shape[1])
         pca = PCA(n_components, random_state=self.seed).fit(standard) if n_components >= 2 else None
+        whiten = None if pca is None else whitening_scale(pca.explained_variance_, self.whiten)
 
         classes = self._classes(genres)
         lda = fit_lda(standard, np.asarray(genres), classes) if classes and self.head != "none" else None
         use_lda = lda is not None and self.head != "classifier"
         network = functools.partial(
-            _head_network, _keras(), blocks=blocks, mean=mean, scale=scale, pca=pca, lda=lda, classes=classes
+            _head_network,
+            _keras(),
+            blocks=blocks,
+            mean=mean,
+            scale=scale,
+            pca=pca,
+            lda=lda,
+            classes=classes,
+            whiten=whiten,
         )
         self.model_ = network(use_lda=use_lda)
         self.genres_ = list(classes) if lda is not None else []
@@ -183,6 +201,12 @@ class BackboneModel:
             self.temperature_ = fit_temperature(self._logits(val_features), self.genres_, val_genres)
         if lda is not None:
             self._fit_typical_strangeness(features, val_features)
+        self.lda_weight_ = 0.5 if self.lda_weight is None else float(self.lda_weight)
+        validated = use_lda and val_features is not None and val_genres is not None and len(val_genres) > 0
+        if validated and self.lda_weight is None and LDA_WEIGHTS != (0.5,):
+            self.lda_weight_ = self._choose_weight(features, genres, val_features, val_genres)
+        if use_lda and self.lda_weight_ != 0.5:
+            self.model_ = network(use_lda=True, lda_weight=self.lda_weight_)
         if use_lda and val_features is not None and val_genres is not None and len(val_genres):
             self.validation_ = self._validate(features, genres, val_features, val_genres)
             if self.head == "auto" and self.validation_["with_head"] < self.validation_["backbone_only"]:
@@ -208,6 +232,21 @@ class BackboneModel:
                 f"genres {few} have fewer than {MIN_SONGS_PER_GENRE} training songs; add songs or merge genres"
             )
         return declared
+
+    def _choose_weight(self, features, genres, val_features, val_genres) -> float:
+        """The ``LDA_WEIGHTS`` weight whose embedding gives the best validation genre precision@10."""
+        embedded, _ = self._run(self.model_, np.concatenate([features, val_features]))  # weights 0.5 : 0.5
+        backbone_dim = embedded.shape[1] - (len(self.genres_ or self._classes(genres)) - 1)
+        labels = np.array(list(genres) + list(val_genres))
+        queries = np.arange(len(features), len(labels))
+        scores = {
+            w: _precision_at_k(
+                np.concatenate([(1 - w) * embedded[:, :backbone_dim], w * embedded[:, backbone_dim:]], axis=1),
+                labels, queries, len(features),
+            )
+            for w in LDA_WEIGHTS
+        }  # fmt: skip
+        return max(LDA_WEIGHTS, key=lambda w: (scores[w], -abs(w - 0.5)))
 
     def _validate(self, features, genres, val_features, val_genres) -> dict:
         """Genre precision@10 of the validation songs among the training songs, with and without the head."""
@@ -330,6 +369,8 @@ class BackboneModel:
             "classifier": bool(self.genres_),
             "embedding_dim": self.embedding_dim_,
             "components": self.components,
+            "whiten": self.whiten,
+            "lda_weight": getattr(self, "lda_weight_", 0.5),
             "validation": self.validation_,
             "temperature": getattr(self, "temperature_", 1.0),
             "typical_strangeness": getattr(self, "typical_strangeness_", None),
@@ -376,10 +417,12 @@ class BackboneModel:
                 f"the backbones {backbones}: it is not a musicrec head; build the catalog again."
             )
         obj = cls(genres=saved_genres, backbones=backbones, components=meta.get("components", DEFAULT_COMPONENTS),
-                  head=meta.get("head", "none"), seed=meta.get("seed", 0))  # fmt: skip
+                  head=meta.get("head", "none"), seed=meta.get("seed", 0), whiten=meta.get("whiten"),
+                  lda_weight=meta.get("lda_weight"))  # fmt: skip
         obj.model_ = model
         obj.genres_ = saved_genres if len(model.outputs) > 1 else []
         obj.uses_head_ = meta.get("head") == "lda"
+        obj.lda_weight_ = float(meta.get("lda_weight", 0.5))
         obj.validation_ = meta.get("validation")
         obj.temperature_ = float(meta.get("temperature", 1.0))
         obj.typical_strangeness_ = meta.get("typical_strangeness")
@@ -483,7 +526,23 @@ def fit_lda(x: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> Discri
     return Discriminant(scalings, centre, coef, intercept, shrinkage)
 
 
-def _head_network(keras, *, blocks, mean, scale, pca, lda, classes, use_lda: bool):
+def whitening_scale(variance: np.ndarray, shrink: float | None) -> np.ndarray:
+    """Per PCA component, the factor that whitens it: ``(variance + shrink · mean variance)^-1/2``.
+
+    Classic for retrieval with frozen features (Jégou & Chum, ECCV 2012): whitening evens
+    out the few directions that carry most of the catalog's variance (loudness, recording
+    quality) against the many that tell songs apart; the shrinkage keeps the smallest,
+    noisiest components from being blown up. None: no whitening (all ones).
+    """
+    variance = np.asarray(variance, dtype=np.float64)
+    if shrink is None or not len(variance):
+        return np.ones(len(variance))
+    return 1.0 / np.sqrt(variance + float(shrink) * max(float(variance.mean()), 1e-12))
+
+
+def _head_network(
+    keras, *, blocks, mean, scale, pca, lda, classes, use_lda: bool, whiten=None, lda_weight: float = 0.5
+):
     """The fitted head as a Keras model: sound features (embedding columns) → [embedding, genre probabilities]."""
     layers = keras.layers
     width = sum(blocks)
@@ -494,8 +553,14 @@ def _head_network(keras, *, blocks, mean, scale, pca, lda, classes, use_lda: boo
     if pca is not None:
         dense = layers.Dense(pca.n_components_, name="pca")
         backbone = dense(x)
+        # Whitening scales each component: it is part of the same saved layer, so an upload is
+        # projected exactly as the catalog was.
+        factor = np.ones(pca.n_components_) if whiten is None else np.asarray(whiten)
         dense.set_weights(
-            [pca.components_.T.astype(np.float32), (-pca.mean_ @ pca.components_.T).astype(np.float32)]
+            [
+                (pca.components_.T * factor).astype(np.float32),
+                (-(pca.mean_ @ pca.components_.T) * factor).astype(np.float32),
+            ]
         )
         backbone = layers.UnitNormalization(name="pca_unit")(backbone)
     else:
@@ -508,6 +573,8 @@ def _head_network(keras, *, blocks, mean, scale, pca, lda, classes, use_lda: boo
         # The training songs' mean projects to the origin.
         dense.set_weights([lda.scalings.astype(np.float32), (-lda.centre @ lda.scalings).astype(np.float32)])
         projected = layers.UnitNormalization(name="lda_unit")(projected)
+        if lda_weight != 0.5:  # the LDA part against the backbone part: w to 1 - w
+            projected = layers.Rescaling(lda_weight / (1.0 - lda_weight), name="lda_weight")(projected)
         outputs.append(layers.Concatenate(name=EMBEDDING_LAYER)([backbone, projected]))
     else:
         outputs.append(layers.Identity(name=EMBEDDING_LAYER)(backbone))

@@ -101,19 +101,29 @@ def blend(audio: dict[int, float], boost: dict[int, float]) -> dict[int, float]:
 
 
 def recommend(
-    store, index, user: str, *, k: int = 10, genre: str | None = None, one_per_artist: bool = False
+    store,
+    index,
+    user: str,
+    *,
+    k: int = 10,
+    genre: str | None = None,
+    one_per_artist: bool = False,
+    other_than: str | None = None,
 ):
     """``profile.recommend_for_user`` with co-occurrence blended in when the server has listeners.
 
     Returns ``(recommendations, cold)`` like it; each reason says which signal chose the song.
+    ``other_than``: ``"album"``/``"artist"`` leaves out the albums/artists the user has played or liked.
     """
-    from recommender.profile import Recommendation, profile_vector, recommend_for_user
+    from recommender.profile import Recommendation, profile_vector, recommend_for_user, same_as_any
 
     if isinstance(k, bool) or not isinstance(k, int | float | np.integer) or int(k) != k or k < 1:
         raise UserInputError(f"k must be a whole number of at least 1, got {k!r}")
     k = int(k)
     pool = max(5 * k, 50)
-    recs, cold = recommend_for_user(store, index, user, k=pool, genre=genre, one_per_artist=one_per_artist)
+    recs, cold = recommend_for_user(
+        store, index, user, k=pool, genre=genre, one_per_artist=one_per_artist, other_than=other_than
+    )
     model = None if cold else model_for(store, user)
     if model is None:
         return recs[:k], cold
@@ -126,6 +136,8 @@ def recommend(
     boost, best = model.scores(seeds)
     vector = profile_vector(store, index, user)
     heard = set(seeds) | {int(t) for t in store.skips(user)["track_id"]}
+    if other_than is not None:
+        heard |= same_as_any(store.tracks(), set(seeds), other_than)
     reason = {r.track_id: r.reason for r in recs}
     candidates = [r.track_id for r in recs] + [
         t for t in sorted(boost, key=lambda t: -boost[t]) if t not in heard and t in index.rows_

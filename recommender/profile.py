@@ -186,11 +186,13 @@ def recommend_for_user(
     one_per_artist: bool = False,
     recent_days: float = 30,
     now: datetime | None = None,
+    other_than: str | None = None,
 ) -> tuple[list[Recommendation], bool]:
     """Songs for ``user``, best first, and whether this is a cold start (no history).
 
     Never returns songs liked, or played in the last ``recent_days``. ``genre`` keeps one
-    genre; ``one_per_artist`` keeps each artist's best song (still ``k`` when possible).
+    genre; ``one_per_artist`` keeps each artist's best song (still ``k`` when possible);
+    ``other_than`` ``"album"``/``"artist"``: never a song of an album/artist the user played or liked.
     """
     k = _check_k(k)
     _check_genre(index, genre)
@@ -205,6 +207,9 @@ def recommend_for_user(
         int(t)
         for t in skips[pd.to_datetime(skips["skipped_at"]) >= now - timedelta(days=recent_days)]["track_id"]
     }
+    if other_than is not None:
+        heard = {int(t) for t in history.plays["track_id"]} | {int(t) for t in history.likes["track_id"]}
+        exclude |= same_as_any(store.tracks(), heard, other_than)
     vector = _mean_direction(index, _weights(history, now=now, half_life_days=14.0, skips=skips))
     if vector is None:
         return _cold_start(
@@ -214,6 +219,19 @@ def recommend_for_user(
         store, index, vector, k=k, genre=genre, exclude=exclude, one_per_artist=one_per_artist
     )
     return _reasons(store, index, picks, _seed_reasons(history)), False
+
+
+def same_as_any(tracks: pd.DataFrame, track_ids: set[int], what: str) -> set[int]:
+    """Ids of the ``tracks`` sharing an album (artist and album name) with any of ``track_ids``.
+
+    ``what`` ``"artist"``: sharing an artist instead.
+    """
+    if what not in ("album", "artist"):
+        raise UserInputError(f"other than {what!r}? Choose one of: album, artist.")
+    keys = ["artist", "album"] if what == "album" else ["artist"]
+    seeds = tracks.loc[tracks["track_id"].isin(list(track_ids)), keys].drop_duplicates()
+    same = tracks.merge(seeds, on=keys, how="inner")
+    return {int(t) for t in same["track_id"]}
 
 
 def _cold_start(

@@ -177,6 +177,10 @@ def evaluate_text(m: dict) -> str:
         + (f" of {v['n']}" if "n" in v else "")
         for k, v in r.items()
     ]
+    across = {k: v["cross_album_precision_at_10"] for k, v in r.items() if "cross_album_precision_at_10" in v}
+    if any(v is not None for v in across.values()):
+        lines.append("the same over neighbours from other albums only:")
+        lines += [f"  {retrieval_name(k):<32} {v:.3f}" for k, v in across.items() if v is not None]
     if m.get("classifiers"):
         lines.append("test accuracy:")
         lines += [

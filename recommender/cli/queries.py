@@ -17,7 +17,7 @@ from recommender.cli.common import (
     track_id_type,
     whole,
 )
-from recommender.errors import RecommenderError
+from recommender.errors import RecommenderError, UserInputError
 
 PATH_SCORE = (
     "score: the cosine similarity of each song to the previous one in the path (1 = identical; "
@@ -55,6 +55,7 @@ def similar_parser(sub) -> None:
     what.add_argument("--file", type=Path, help="an audio file to listen to (3 s or more)")
     sim.add_argument("-k", type=whole(1, MAX_K), default=10, help="how many songs (default 10)")
     sim.add_argument("--genre", default=None, help="only songs of this genre")
+    _add_other_than(sim, "the track's")
 
 
 def recommend_parser(sub) -> None:
@@ -64,6 +65,16 @@ def recommend_parser(sub) -> None:
     r.add_argument("-k", type=whole(1, MAX_K), default=10, help="how many songs (default 10)")
     r.add_argument("--genre", default=None, help="only songs of this genre")
     r.add_argument("--one-per-artist", action="store_true", help="at most one song per artist")
+    _add_other_than(r, "the user's played or liked")
+
+
+def _add_other_than(parser, whose: str) -> None:
+    """``--other-albums`` / ``--other-artists``: leave out the seed songs' albums or artists."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--other-albums", dest="other_than", action="store_const", const="album",
+                       help=f"never a song of {whose} albums")  # fmt: skip
+    group.add_argument("--other-artists", dest="other_than", action="store_const", const="artist",
+                       help=f"never a song of {whose} artists")  # fmt: skip
 
 
 def path_parser(sub) -> None:
@@ -113,6 +124,10 @@ def cmd_similar(args) -> None:
     catalog = Catalog.open(args.home)
     out: dict = {}
     if args.file is not None:
+        if args.other_than is not None:
+            raise UserInputError(
+                f"--other-{args.other_than}s needs --track: an audio file has no album or artist in the catalog"
+            )
         clip = catalog.analyse(args.file)
         frame = catalog.similar_to_clip(clip, k=args.k, genre=args.genre)
         novelty = catalog.novelty_of(clip)
@@ -125,7 +140,7 @@ def cmd_similar(args) -> None:
             "unlike_message": novelty.message,
         }
     else:
-        frame = catalog.similar(args.track, k=args.k, genre=args.genre)
+        frame = catalog.similar(args.track, k=args.k, genre=args.genre, other_than=args.other_than)
         out["query"] = {"track_id": args.track, **catalog.track(args.track)}
     out["results"] = results_json(frame[RESULT_COLS])
     for row in out["results"]:
@@ -161,6 +176,7 @@ def cmd_recommend(args) -> None:
         k=args.k,
         genre=args.genre,
         one_per_artist=args.one_per_artist,
+        other_than=args.other_than,
     )
     out = recommendation_results(catalog, [(r.track_id, r.score, r.reason) for r in recs])
     out["cold_start"] = cold

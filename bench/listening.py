@@ -1,0 +1,290 @@
+"""Ways of listening, scored offline on cached patch features of the real_audio clips.
+
+    python bench/listening.py [--data DIR] [--sets A B AB] [--methods ...]
+
+The clips and protocol of bench/real_audio.py (album = label, query tracks never in the
+catalog), for each development set (``A``: the five original soundtracks, ``B``: the four
+added packages, ``AB``: both as one catalog). Every clip's five 3-s patches (a build's) go through both
+musicnn backbones once (``DIR/patch_features.npz``, grown as clips are added), so that a
+method is re-scored in seconds without hearing any audio again. Printed per method and
+set: album precision@10 and 1-NN accuracy, with the catalog's albums as labels
+("labelled") and as one unlabelled folder ("flat").
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+import real_audio  # noqa: E402
+
+PATCHES = 5  # the patches a default build hears of a 30-s clip (backbone.DEFAULT_MAX_PATCHES)
+GROUP = 8
+
+
+def clip_paths(out: Path) -> list[Path]:
+    return sorted((out / "catalog").glob("*/*.ogg")) + sorted((out / "queries").glob("*/*.ogg"))
+
+
+def patch_cache(
+    data: Path, paths: list[Path], *, part: str = "", save_every: int = 16, reverse: bool = False
+) -> dict[str, np.ndarray]:
+    """Clip (path relative to ``data``) → ``(PATCHES, width)`` sound features of each patch alone.
+
+    Read from every ``DIR/patch_features*.npz``; what is missing is heard and saved in
+    ``DIR/patch_features<part>.npz`` (several processes may each hear some albums).
+    """
+    from recommender import backbone
+    from recommender.backbone import DEFAULT_SOUND
+    from recommender.errors import AudioError
+    from recommender.features import clip_features
+
+    cache_file = data / f"patch_features{part}.npz"
+    known: dict[str, np.ndarray] = {}
+    for found in sorted(data.glob("patch_features*.npz")):
+        if ".partial" not in found.name:
+            z = np.load(found)
+            known |= dict(zip(z["names"].tolist(), z["feats"], strict=True))
+    todo = [p for p in paths if str(p.relative_to(data)) not in known]
+    # In an order fixed by a hash of the name: whatever is heard so far is a fair sample of the
+    # clips, and a second process hearing them in the reverse order meets the first in the middle.
+    todo = sorted(todo, key=lambda p: hashlib.sha1(str(p.relative_to(data)).encode()).digest(), reverse=reverse)
+    mine = {str(p.relative_to(data)) for p in todo}
+    if cache_file.is_file():
+        mine |= set(np.load(cache_file)["names"].tolist())
+
+    def save() -> None:
+        names = sorted(mine & set(known))
+        tmp = cache_file.with_name(f"patch_features{part}.partial.npz")
+        np.savez(tmp, names=np.array(names), feats=np.stack([known[n] for n in names]))
+        tmp.rename(cache_file)
+
+    started, done = time.perf_counter(), 0
+    for i in range(0, len(todo), GROUP):
+        group, mels = [], []
+        for path in todo[i : i + GROUP]:
+            try:
+                mels.append(clip_features(path, config=None, sound=DEFAULT_SOUND)[1])
+                group.append(path)
+            except AudioError as error:
+                print(f"skipped: {error}", file=sys.stderr)
+        cut = [list(backbone.patches(mel, max_patches=PATCHES)) for mel in mels]
+        heard = backbone.sound_features([p for c in cut for p in c], max_patches=1)
+        at = 0
+        for path, c in zip(group, cut, strict=True):
+            one = np.empty((PATCHES, heard.shape[1]), np.float32)
+            one[: len(c)], one[len(c) :] = heard[at : at + len(c)], heard[at : at + len(c)].mean(axis=0)
+            known[str(path.relative_to(data))] = one
+            at += len(c)
+        done += len(group)
+        print(f"{done}/{len(todo)} clips, {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        if done % save_every < GROUP:
+            save()
+    if todo:
+        save()
+    return known
+
+
+# ---- the data of one set ----------------------------------------------------------------------
+class Split:
+    """One set's catalog and query clips: per-patch features, albums, and track of each clip."""
+
+    def __init__(self, known: dict[str, np.ndarray], names: list[str]):
+        def part(role: str) -> list[str]:
+            return [n for n in names if n.split("/")[1] == role and n in known]
+
+        self.cat_names, self.query_names = part("catalog"), part("queries")
+        self.cat = np.stack([known[n] for n in self.cat_names])
+        self.query = np.stack([known[n] for n in self.query_names])
+        self.cat_labels = np.array([n.split("/")[2] for n in self.cat_names])
+        self.query_labels = np.array([n.split("/")[2] for n in self.query_names])
+
+
+def spread(k: int) -> np.ndarray:
+    """The patches ``backbone.patches(max_patches=k)`` keeps of a clip's ``PATCHES``."""
+    return (np.arange(k) * 2 + 1) * PATCHES // (2 * k)
+
+
+def score(similarity: np.ndarray, split: Split) -> tuple[float, float]:
+    """Album precision@K and 1-NN accuracy of a query × catalog similarity matrix."""
+    top = np.argsort(-similarity, axis=1)[:, : real_audio.K]
+    found = split.cat_labels[top]
+    truth = split.query_labels[:, None]
+    return float(np.mean(found == truth)), float(np.mean(found[:, 0] == truth[:, 0]))
+
+
+# ---- the ways of listening ---------------------------------------------------------------------
+class Listener:
+    """Sound features → embedding, fitted on catalog songs: standardise, unit blocks, PCA, whitening, LDA.
+
+    ``dims``: PCA dimensions; ``shrink``: whitening of component ``i`` by
+    ``(lambda_i + shrink * mean(lambda))^-1/2`` (None: no whitening, plain PCA as the head's);
+    ``lda_weight``: the LDA part's weight beside the PCA part (0: none; the head's 0.5).
+    """
+
+    def __init__(self, *, dims: int = 128, shrink: float | None = None, lda_weight: float = 0.0):
+        self.dims, self.shrink, self.lda_weight = dims, shrink, lda_weight
+
+    def fit(self, songs: np.ndarray, labels: np.ndarray | None) -> Listener:
+        from recommender.head import _block_unit, embedding_blocks, fit_lda
+
+        self.columns, self.blocks = embedding_blocks(BACKBONES)
+        x = songs[:, self.columns].astype(np.float64)
+        self.mean = x.mean(axis=0)
+        self.scale = np.maximum(x.std(axis=0), 1e-6 * max(float(np.abs(x).max()), 1.0))
+        standard = _block_unit((x - self.mean) / self.scale, self.blocks)
+        self.centre = standard.mean(axis=0)
+        _, sv, vt = np.linalg.svd(standard - self.centre, full_matrices=False)
+        d = min(self.dims, len(sv) - 1)
+        self.components = vt[:d]
+        variance = sv[:d] ** 2 / max(len(x) - 1, 1)
+        self.whiten = (
+            np.ones(d) if self.shrink is None else 1.0 / np.sqrt(variance + self.shrink * variance.mean())
+        )
+        self.lda = None
+        if self.lda_weight and labels is not None:
+            self.lda = fit_lda(standard, labels, sorted(set(labels)))
+        return self
+
+    def __call__(self, songs: np.ndarray) -> np.ndarray:
+        from recommender.head import _block_unit
+        from recommender.rerank import unit_rows
+
+        shape = songs.shape
+        x = songs.reshape(-1, shape[-1])[:, self.columns].astype(np.float64)
+        standard = _block_unit((x - self.mean) / self.scale, self.blocks)
+        out = unit_rows(((standard - self.centre) @ self.components.T) * self.whiten)
+        if self.lda is not None:
+            projected = unit_rows((standard - self.lda.centre) @ self.lda.scalings)
+            out = np.concatenate([(1 - self.lda_weight) * out, self.lda_weight * projected], axis=1)
+            out = unit_rows(out)
+        return out.reshape(*shape[:-1], out.shape[-1])
+
+
+BACKBONES = ("musicnn-msd", "musicnn-mtt")
+
+
+def evaluate(split: Split, *, labelled: bool, listener: dict, rerank: str = "", cat_patches: int = 5,
+             query_patches: int = 5) -> tuple[float, float]:  # fmt: skip
+    """Album-P@K and 1-NN of one way of listening on ``split``."""
+    from recommender import rerank as rr
+
+    cat = split.cat[:, spread(cat_patches)].mean(axis=1)
+    query = split.query[:, spread(query_patches)].mean(axis=1)
+    fitted = Listener(**listener).fit(cat, split.cat_labels if labelled else None)
+    base, q = fitted(cat), fitted(query)
+    kind, _, arg = rerank.partition(":")
+    value = float(arg) if arg else 0.0
+    if kind == "dba":
+        base = rr.database_augmented(base, k=int(value))
+    elif kind == "aqe":
+        q = rr.expanded_query(q, base, k=int(value))
+    elif kind == "dba+aqe":
+        base = rr.database_augmented(base, k=int(value))
+        q = rr.expanded_query(q, base, k=int(value))
+    similarity = q @ base.T
+    if kind == "kr":
+        similarity = rr.k_reciprocal(similarity, base @ base.T, k=int(value))
+    elif kind == "patchset":  # re-rank the top candidates by their patch sets (the five of each catalog clip)
+        top = np.argsort(-similarity, axis=1)[:, : int(value)]
+        cat_p, query_p = fitted(split.cat), fitted(split.query[:, spread(query_patches)])
+        for i, row in enumerate(top):
+            similarity[i, row] = 2.0 + rr.patch_set_similarity(query_p[i], cat_p[row])
+    return score(similarity, split)
+
+
+METHODS = {
+    # name: (listener settings, re-rank, catalog patches)
+    "backbone (PCA 128)": ({}, "", 5),
+    "PCA 256": ({"dims": 256}, "", 5),
+    "PCA 64": ({"dims": 64}, "", 5),
+    "whiten 128 s0.1": ({"shrink": 0.1}, "", 5),
+    "whiten 128 s0.5": ({"shrink": 0.5}, "", 5),
+    "whiten 128 s1": ({"shrink": 1.0}, "", 5),
+    "whiten 128 s2": ({"shrink": 2.0}, "", 5),
+    "whiten 128 s4": ({"shrink": 4.0}, "", 5),
+    "whiten 32 s1": ({"dims": 32, "shrink": 1.0}, "", 5),
+    "whiten 64 s0.5": ({"dims": 64, "shrink": 0.5}, "", 5),
+    "whiten 256 s0.5": ({"dims": 256, "shrink": 0.5}, "", 5),
+    "PCA + dba:3": ({}, "dba:3", 5),
+    "PCA + dba:5": ({}, "dba:5", 5),
+    "PCA + aqe:3": ({}, "aqe:3", 5),
+    "PCA + dba+aqe:3": ({}, "dba+aqe:3", 5),
+    "PCA + dba+aqe:2": ({}, "dba+aqe:2", 5),
+    "PCA + dba+aqe:5": ({}, "dba+aqe:5", 5),
+    "whiten s2 + dba+aqe:3": ({"shrink": 2.0}, "dba+aqe:3", 5),
+    "PCA + kr:10": ({}, "kr:10", 5),
+    "PCA + kr:20": ({}, "kr:20", 5),
+    "PCA + patchset:30": ({}, "patchset:30", 5),
+    "head w0.5 (default)": ({"lda_weight": 0.5}, "", 5),
+    "head w0.3": ({"lda_weight": 0.3}, "", 5),
+    "head w0.7": ({"lda_weight": 0.7}, "", 5),
+    "head w0.85": ({"lda_weight": 0.85}, "", 5),
+    "head w0.5 + aqe:3": ({"lda_weight": 0.5}, "aqe:3", 5),
+    "head w0.5 + dba+aqe:3": ({"lda_weight": 0.5}, "dba+aqe:3", 5),
+    "head w0.7 + dba+aqe:3": ({"lda_weight": 0.7}, "dba+aqe:3", 5),
+    "head w0.5 whiten s2": ({"lda_weight": 0.5, "shrink": 2.0}, "", 5),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT / "artifacts" / "real_audio")
+    ap.add_argument("--extract-only", action="store_true", help="cut and hear the clips, score nothing")
+    ap.add_argument("--score-only", action="store_true", help="score the cached clips only, hear nothing")
+    ap.add_argument("--reverse", action="store_true", help="hear the clips in the reverse order (a 2nd process)")
+    ap.add_argument("--sets", nargs="+", default=["A", "B", "AB"], help="development sets, or joined")
+    ap.add_argument("--albums", nargs="*", help="hear only these albums' clips (to share the work out)")
+    ap.add_argument("--methods", nargs="*", help=f"any of: {', '.join(METHODS)}")
+    args = ap.parse_args()
+    out = args.data / "clips"
+    if not args.score_only:
+        albums = real_audio.album_tracks(real_audio.fetch_packages(args.data))
+        if args.albums:
+            albums = {a: files for a, files in albums.items() if a in args.albums}
+        real_audio.cut_clips(albums, out, fraction=0.3, seed=0)
+    paths = [p for p in clip_paths(out) if not args.albums or p.parent.name in args.albums]
+    if args.score_only:  # what is cached, nothing heard
+        known = patch_cache(args.data, [])
+    else:
+        part = ("-" + "-".join(args.albums) if args.albums else "") + ("-reversed" if args.reverse else "")
+        known = patch_cache(args.data, paths, part=part, reverse=args.reverse)
+    print(f"{len(known)} clips heard")
+    if args.extract_only:
+        return
+    names = sorted(known)
+    sets = {name: name for name in args.sets}
+    splits = {
+        name: Split(known, [n for n in names if real_audio.album_set(n.split("/")[2]) in members])
+        for name, members in sets.items()
+    }
+    for name, split in splits.items():
+        print(f"set {name}: {len(split.cat_names)} catalog clips, {len(split.query_names)} query clips, "
+              f"{len(set(split.cat_labels))} albums")  # fmt: skip
+    chosen = {m: METHODS[m] for m in (args.methods or METHODS)}
+    header = " | ".join(f"{s} labelled | {s} flat" for s in splits)
+    print(f"| method | {header} |")
+    print("|---|" + "---|" * (2 * len(splits)))
+    for method, (listener, rerank, cat_patches) in chosen.items():
+        cells = []
+        for split in splits.values():
+            for labelled in (True, False):
+                if not labelled and listener.get("lda_weight"):
+                    cells.append("—")
+                    continue
+                p10, nn = evaluate(split, labelled=labelled, listener=listener, rerank=rerank,
+                                   cat_patches=cat_patches)  # fmt: skip
+                cells.append(f"{p10:.3f} / {nn:.3f}")
+        print(f"| {method} | {' | '.join(cells)} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

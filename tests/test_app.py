@@ -49,24 +49,8 @@ PAGES = [
 
 
 @pytest.fixture(autouse=True)
-def _navigation_like_the_server(monkeypatch):
-    """Let AppTest run app.py on every run, as the live server does after its first run.
-
-    AppTest (1.67) re-detects the ``pages/`` folder before each run and so starts every
-    run in Streamlit's older multipage mode, where a page file runs without app.py. The
-    app recovers from that mode by rerunning (``pages/_routing.ensure_routed``, covered by
-    the browser test), but a rerun drops a button click; the live server leaves that mode
-    for good after app.py's first ``st.navigation``, and this puts AppTest in the same state.
-    """
-    from streamlit.runtime import pages_manager
-
-    original = pages_manager.PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        pages_manager.PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(pages_manager.PagesManager, "__init__", init)
+def _navigation_like_the_server(navigation_like_the_server):
+    """AppTest runs app.py on every run, as the live server does (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="module")

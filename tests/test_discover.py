@@ -103,16 +103,8 @@ def test_cli_discover_refuses_too_many_playlists(discover_home, capsys):
 
 # ---- in the app --------------------------------------------------------------------------------------
 @pytest.fixture(autouse=True)
-def _navigation_like_the_server(monkeypatch):
-    from streamlit.runtime import pages_manager
-
-    original = pages_manager.PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        pages_manager.PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(pages_manager.PagesManager, "__init__", init)
+def _navigation_like_the_server(navigation_like_the_server):
+    """AppTest runs app.py on every run, as the live server does (tests/conftest.py)."""
 
 
 def _discover_page(home, monkeypatch, user: str | None = None) -> AppTest:

@@ -184,17 +184,8 @@ def test_the_owner_command_sets_the_password_from_stdin_and_manages_roots(
 
 # ---- the app ---------------------------------------------------------------------------------------
 @pytest.fixture(autouse=True)
-def _navigation_like_the_server(monkeypatch):
-    """As in tests/test_app.py: AppTest runs app.py on every run, as the live server does."""
-    from streamlit.runtime import pages_manager
-
-    original = pages_manager.PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        pages_manager.PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(pages_manager.PagesManager, "__init__", init)
+def _navigation_like_the_server(navigation_like_the_server):
+    """AppTest runs app.py on every run, as the live server does (tests/conftest.py)."""
 
 
 def start(*, owner: bool = False, page: str | None = None) -> AppTest:

@@ -200,16 +200,8 @@ def test_cli_radio_errors_are_one_line(radio_home, capsys, args, message):
 
 # ---- in the app --------------------------------------------------------------------------------------
 @pytest.fixture(autouse=True)
-def _navigation_like_the_server(monkeypatch):
-    from streamlit.runtime import pages_manager
-
-    original = pages_manager.PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        pages_manager.PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(pages_manager.PagesManager, "__init__", init)
+def _navigation_like_the_server(navigation_like_the_server):
+    """AppTest runs app.py on every run, as the live server does (tests/conftest.py)."""
 
 
 def _song_page(radio_home, monkeypatch, track_id: int, user: str | None = None) -> AppTest:

@@ -553,7 +553,7 @@ class Catalog:
 
         ``score``: the cosine similarity of each song to the previous one (1.0 for the first).
         """
-        from recommender.profile import song_path
+        from recommender.song_path import song_path
 
         self.track(from_id)
         self.track(to_id)

@@ -25,7 +25,7 @@ MAX_TRACKS = 100_000  # demo songs to synthesise
 MAX_SEED = 2**32 - 1  # NumPy, Keras and UMAP seeds
 MAX_EPOCHS = 10_000
 MAX_WORKERS = 1024
-MAX_STEPS = 100  # songs in a path (recommender.profile.MAX_PATH_STEPS)
+MAX_STEPS = 100  # songs in a path (recommender.song_path.MAX_PATH_STEPS)
 
 
 def whole(low: int, high: int) -> Callable[[str], int]:

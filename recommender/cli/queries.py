@@ -168,7 +168,7 @@ def cmd_recommend(args) -> None:
 
 
 def cmd_path(args) -> None:
-    from recommender.profile import song_path
+    from recommender.song_path import song_path
 
     catalog = open_catalog(args)
     catalog.track(args.from_id)

@@ -1,4 +1,4 @@
-"""Clips users upload: safe names, stable ids, and adding a clip to a built catalog at once.
+"""Clips users upload: stable ids, and adding a clip to a built catalog at once (names: ``formats.safe_filename``).
 
 An upload is first listened to (``Catalog.analyse_bytes``: the catalog's own feature
 path and model). Added to the catalog, it is saved under a name made here, never the

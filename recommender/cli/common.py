@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from recommender.catalog import Catalog, results_json
+
 
 def add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
     p.add_argument(
@@ -70,8 +72,6 @@ RESULT_COLS = ["track_id", "title", "artist", "genre", "score"]
 
 
 def open_catalog(args):
-    from recommender.catalog import Catalog
-
     return Catalog.open(args.home)
 
 
@@ -81,8 +81,6 @@ def user_name(store, typed: str) -> str:
 
 
 def recommendation_results(catalog, triples) -> dict:
-    from recommender.catalog import results_json
-
     tracks = catalog.tracks().set_index("track_id")
     rows = []
     for track_id, score, reason in triples:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from recommender import playlists
+from recommender.catalog import results_json
 from recommender.cli.common import (
     MAX_K,
     add_common,
@@ -126,8 +127,6 @@ def _check_playlist_options(args) -> None:
 
 
 def cmd_playlist(args) -> None:
-    from recommender.catalog import results_json
-
     _check_playlist_options(args)
     catalog = open_catalog(args)
     store = catalog.store
@@ -225,8 +224,6 @@ def _playlist_import(args, catalog) -> None:
 
 
 def cmd_history(args) -> None:
-    from recommender.catalog import results_json
-
     store = open_catalog(args).store
     frame = store.history(args.user, k=args.k)
     cols = ["track_id", "title", "played_at", "source"]

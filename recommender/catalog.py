@@ -687,7 +687,7 @@ def _read_build_info(path: Path) -> tuple[dict | None, str]:
 
 def model_description(model: dict) -> str:
     """The model of a build in a few words, for people (``build.json``'s ``model``)."""
-    if listeners.of_model(model).hears == listeners.SOUND:
+    if model.get("arch") in listeners.names() and listeners.of_model(model).hears == listeners.SOUND:
         head = "with a head trained on its genres" if model.get("head") == "lda" else "alone (no training)"
         return f"pretrained musicnn backbone {head}"
     return f"{model.get('arch')} CNN trained from scratch"

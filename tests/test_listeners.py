@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from recommender import evaluate, listeners
 from recommender.cli import main, parser
 from recommender.cli.build import evaluate_text
-from recommender.errors import UserInputError
+from recommender.errors import ModelError, UserInputError
 
 TINY = "tiny-test"
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,3 +99,9 @@ def test_a_listener_is_registered_once_and_unknown_names_list_the_choices(tiny):
         listeners.get("nope")
     assert listeners.from_scratch() == ("cnn1d", "seed-2d", TINY)
     assert listeners.get(None).name == "musicnn"
+
+
+def test_a_model_no_listener_made_is_a_model_error():
+    with pytest.raises(ModelError, match="made by 'tiny-test', which this version does not know"):
+        listeners.of_model({"arch": TINY})
+    assert listeners.of_model({}).name == "cnn1d"  # models of old builds name no listener

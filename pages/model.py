@@ -4,7 +4,7 @@ import streamlit as st
 
 from pages import _access, _build, _cache, _require, _routing, _text
 from recommender import jobs, listeners, plots
-from recommender.catalog import model_description
+from recommender.model_files import model_description
 
 _routing.ensure_routed(__file__)
 

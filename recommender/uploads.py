@@ -48,7 +48,8 @@ except ImportError:  # Windows: no lock between processes
     fcntl = None
 
 if TYPE_CHECKING:
-    from recommender.catalog import Catalog, ClipAnalysis
+    from recommender.catalog import Catalog
+    from recommender.clips import ClipAnalysis
     from recommender.config import Paths
     from recommender.sources.base import Track
 

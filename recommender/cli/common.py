@@ -7,9 +7,10 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from recommender.catalog import Catalog, results_json
+from recommender.catalog import Catalog
 
 
 def add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
@@ -96,3 +97,20 @@ def recommendation_results(catalog, triples) -> dict:
             row["reason"] = reason
         rows.append(row)
     return {"results": results_json(pd.DataFrame(rows)) if rows else []}
+
+
+def results_json(frame: pd.DataFrame) -> list[dict]:
+    """Rows as plain JSON objects (ints, floats, strings)."""
+    out = []
+    for row in frame.to_dict(orient="records"):
+        clean = {}
+        for key, value in row.items():
+            if isinstance(value, np.generic):
+                value = value.item()
+            if isinstance(value, pd.Timestamp):
+                value = value.isoformat()
+            if isinstance(value, float) and np.isnan(value):
+                value = None
+            clean[key] = value
+        out.append(clean)
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from recommender.catalog import Catalog, results_json
+from recommender.catalog import Catalog
 from recommender.cli.common import (
     MAX_K,
     MAX_STEPS,
@@ -14,6 +14,7 @@ from recommender.cli.common import (
     emit,
     open_catalog,
     recommendation_results,
+    results_json,
     table,
     track_id_type,
     whole,

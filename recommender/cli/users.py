@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from recommender import playlists
-from recommender.catalog import results_json
 from recommender.cli.common import (
     MAX_K,
     add_common,
     emit,
     open_catalog,
+    results_json,
     table,
     track_id_type,
     user_name,

@@ -54,7 +54,7 @@ if cat.model_info:
             st.plotly_chart(plots.retrieval_figure(r), key="model_retrieval")
         if m.get("classifiers"):
             accuracies = {
-                plots.RETRIEVAL_LABELS.get(name, name): f"{v['test_accuracy']:.1%}"
+                plots.retrieval_label(name): f"{v['test_accuracy']:.1%}"
                 for name, v in m["classifiers"].items()
                 if v.get("test_accuracy") is not None
             }

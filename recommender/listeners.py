@@ -105,6 +105,12 @@ def from_scratch() -> tuple[str, ...]:
     return tuple(n for n, listener in _REGISTRY.items() if listener.trained_on_genres)
 
 
+def comparison_order() -> tuple[str, ...]:
+    """The keys of an evaluation's comparison, in order: the model in use (``cnn``), the pretrained
+    backbone alone and with its head, each listener trained from scratch, then the baselines."""
+    return ("cnn", "backbone", "backbone_head", *from_scratch(), "mfcc_baseline", "random")
+
+
 def labels() -> dict[str, str]:
     """Name → label for people, for the app's options."""
     return {n: listener.label for n, listener in _REGISTRY.items()}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from recommender import evaluate, listeners
+from recommender import evaluate, listeners, plots
 from recommender.cli import main, parser
 from recommender.cli.build import evaluate_text
 from recommender.errors import ModelError, UserInputError
@@ -84,6 +84,10 @@ def test_evaluate_compares_and_names_a_registered_listener(tiny):
     metrics = _metrics(["backbone_head", TINY])
     assert list(metrics["retrieval"]) == ["cnn", "backbone_head", TINY, "mfcc_baseline", "random"]
     assert "  the tiny test listener  " in evaluate_text(metrics)
+    figure = plots.retrieval_figure(metrics["retrieval"])  # the Model page's chart
+    assert list(figure.data[0].x) == [
+        "Model in use", "Backbone + head", "the tiny test listener", "MFCC baseline", "Random"
+    ]  # fmt: skip
 
 
 def test_evaluate_leaves_out_what_no_listener_made():

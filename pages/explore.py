@@ -5,7 +5,7 @@ import streamlit as st
 
 from pages import _cache, _require, _routing, _songs, _text
 from recommender import plots
-from recommender.catalog import model_description
+from recommender.model_files import model_description
 
 _routing.ensure_routed(__file__)
 

@@ -4,8 +4,8 @@ import streamlit as st
 
 from pages import _access, _build, _cache, _require, _routing, _text
 from recommender import jobs, listeners, plots
-from recommender.catalog import model_description
 from recommender.intervals import too_small_message
+from recommender.model_files import model_description
 
 _routing.ensure_routed(__file__)
 
@@ -26,7 +26,7 @@ def _across_albums(retrieval: dict) -> None:
     """Every way of listening side by side, its neighbours from any album and from other albums only."""
     rows = [
         {
-            "Way of listening": plots.RETRIEVAL_LABELS.get(name, name),
+            "Way of listening": plots.retrieval_label(name),
             "Genre precision@10": v.get("genre_precision_at_10"),
             "Other albums only": v.get("cross_album_precision_at_10"),
         }
@@ -84,7 +84,7 @@ if cat.model_info:
             )
             st.plotly_chart(plots.retrieval_figure(r), key="model_retrieval")
             ranges = [
-                f"{_text.md(plots.RETRIEVAL_LABELS.get(name, name))} {low:.2f}–{high:.2f}"
+                f"{_text.md(plots.retrieval_label(name))} {low:.2f}–{high:.2f}"
                 for name, v in r.items()
                 if v.get("interval")
                 for low, high in [v["interval"]]
@@ -95,7 +95,7 @@ if cat.model_info:
             _across_albums(r)
         if m.get("classifiers"):
             accuracies = {
-                plots.RETRIEVAL_LABELS.get(name, name): f"{v['test_accuracy']:.1%}"
+                plots.retrieval_label(name): f"{v['test_accuracy']:.1%}"
                 for name, v in m["classifiers"].items()
                 if v.get("test_accuracy") is not None
             }

@@ -13,16 +13,16 @@ import json
 import threading
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from recommender import listeners, rerank
+from recommender import model_files, rerank
+from recommender.clips import TOP_TAGS, ClipAnalysis, by_probability, listen
 from recommender.config import AudioConfig, Paths
-from recommender.errors import ModelError, NotBuiltError, RecommenderError, UserInputError
+from recommender.errors import NotBuiltError, RecommenderError, UserInputError
 from recommender.files import atomic_write_text
 
 RESULT_COLUMNS = ["track_id", "title", "artist", "genre", "score"]
@@ -30,22 +30,7 @@ OTHER_THAN = ("album", "artist")
 """What ``similar(other_than=...)`` and ``recommend(other_than=...)`` can leave out: the seed's album or artist."""
 
 
-TOP_TAGS = 5  # a song "has" a tag when it is among the tags the model hears most in it
 DESCRIBE_MIN_SCORE = 0.5  # a described song is heard this many standard deviations above the usual
-
-
-@dataclass
-class ClipAnalysis:
-    """What the model hears in a clip: its log-mels, embedding, genre probabilities and tags."""
-
-    mel: np.ndarray  # (n_mels, n_frames) float32 dB
-    embedding: np.ndarray  # (embedding_dim,) unit float32
-    genre_probabilities: dict[str, float]  # genre -> p, highest first; empty without a classifier
-    tags: dict[str, float] = dataclasses.field(default_factory=dict)  # every tag -> p, highest first
-    sound: np.ndarray | None = None  # the backbone's sound features (width,)
-
-    def top_tags(self, n: int = TOP_TAGS) -> dict[str, float]:
-        return dict(list(self.tags.items())[:n])
 
 
 class Catalog:
@@ -155,7 +140,7 @@ class Catalog:
                 "test_accuracy": m.get("test_accuracy"),
                 "head": m.get("head"),
                 "genres": list(m.get("genres", [])),
-                "description": model_description(m),
+                "description": model_files.model_description(m),
             }
         return {
             "tracks": int(len(tracks)),
@@ -239,7 +224,7 @@ class Catalog:
             raise UserInputError(f"no track with id {track_id} in the catalog")
         if "tags" not in arr:
             return {}
-        ranked = _ranked(
+        ranked = by_probability(
             dict(zip(self.tag_names(), arr["tags"][rows[0]].astype(float).tolist(), strict=True))
         )
         return dict(list(ranked.items())[:n]) if n is not None else ranked
@@ -350,7 +335,7 @@ class Catalog:
         rows = np.flatnonzero(arr["track_ids"] == int(track_id))
         if not len(rows):
             raise UserInputError(f"no track with id {track_id} in the catalog")
-        return _ranked(dict(zip(arr["genres"].tolist(), arr["proba"][rows[0]].tolist(), strict=True)))
+        return by_probability(dict(zip(arr["genres"].tolist(), arr["proba"][rows[0]].tolist(), strict=True)))
 
     def metrics(self) -> dict:
         name = self._require_model()["name"]
@@ -431,32 +416,7 @@ class Catalog:
 
     def analyse(self, path: str | Path) -> ClipAnalysis:
         """Listen to an audio file with the catalog's model (the very feature path the catalog took)."""
-        from recommender.backbone import sound_features, tag_names, tag_probabilities
-        from recommender.features import clip_features
-
-        sound = self.sound_config
-        mel, heard = clip_features(path, config=self.config, sound=sound)
-        features = sound_features([heard], names=sound.backbones, max_patches=sound.max_patches)
-        model = self.model
-        if listeners.get(model.arch_).hears == listeners.SOUND:
-            embeddings, proba = model.embed_and_predict_many(features)
-        else:
-            embeddings, proba = model.embed_and_predict_many([mel])
-        probs = dict(zip(model.genres_, proba[0].tolist(), strict=True))
-        tags = dict(
-            zip(
-                tag_names(sound.backbones),
-                tag_probabilities(features, sound.backbones)[0].tolist(),
-                strict=True,
-            )
-        )
-        return ClipAnalysis(
-            mel=mel,
-            embedding=embeddings[0],
-            genre_probabilities=_ranked(probs),
-            tags=_ranked(tags),
-            sound=features[0],
-        )
+        return listen(path, config=self.config, sound=self.sound_config, model=self.model)
 
     def unlike_catalog(self, clip: ClipAnalysis) -> bool:
         """Whether ``clip`` is unlike everything in the catalog (``novelty_of`` says why)."""
@@ -641,7 +601,7 @@ class Catalog:
 
         ``score``: the cosine similarity of each song to the previous one (1.0 for the first).
         """
-        from recommender.profile import song_path
+        from recommender.song_path import song_path
 
         self.track(from_id)
         self.track(to_id)
@@ -726,16 +686,10 @@ class Catalog:
 
     def saved_models(self) -> list[str]:
         """Names of the models in this home that can be loaded (a .keras file with its .json)."""
-        folder = self.paths.models_dir
-        if not folder.is_dir():
-            return []
-        return sorted(p.stem for p in folder.glob("*.keras") if p.with_suffix(".json").is_file())
+        return model_files.saved_models(self.paths.models_dir)
 
     def model_path(self, name: str) -> Path:
-        if name not in self.saved_models():
-            saved = ", ".join(self.saved_models()) or "none"
-            raise ModelError(f"no saved model named {name!r}; saved models: {saved}")
-        return self.paths.models_dir / f"{name}.keras"
+        return model_files.model_path(self.paths.models_dir, name)
 
     def import_model(self, files: dict[str, bytes]) -> Path:
         """Keep an uploaded ``.keras`` model and its ``.json`` description once checked (``embedding.import_model``)."""
@@ -775,32 +729,3 @@ def _read_build_info(path: Path) -> tuple[dict | None, str]:
     if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
         return None, "not a build description"
     return info, ""
-
-
-def model_description(model: dict) -> str:
-    """The model of a build in a few words, for people (``build.json``'s ``model``)."""
-    if listeners.of_model(model).hears == listeners.SOUND:
-        head = "with a head trained on its genres" if model.get("head") == "lda" else "alone (no training)"
-        return f"pretrained musicnn backbone {head}"
-    return f"{model.get('arch')} CNN trained from scratch"
-
-
-def _ranked(probs: dict[str, float]) -> dict[str, float]:
-    return {g: round(float(p), 6) for g, p in sorted(probs.items(), key=lambda kv: -kv[1])}
-
-
-def results_json(frame: pd.DataFrame) -> list[dict]:
-    """Rows as plain JSON objects (ints, floats, strings)."""
-    out = []
-    for row in frame.to_dict(orient="records"):
-        clean = {}
-        for key, value in row.items():
-            if isinstance(value, np.generic):
-                value = value.item()
-            if isinstance(value, pd.Timestamp):
-                value = value.isoformat()
-            if isinstance(value, float) and np.isnan(value):
-                value = None
-            clean[key] = value
-        out.append(clean)
-    return out

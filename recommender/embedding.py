@@ -320,7 +320,7 @@ def import_model(
         raise ModelError(f"{json_files[0]} is not a musicrec model description ({error})") from None
     try:
         listener = listeners.of_model(meta)
-    except UserInputError as error:
+    except ModelError as error:
         raise ModelError(f"{json_files[0]}: {error}") from None
     if (saved_genres or listener.trained_on_genres) and sorted(saved_genres) != sorted(genres):
         raise ModelError(f"the model knows genres {saved_genres}, but this catalog has {sorted(genres)}")

@@ -207,11 +207,6 @@ RETRIEVAL_NAMES = {
 """``retrieval`` keys that are no listener: the embedding in use, the backbone's variants, the baselines."""
 
 
-def retrieval_order() -> tuple[str, ...]:
-    """``retrieval`` keys in order: the embedding in use (``cnn``), the alternatives, the baselines."""
-    return ("cnn", "backbone", "backbone_head", *listeners.from_scratch(), "mfcc_baseline", "random")
-
-
 def retrieval_name(key: str) -> str:
     """A ``retrieval`` or ``classifiers`` key for people (a from-scratch listener: its ``comparison``)."""
     if key in RETRIEVAL_NAMES:
@@ -295,7 +290,9 @@ def compare(
     summary = evaluation_summary(test_report, val_report, retrieval) if test_report else {
         "classifier": None, "retrieval": retrieval
     }  # fmt: skip
-    summary["retrieval"] = {name: retrieval[name] for name in retrieval_order() if name in retrieval}
+    summary["retrieval"] = {
+        name: retrieval[name] for name in listeners.comparison_order() if name in retrieval
+    }
     summary["classifiers"] = classifiers
     summary["in_use"] = in_use
     return summary

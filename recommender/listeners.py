@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recommender.errors import UserInputError
+from recommender.errors import ModelError, UserInputError
 
 SOUND = "sound"
 """``Listener.hears``: the pretrained backbone's sound features (the ``sounds`` feature cache)."""
@@ -88,13 +88,27 @@ def get(name: str | None) -> Listener:
 
 
 def of_model(meta: dict) -> Listener:
-    """The listener that made a saved model (its ``.json``'s ``arch``; models of old builds say none: cnn1d)."""
-    return get(meta.get("arch") or "cnn1d")
+    """The listener that made a saved model (its ``.json``'s ``arch``; models of old builds say none: cnn1d).
+
+    A ``ModelError`` for a model no registered listener made.
+    """
+    arch = meta.get("arch") or "cnn1d"
+    if arch not in _REGISTRY:
+        raise ModelError(
+            f"the model was made by {arch!r}, which this version does not know ({', '.join(_REGISTRY)})"
+        )
+    return _REGISTRY[arch]
 
 
 def from_scratch() -> tuple[str, ...]:
     """The names of the listeners trained from scratch on a catalog's genres."""
     return tuple(n for n, listener in _REGISTRY.items() if listener.trained_on_genres)
+
+
+def comparison_order() -> tuple[str, ...]:
+    """The keys of an evaluation's comparison, in order: the model in use (``cnn``), the pretrained
+    backbone alone and with its head, each listener trained from scratch, then the baselines."""
+    return ("cnn", "backbone", "backbone_head", *from_scratch(), "mfcc_baseline", "random")
 
 
 def labels() -> dict[str, str]:

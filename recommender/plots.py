@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from recommender import listeners
 from recommender.config import DEFAULT_AUDIO, AudioConfig
 
 # Colour-blind safe: Okabe & Ito's eight hues, then Paul Tol's "muted" nine; 17 genres before a colour repeats.
@@ -39,11 +40,16 @@ RETRIEVAL_LABELS = {
     "cnn": "Model in use",
     "backbone": "Backbone alone",
     "backbone_head": "Backbone + head",
-    "cnn1d": "cnn1d from scratch",
-    "seed-2d": "seed-2d from scratch",
     "mfcc_baseline": "MFCC baseline",
     "random": "Random",
 }
+"""Names of the compared ways that are no listener; a listener is named by its ``comparison``."""
+
+
+def retrieval_label(key: str) -> str:
+    if key in RETRIEVAL_LABELS:
+        return RETRIEVAL_LABELS[key]
+    return listeners.get(key).comparison if key in listeners.names() else label(key)
 
 
 def genre_colors(genres: Iterable[str]) -> dict[str, str]:
@@ -354,8 +360,8 @@ def per_genre_accuracy_figure(
 
 def retrieval_figure(retrieval: Mapping[str, Mapping[str, float]]) -> go.Figure:
     """Genre precision@k of the CNN embedding against the MFCC baseline and random neighbours."""
-    known = [m for m in RETRIEVAL_LABELS if m in retrieval]
-    methods = known + [m for m in retrieval if m not in RETRIEVAL_LABELS]
+    order = listeners.comparison_order()
+    methods = [m for m in order if m in retrieval] + [m for m in retrieval if m not in order]
     if not methods:
         return _empty("no retrieval evaluation")
     key = next(iter(retrieval[methods[0]]))
@@ -364,7 +370,7 @@ def retrieval_figure(retrieval: Mapping[str, Mapping[str, float]]) -> go.Figure:
     palette = {"cnn": PALETTE[0], "mfcc_baseline": PALETTE[5], "random": OTHER_COLOR}
     fig = go.Figure(
         go.Bar(
-            x=[RETRIEVAL_LABELS.get(m, label(m)) for m in methods],
+            x=[retrieval_label(m) for m in methods],
             y=values,
             marker={"color": [palette.get(m, PALETTE[3]) for m in methods]},
             text=[f"{v:.2f}" for v in values],

@@ -1,4 +1,4 @@
-"""Clips users upload: safe names, stable ids, and adding a clip to a built catalog at once.
+"""Clips users upload: stable ids, and adding a clip to a built catalog at once (names: ``formats.safe_filename``).
 
 An upload is first listened to (``Catalog.analyse_bytes``: the catalog's own feature
 path and model). Added to the catalog, it is saved under a name made here, never the
@@ -48,7 +48,8 @@ except ImportError:  # Windows: no lock between processes
     fcntl = None
 
 if TYPE_CHECKING:
-    from recommender.catalog import Catalog, ClipAnalysis
+    from recommender.catalog import Catalog
+    from recommender.clips import ClipAnalysis
     from recommender.config import Paths
     from recommender.sources.base import Track
 

@@ -250,7 +250,7 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(built_home, args):
 def test_path_walks_from_one_song_to_another_and_says_what_score_means(built_home):
     from recommender.catalog import Catalog
     from recommender.cli import MAX_STEPS
-    from recommender.profile import MAX_PATH_STEPS
+    from recommender.song_path import MAX_PATH_STEPS
 
     assert MAX_STEPS == MAX_PATH_STEPS
     rows = cli_json("path", "--from", 1, "--to", 20, "--steps", 5, home=built_home)["results"]

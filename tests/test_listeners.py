@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from recommender import evaluate, listeners
+from recommender import evaluate, listeners, plots
 from recommender.cli import main, parser
 from recommender.cli.build import evaluate_text
-from recommender.errors import UserInputError
+from recommender.errors import ModelError, UserInputError
 
 TINY = "tiny-test"
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,6 +84,10 @@ def test_evaluate_compares_and_names_a_registered_listener(tiny):
     metrics = _metrics(["backbone_head", TINY])
     assert list(metrics["retrieval"]) == ["cnn", "backbone_head", TINY, "mfcc_baseline", "random"]
     assert "  the tiny test listener  " in evaluate_text(metrics)
+    figure = plots.retrieval_figure(metrics["retrieval"])  # the Model page's chart
+    assert list(figure.data[0].x) == [
+        "Model in use", "Backbone + head", "the tiny test listener", "MFCC baseline", "Random"
+    ]  # fmt: skip
 
 
 def test_evaluate_leaves_out_what_no_listener_made():
@@ -99,3 +103,9 @@ def test_a_listener_is_registered_once_and_unknown_names_list_the_choices(tiny):
         listeners.get("nope")
     assert listeners.from_scratch() == ("cnn1d", "seed-2d", TINY)
     assert listeners.get(None).name == "musicnn"
+
+
+def test_a_model_no_listener_made_is_a_model_error():
+    with pytest.raises(ModelError, match="made by 'tiny-test', which this version does not know"):
+        listeners.of_model({"arch": TINY})
+    assert listeners.of_model({}).name == "cnn1d"  # models of old builds name no listener

@@ -17,8 +17,8 @@ from recommender.profile import (
     continue_playlist,
     profile_vector,
     recommend_for_user,
-    song_path,
 )
+from recommender.song_path import song_path
 from recommender.sources.base import Track
 from recommender.store import Store
 

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 from recommender import listeners
+from recommender.build import BuildOptions, TqdmProgress, build
+from recommender.catalog import Catalog
 from recommender.cli.common import (
     MAX_EPOCHS,
     MAX_SEED,
@@ -15,7 +17,8 @@ from recommender.cli.common import (
     emit,
     whole,
 )
-from recommender.errors import NoUsableAudioError
+from recommender.errors import NoUsableAudioError, UserInputError
+from recommender.uploads import default_title
 
 
 def build_parser(sub) -> None:
@@ -87,9 +90,6 @@ def evaluate_parser(sub) -> None:
 
 
 def cmd_build(args) -> None:
-    from recommender.build import BuildOptions, TqdmProgress, build
-    from recommender.catalog import Catalog
-
     options = BuildOptions(
         source=args.source,
         tracks=args.tracks,
@@ -145,14 +145,10 @@ def _info_text(info: dict) -> str:
 
 
 def cmd_info(args) -> None:
-    from recommender.catalog import Catalog
-
     emit(args, Catalog.open(args.home).summary(), _info_text)
 
 
 def cmd_evaluate(args) -> None:
-    from recommender.catalog import Catalog
-
     emit(args, Catalog.open(args.home).metrics(), evaluate_text)
 
 
@@ -221,10 +217,6 @@ def add_parser(sub) -> None:
 
 
 def cmd_add(args) -> None:
-    from recommender.catalog import Catalog
-    from recommender.errors import UserInputError
-    from recommender.uploads import default_title
-
     path: Path = args.file
     try:
         size = path.stat().st_size

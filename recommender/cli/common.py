@@ -7,7 +7,10 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from recommender.catalog import Catalog
 
 
 def add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
@@ -25,7 +28,7 @@ MAX_TRACKS = 100_000  # demo songs to synthesise
 MAX_SEED = 2**32 - 1  # NumPy, Keras and UMAP seeds
 MAX_EPOCHS = 10_000
 MAX_WORKERS = 1024
-MAX_STEPS = 100  # songs in a path (recommender.profile.MAX_PATH_STEPS)
+MAX_STEPS = 100  # songs in a path (recommender.song_path.MAX_PATH_STEPS)
 
 
 def whole(low: int, high: int) -> Callable[[str], int]:
@@ -70,8 +73,6 @@ RESULT_COLS = ["track_id", "title", "artist", "genre", "score"]
 
 
 def open_catalog(args):
-    from recommender.catalog import Catalog
-
     return Catalog.open(args.home)
 
 
@@ -81,8 +82,6 @@ def user_name(store, typed: str) -> str:
 
 
 def recommendation_results(catalog, triples) -> dict:
-    from recommender.catalog import results_json
-
     tracks = catalog.tracks().set_index("track_id")
     rows = []
     for track_id, score, reason in triples:
@@ -98,3 +97,20 @@ def recommendation_results(catalog, triples) -> dict:
             row["reason"] = reason
         rows.append(row)
     return {"results": results_json(pd.DataFrame(rows)) if rows else []}
+
+
+def results_json(frame: pd.DataFrame) -> list[dict]:
+    """Rows as plain JSON objects (ints, floats, strings)."""
+    out = []
+    for row in frame.to_dict(orient="records"):
+        clean = {}
+        for key, value in row.items():
+            if isinstance(value, np.generic):
+                value = value.item()
+            if isinstance(value, pd.Timestamp):
+                value = value.isoformat()
+            if isinstance(value, float) and np.isnan(value):
+                value = None
+            clean[key] = value
+        out.append(clean)
+    return out

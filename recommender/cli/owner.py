@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 
+from recommender import access
 from recommender.cli.common import add_common, emit, open_catalog
-from recommender.errors import RecommenderError
+from recommender.errors import RecommenderError, UserInputError
 
 
 def profile_parser(sub) -> None:
@@ -74,9 +75,6 @@ def _read_password() -> str:
 
 
 def cmd_owner(args) -> None:
-    from recommender import access
-    from recommender.errors import UserInputError
-
     needs_value = {"add-root", "remove-root", "trust-loopback"}
     if args.action in needs_value and args.value is None:
         raise UserInputError(f"owner {args.action} needs a value (see --help)")

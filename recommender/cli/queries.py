@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from recommender.catalog import Catalog
 from recommender.cli.common import (
     MAX_K,
     MAX_STEPS,
@@ -13,6 +14,7 @@ from recommender.cli.common import (
     emit,
     open_catalog,
     recommendation_results,
+    results_json,
     table,
     track_id_type,
     whole,
@@ -99,8 +101,6 @@ def path_parser(sub) -> None:
 
 
 def cmd_search(args) -> None:
-    from recommender.catalog import Catalog, results_json
-
     catalog = Catalog.open(args.home)
     k = args.k if args.k is not None else (20 if args.query or args.tag or args.sounds else None)
     cols = ["track_id", "title", "artist", "album", "genre"]
@@ -119,8 +119,6 @@ def cmd_search(args) -> None:
 
 
 def cmd_similar(args) -> None:
-    from recommender.catalog import Catalog, results_json
-
     catalog = Catalog.open(args.home)
     out: dict = {}
     if args.file is not None:
@@ -187,7 +185,7 @@ def cmd_recommend(args) -> None:
 
 
 def cmd_path(args) -> None:
-    from recommender.profile import song_path
+    from recommender.song_path import song_path  # scikit-learn: imported only when asked
 
     catalog = open_catalog(args)
     catalog.track(args.from_id)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recommender import playlists
 from recommender.cli.common import (
@@ -12,6 +14,7 @@ from recommender.cli.common import (
     add_common,
     emit,
     open_catalog,
+    results_json,
     table,
     track_id_type,
     user_name,
@@ -19,6 +22,9 @@ from recommender.cli.common import (
 )
 from recommender.errors import RecommenderError
 from recommender.words import plural
+
+if TYPE_CHECKING:
+    from recommender.store import Store
 
 
 def _play_like_parser(sub, name: str, text: str) -> None:
@@ -82,26 +88,23 @@ def history_parser(sub) -> None:
 
 
 def cmd_play(args) -> None:
-    catalog = open_catalog(args)
-    track = catalog.track(args.track)
-    catalog.store.record_play(args.user, args.track, source="cli")
-    emit(
-        args,
-        {"user": user_name(catalog.store, args.user), "track_id": args.track, "title": track["title"],
-         "artist": track["artist"], "played": True},
-        lambda o: f"{o['user']} played “{o['title']}” by {o['artist']}",
-    )  # fmt: skip
+    _on_track(args, lambda store: store.record_play(args.user, args.track, source="cli"), "played", "played")
 
 
 def cmd_like(args) -> None:
+    _on_track(args, lambda store: store.like(args.user, args.track), "liked", "likes")
+
+
+def _on_track(args, record: Callable[[Store], object], done: str, verb: str) -> None:
+    """Record what ``--user`` did with ``--track`` (``record``), then say it: ``{…, done: true}`` in JSON."""
     catalog = open_catalog(args)
     track = catalog.track(args.track)
-    catalog.store.like(args.user, args.track)
+    record(catalog.store)
     emit(
         args,
         {"user": user_name(catalog.store, args.user), "track_id": args.track, "title": track["title"],
-         "artist": track["artist"], "liked": True},
-        lambda o: f"{o['user']} likes “{o['title']}” by {o['artist']}",
+         "artist": track["artist"], done: True},
+        lambda o: f"{o['user']} {verb} “{o['title']}” by {o['artist']}",
     )  # fmt: skip
 
 
@@ -124,8 +127,6 @@ def _check_playlist_options(args) -> None:
 
 
 def cmd_playlist(args) -> None:
-    from recommender.catalog import results_json
-
     _check_playlist_options(args)
     catalog = open_catalog(args)
     store = catalog.store
@@ -223,8 +224,6 @@ def _playlist_import(args, catalog) -> None:
 
 
 def cmd_history(args) -> None:
-    from recommender.catalog import results_json
-
     store = open_catalog(args).store
     frame = store.history(args.user, k=args.k)
     cols = ["track_id", "title", "played_at", "source"]

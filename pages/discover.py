@@ -54,10 +54,10 @@ with _text.user_errors():
                        args=(playlist.track_ids[0], "discover", (playlist.name, 0), playlist.track_ids))  # fmt: skip
             row.button("Radio", key=f"discover_radio_{i}", icon=":material/radio:", on_click=_player.start_radio,
                        args=("playlist", (playlist.name, playlist.track_ids)))  # fmt: skip
-            for fmt, label in (("m3u8", "M3U8"), ("xspf", "XSPF")):
+            for fmt in playlist_files.formats():
                 row.download_button(
-                    label, data=export_text(cat, playlist, fmt=fmt, relative_to=base),
-                    file_name=playlist_files.file_name(playlist.name, fmt), mime=playlist_files.MIME_TYPES[fmt],
+                    fmt.upper(), data=export_text(cat, playlist, fmt=fmt, relative_to=base),
+                    file_name=playlist_files.file_name(playlist.name, fmt), mime=playlist_files.mime_type(fmt),
                     key=f"discover_download_{fmt}_{i}", icon=":material/download:",
                 )  # fmt: skip
             if user and row.button(

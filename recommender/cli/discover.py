@@ -20,6 +20,7 @@ from recommender.cli.common import (
     add_common,
     emit,
     open_catalog,
+    results_json,
     table,
     track_id_type,
     user_name,
@@ -82,8 +83,6 @@ def skip_parser(sub) -> None:
 
 
 def _rows(frame: pd.DataFrame, *, reason: bool = False) -> list[dict]:
-    from recommender.catalog import results_json
-
     rows = results_json(frame[RESULT_COLS + (["reason"] if reason else [])])
     for row in rows:
         row["score"] = round(row["score"], 3)

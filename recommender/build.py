@@ -19,7 +19,6 @@ import dataclasses
 import json
 import shutil
 import sys
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -411,11 +410,9 @@ def _model_stages(
     from recommender.projection import umap_coordinates
 
     mels, sounds = caches
-    from recommender.projection import warm_up
+    from recommender.projection import start_warm_up
 
-    # UMAP's compilation on the core the head's fitting leaves free, not after it.
-    warming = threading.Thread(target=warm_up, name="map-warm-up", daemon=True)
-    warming.start()
+    warming = start_warm_up()  # UMAP's compilation on the core the head's fitting leaves free, not after it
     done = embed_catalog(
         options, tracks, mels=mels, sounds=sounds, models_dir=paths.models_dir, progress=progress
     )

@@ -8,6 +8,8 @@ for a song that sits among its neighbours.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 _MIN_UMAP_POINTS = 4  # UMAP's spectral layout needs more points than output dimensions + 1
@@ -37,6 +39,16 @@ def umap_coordinates(
         n_jobs=1,  # a random_state forces one thread anyway; saying so silences UMAP's warning
     )
     return reducer.fit_transform(embeddings).astype(np.float32)
+
+
+def start_warm_up() -> threading.Thread:
+    """``warm_up`` in a thread of its own, started after umap (and the TensorFlow it may import) is
+    imported here: two threads importing TensorFlow at once deadlock on its module locks."""
+    import umap  # noqa: F401
+
+    thread = threading.Thread(target=warm_up, name="map-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def warm_up() -> None:

@@ -441,7 +441,7 @@ def song_list(
     of the extra button pressed, else None. Play records the play and plays the song in the app's
     one player (``pages/_player.py``).
     """
-    from pages import _player
+    from pages import _gone, _player
 
     if frame is None or not len(frame):
         st.caption("Nothing here yet.")
@@ -470,6 +470,10 @@ def song_list(
             note = "  \n:orange[Far: the least different song, not a sound-alike.]" + (
                 f" :gray[{md(notes[i])}]" if notes is not None and notes[i] else ""
             )
+        if _gone.is_gone(row):
+            cols[0].markdown(f":gray[~~{md(row['title'])}~~ · {md(row['artist'])}]  \n:orange[{_gone.GONE}.]")
+            _gone.forget_button(cols[3], cat, row, key=f"{key}-gone-{i}-{tid}")
+            continue
         if i == current:
             cols[0].markdown(
                 f":blue[:material/graphic_eq: **{md(row['title'])}** · {md(row['artist'])} · playing]{note}"

@@ -217,6 +217,9 @@ def _player(cat: Catalog, track_id: int) -> None:
     except RecommenderError:  # gone with a new build
         stop()
         return
+    if not track.get("in_catalog", True):  # left out by a new build: kept only for old playlists and plays
+        stop()
+        return
     st.caption(
         f":material/headphones: Now playing **{_common.md(track['title'])}** · {_common.md(track['artist'])}"
     )

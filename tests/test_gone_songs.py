@@ -139,3 +139,13 @@ def test_a_link_to_a_song_of_no_catalog_shows_no_id(gone_home):
     at.switch_page("pages/song.py").run()
     text = shown(at)
     assert "There is no such song in this catalog" in text and "987654321" not in text
+
+
+def test_a_song_that_left_the_catalog_while_playing_stops(gone_home):
+    _, gone, _, _ = gone_home
+    at = opened("home")
+    at.session_state["now_playing"] = {"track_id": gone, "via": "search", "queue": None, "ends_at": None}
+    at.run()
+    assert not at.exception
+    assert not at.sidebar.get("audio")
+    assert at.session_state["now_playing"] is None

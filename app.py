@@ -29,6 +29,9 @@ pages = {
         st.Page("pages/playlists.py", title="Playlists", icon=":material/queue_music:"),
         st.Page("pages/history.py", title="History", icon=":material/history:"),
     ],
+    "Class": [
+        st.Page("pages/board.py", title="Class board", icon=":material/co_present:"),
+    ],
     "Model": [
         st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
     ],

@@ -1,6 +1,7 @@
 """A whole class at once: N students in N browser contexts of one Chromium, against one server.
 
-    python bench/classroom.py [--home DIR] [--students 1 4 8 16] [--tracks 96] [--json FILE]
+    python bench/classroom.py [--home DIR] [--students 1 4 8 16] [--tracks 96] [--json FILE] [--board]
+    python bench/classroom.py --board --students          # only the board's cost, no class
 
 Each student does what a class does in its first ten minutes, all students at the same
 moment: open Home; create a profile in the sidebar; open Explore; open a Song page by a
@@ -20,12 +21,22 @@ exactly one play of their song); how many students saw their clip wait in line; 
 server's resident memory at peak and its growth per extra session; the CPU seconds the
 server and Chromium used (on a shared 2-core machine most of a page step's time is the
 browser's rendering).
+
+``--board``: the class board (``pages/board.py``, the projector's page) stays open in its own
+browser while the students work, and before the class the server's CPU per board refresh is
+measured against its CPU per Song page: the server's CPU over ``BOARD_WATCH_S`` seconds with
+only the board open, less the same time with no browser at all, divided by the refreshes in
+that time; then ``SONG_LOADS`` Song pages loaded one after another (a fresh page load each,
+as a link gives), less idle, divided by their number. The board is measured twice: with
+nothing new (each refresh is answered from the store's remembered read) and while a writer
+adds a play every second (each refresh reads the database again).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -42,6 +53,7 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # tests/test_browser.py imports its neighbour fixtures.py
 
 from bench.app import start_server  # noqa: E402
 from recommender.store import Store  # noqa: E402
@@ -50,6 +62,8 @@ from tests.test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 STEPS = ["home", "profile", "explore", "song", "play", "upload_page", "upload"]
 STEP_TIMEOUT_S = 240.0
 CLIP_SECONDS = 20
+BOARD_WATCH_S = 40.0
+SONG_LOADS = 8
 
 
 # ---- the catalog -----------------------------------------------------------------------------------
@@ -345,6 +359,73 @@ def report(result: dict, single_upload: float | None) -> None:
           f"Chromium {result['chromium_cpu_s']:.1f} s, of {cores * result['wall_s']:.0f} core-s")  # fmt: skip
 
 
+# ---- the class board's cost ------------------------------------------------------------------------
+async def server_cpu_over(server_pid: int, seconds: float, during=None) -> float:
+    """The server's CPU seconds over ``seconds`` of wall time (``during``: a coroutine run meanwhile)."""
+    before = cpu_s(tree(server_pid))
+    task = asyncio.create_task(during) if during is not None else None
+    await asyncio.sleep(seconds)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return cpu_s(tree(server_pid)) - before
+
+
+async def keep_playing(home: Path, track_id: int) -> None:
+    """A play every second, by another process's hand (as the command line would): the board's read
+    is stale at every refresh."""
+    store = Store(home / "musicrec.duckdb")
+    while True:
+        await asyncio.to_thread(store.record_play, "board-bench", track_id, source="cli")
+        await asyncio.sleep(1.0)
+
+
+async def board_cost(browser, url: str, server_pid: int, home: Path, tracks) -> dict:
+    from recommender.board import REFRESH_S
+
+    track = int(tracks["track_id"].iloc[0])
+    idle = await server_cpu_over(server_pid, BOARD_WATCH_S)
+    writes = await server_cpu_over(server_pid, BOARD_WATCH_S, keep_playing(home, track))
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_S * 1000)
+    await page.goto(f"{url}/board")
+    await page.locator("h1").get_by_text("Class board").wait_for()
+    await asyncio.sleep(2 * REFRESH_S)  # the first runs settle
+    quiet = await server_cpu_over(server_pid, BOARD_WATCH_S)
+    busy = await server_cpu_over(server_pid, BOARD_WATCH_S, keep_playing(home, track))
+    await context.close()
+    await asyncio.sleep(1.0)
+    song_page = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await song_page.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_S * 1000)
+    await page.goto(f"{url}/song?track={int(tracks['track_id'].iloc[1])}")  # warm: the model is loaded
+    await wait_idle(page)
+    before, start = cpu_s(tree(server_pid)), time.perf_counter()
+    for i in range(SONG_LOADS):
+        await page.goto(f"{url}/song?track={int(tracks['track_id'].iloc[(i + 2) % len(tracks)])}")
+        await wait_idle(page)
+    song_wall = time.perf_counter() - start
+    song_cpu = cpu_s(tree(server_pid)) - before - idle / BOARD_WATCH_S * song_wall
+    await song_page.close()
+    refreshes = BOARD_WATCH_S / REFRESH_S
+    result = {
+        "idle_cpu_s": idle,
+        "board_refresh_cpu_s": max(quiet - idle, 0.0) / refreshes,
+        "board_refresh_cpu_s_with_writes": max(busy - writes, 0.0) / refreshes,
+        "song_page_cpu_s": song_cpu / SONG_LOADS,
+    }
+    print(
+        f"\nclass board: server CPU per refresh {result['board_refresh_cpu_s'] * 1000:.0f} ms "
+        f"(nothing new), {result['board_refresh_cpu_s_with_writes'] * 1000:.0f} ms (a play every second); "
+        f"per Song page {result['song_page_cpu_s'] * 1000:.0f} ms; idle server {idle / BOARD_WATCH_S * 100:.1f} % "
+        f"of a core; load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    return result
+
+
 async def main_async(args) -> list[dict]:
     from playwright.async_api import async_playwright
 
@@ -360,7 +441,16 @@ async def main_async(args) -> list[dict]:
     try:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            plan = [("warm-up", 1), *((f"n{n}", n) for n in args.students), ("again", 1)]
+            plan = (
+                [("warm-up", 1), *((f"n{n}", n) for n in args.students), ("again", 1)]
+                if args.students
+                else []
+            )
+            board_page = None
+            if args.board:
+                results.append({"run": "board", **await board_cost(browser, url, proc.pid, served, tracks)})
+                board_page = await (await browser.new_context()).new_page()
+                await board_page.goto(f"{url}/board")  # open while every class below works
             single_upload = None
             for tag, n in plan:
                 clips = make_clips(served, work, n, tag=tag)
@@ -395,9 +485,10 @@ async def main_async(args) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", default=str(ROOT / "artifacts" / "classroom" / "home"))
-    parser.add_argument("--students", type=int, nargs="+", default=[1, 4, 8, 16])
+    parser.add_argument("--students", type=int, nargs="*", default=[1, 4, 8, 16], help="none: no class runs")
     parser.add_argument("--tracks", type=int, default=96)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--board", action="store_true", help="the class board open; its cost per refresh")
     args = parser.parse_args()
     if not CHROMIUM:
         sys.exit("no chromium on this machine (apt-get install chromium)")

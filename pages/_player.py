@@ -25,7 +25,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import _cache, _radio, _text, _user
+from pages import _cache, _gone, _radio, _text, _user
 from recommender.audio import duration_of
 from recommender.catalog import Catalog
 from recommender.errors import RecommenderError
@@ -74,6 +74,9 @@ def start(
     cat = _cache.catalog()
     if cat is None:
         return
+    if not _gone.in_catalog(cat, track_id):  # a playlist or history older than the catalog
+        st.session_state[ERROR] = f"{_gone.GONE}: it cannot be played."
+        return
     try:
         record(cat, track_id, via=via)
     except RecommenderError as error:
@@ -113,17 +116,18 @@ def advance(cat: Catalog) -> bool:
     name, position = playing["queue"]
     user = _user.current_user()
     listed = playing.get("songs")
+    gone: set[int] = set()
     try:
-        songs = (
-            listed
-            if listed is not None
-            else cat.store.playlist(user, name)["track_id"].tolist()
-            if user
-            else None
-        )
+        songs = listed
+        if songs is None and user:
+            frame = cat.store.playlist(user, name)
+            songs = frame["track_id"].tolist()
+            gone = set(frame.loc[~frame["in_catalog"].astype(bool), "track_id"].tolist())
     except RecommenderError:
         songs = None
     following = position + 1
+    while songs is not None and following < len(songs) and songs[following] in gone:
+        following += 1  # a song a rebuild left out: the playlist goes on with the next one
     if songs is None or following >= len(songs):
         stop()
     else:
@@ -211,6 +215,9 @@ def _player(cat: Catalog, track_id: int) -> None:
     try:
         track = cat.track(track_id)
     except RecommenderError:  # gone with a new build
+        stop()
+        return
+    if not track.get("in_catalog", True):  # left out by a new build: kept only for old playlists and plays
         stop()
         return
     st.caption(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from pages import _player
+from pages import _gone, _player
 from pages._cache import colors
 from pages._routing import open_song
 from pages._text import md, user_errors
@@ -114,6 +114,10 @@ def song_list(
             note = "  \n:orange[Far: the least different song, not a sound-alike.]" + (
                 f" :gray[{md(notes[i])}]" if notes is not None and notes[i] else ""
             )
+        if _gone.is_gone(row):
+            cols[0].markdown(f":gray[~~{md(row['title'])}~~ · {md(row['artist'])}]  \n:orange[{_gone.GONE}.]")
+            _gone.forget_button(cols[3], cat, row, key=f"{key}-gone-{i}-{tid}")
+            continue
         if i == current:
             cols[0].markdown(
                 f":blue[:material/graphic_eq: **{md(row['title'])}** · {md(row['artist'])} · playing]{note}"

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pages import _require, _routing, _songs, _text, _user
+from recommender.words import plural
 
 _routing.ensure_routed(__file__)
 
@@ -20,7 +21,24 @@ with _text.user_errors():
         )
         st.stop()
     st.caption(f"{len(plays)} plays of {plays['track_id'].nunique()} songs")
-    columns = [c for c in ("played_at", "title", "artist", "genre", "source", "track_id") if c in plays]
+    gone = plays.loc[~plays["in_catalog"].astype(bool)].drop_duplicates("track_id")
+    if len(gone):
+        names = ", ".join(f"“{_text.md(t)}”" for t in gone["title"].head(5)) + (
+            ", …" if len(gone) > 5 else ""
+        )
+        st.warning(
+            f"{plural(len(gone), 'song')} you played {'is' if len(gone) == 1 else 'are'} no longer in the "
+            f"catalog: {names}. {'It' if len(gone) == 1 else 'They'} cannot be played.",
+            icon=":material/music_off:",
+        )
+        if st.button("Remove them from my history and playlists", key="history_forget_gone"):
+            for row in gone.to_dict(orient="records"):
+                cat.store.forget_track(user, int(row["track_id"]))
+            _text.flash(f"Removed {plural(len(gone), 'song')} no longer in the catalog.")
+            st.rerun()
+    columns = [
+        c for c in ("played_at", "title", "artist", "genre", "source", "in_catalog", "track_id") if c in plays
+    ]
     event = st.dataframe(
         plays[columns],
         key="history_table",
@@ -30,6 +48,7 @@ with _text.user_errors():
         column_config={
             "played_at": st.column_config.DatetimeColumn("played", format="YYYY-MM-DD HH:mm:ss"),
             "source": st.column_config.TextColumn("found via"),
+            "in_catalog": st.column_config.CheckboxColumn("in the catalog"),
             "track_id": st.column_config.NumberColumn("id", format="%d"),
         },
     )

@@ -9,7 +9,7 @@ import re
 
 import streamlit as st
 
-from pages import _access, _cache, _player, _require, _routing, _songs, _text, _user
+from pages import _access, _cache, _gone, _player, _require, _routing, _songs, _text, _user
 from recommender import plots
 from recommender.describe import merge_tags, why
 from recommender.errors import RecommenderError, UserInputError
@@ -56,10 +56,23 @@ if track_id is None:
 try:
     track = cat.track(track_id)
 except UserInputError:
-    not_found(f"There is no song number {track_id} in this catalog")
+    not_found("There is no such song in this catalog")
 except RecommenderError as error:  # e.g. another program holds the database
     st.title(":material/music_note: Song")
     st.error(_text.md(error), icon=":material/error:")
+    st.stop()
+if not track.get("in_catalog", True):  # kept for the playlists and plays that refer to it
+    st.title(f":material/music_off: {_text.md(track['title'])}")
+    _text.show_flash()
+    st.warning(
+        f"{_gone.GONE}: the catalog was rebuilt without it. Its title stays in your playlists and history "
+        "until you remove it.",
+        icon=":material/music_off:",
+    )
+    if _user.current_user():
+        _gone.forget_button(st, cat, track, key="song_forget_gone")
+        st.caption("Remove it from your playlists and history.")
+    st.page_link("pages/search.py", label="Search a song", icon=":material/search:")
     st.stop()
 
 with _text.user_errors():
@@ -111,6 +124,11 @@ with _text.user_errors():
                         cat.store.add_to_playlist(user, name, track_id)
                         _text.flash(f"Added “{_text.md(track['title'])}” to {_text.md(name)}.")
                         st.rerun()
+        if actions.button("Add to the class playlist", key="song_class_playlist", icon=":material/groups:"):
+            with _text.user_errors():
+                cat.store.add_to_class_playlist(user, track_id)
+                _text.flash(f"Added “{_text.md(track['title'])}” to the class playlist (Class board).")
+                st.rerun()
     else:
         actions.caption("Pick a profile in the sidebar to like songs, keep playlists and a history.")
     if track.get("source") == "upload" and may_delete(cat, track_id, user=user, owner=_access.is_owner()):

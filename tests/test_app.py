@@ -41,6 +41,7 @@ PAGES = [
     "search",
     "song",
     "upload",
+    "board",
     "for_you",
     "playlists",
     "history",
@@ -485,7 +486,7 @@ def test_like_and_add_to_a_new_playlist_from_the_song_page(app_home, catalog):
 
 @pytest.mark.parametrize(
     ("link", "message"),
-    [("999999", "There is no song number 999999 in this catalog"), ("abc", "“abc” is not a song number"),
+    [("999999", "There is no such song in this catalog"), ("abc", "“abc” is not a song number"),
      ("-3", "“-3” is not a song number"), ("1" * 30, f"“{'1' * 30}” is not a song number")],
 )  # fmt: skip
 def test_a_bad_song_link_says_song_not_found_and_the_way_back(app_home, link, message):

@@ -8,7 +8,8 @@
 - ``core.py``: ``Store``: tracks, search, profiles, plays, likes;
 - ``playlists.py``: the playlist methods of ``Store``;
 - ``profiles.py``: profile PINs: made, claimed, checked, reset;
-- ``uploads.py``: who added each uploaded clip, and deleting one (methods of ``Store``).
+- ``uploads.py``: who added each uploaded clip, and deleting one (methods of ``Store``);
+- ``board.py``: the class board: the class playlist, hidden uploads and the board's one read.
 
 Concurrency rule. A process holds at most one connection to the database file, shared by
 its threads (each call gets its own cursor and transaction). Writing needs the file

@@ -26,6 +26,7 @@ import pandas as pd
 
 from recommender.errors import RecommenderError, UserInputError
 from recommender.sources.base import Track
+from recommender.store.board import BoardStore
 from recommender.store.connection import Busy, Database, is_lock_error
 from recommender.store.playlists import _PLAYLIST_TRACKS_SQL, PlaylistStore
 from recommender.store.profiles import ProfileStore
@@ -60,7 +61,7 @@ class Activity(NamedTuple):
     playlist_tracks: pd.DataFrame  # Store.playlist_tracks columns
 
 
-class Store(PlaylistStore, ProfileStore, UploadStore, RadioStore):
+class Store(PlaylistStore, ProfileStore, UploadStore, RadioStore, BoardStore):
     """Catalog and user data in one DuckDB file, shared by this process's threads (``Database``)."""
 
     def __init__(self, path: Path, *, timeout: float = 10.0):
@@ -313,7 +314,7 @@ class Store(PlaylistStore, ProfileStore, UploadStore, RadioStore):
                 "DELETE FROM playlist_items WHERE playlist_id IN (SELECT playlist_id FROM playlists WHERE user_id = ?)",
                 [user_id],
             )
-            for table in ("playlists", "likes", "plays", "skips", "stations", "users"):
+            for table in ("playlists", "likes", "plays", "skips", "stations", "class_playlist", "users"):
                 con.execute(f"DELETE FROM {table} WHERE user_id = ?", [user_id])
 
         self._run(work)
@@ -374,7 +375,8 @@ class Store(PlaylistStore, ProfileStore, UploadStore, RadioStore):
         self._user_write(user, work)
 
     def history(self, user: str, *, k: int | None = None) -> pd.DataFrame:
-        """Plays of ``user``, newest first: track_id, title, artist, genre, played_at, source."""
+        """Plays of ``user``, newest first: track_id, title, artist, genre, played_at, source, in_catalog
+        (False: a song a rebuild left out of the catalog)."""
         limit = _limit(k)
         return self._user_read(
             user,
@@ -390,6 +392,36 @@ class Store(PlaylistStore, ProfileStore, UploadStore, RadioStore):
             n = con.execute("SELECT count(*) FROM plays WHERE user_id = ?", [uid]).fetchone()[0]
             con.execute("DELETE FROM plays WHERE user_id = ?", [uid])
             return int(n)
+
+        return self._user_change(user, work)
+
+    def forget_track(self, user: str, track_id: int) -> int:
+        """Take ``track_id`` out of everything of ``user``: plays, likes, skips and playlist places (later
+        songs move up). For a song the catalog no longer holds; returns how many rows went."""
+        tid = _track_id(track_id)
+
+        def work(con: duckdb.DuckDBPyConnection, uid: int | None) -> int:
+            if uid is None:
+                return 0
+            places = con.execute(
+                """SELECT playlist_id, position FROM playlist_items
+                   WHERE track_id = ? AND playlist_id IN (SELECT playlist_id FROM playlists WHERE user_id = ?)""",
+                [tid, uid],
+            ).fetchall()
+            gone = len(places)
+            for playlist_id, position in places:
+                con.execute(
+                    "DELETE FROM playlist_items WHERE playlist_id = ? AND track_id = ?", [playlist_id, tid]
+                )
+                con.execute(
+                    "UPDATE playlist_items SET position = position - 1 WHERE playlist_id = ? AND position > ?",
+                    [playlist_id, position],
+                )
+            for table in ("plays", "likes", "skips"):
+                where = f"FROM {table} WHERE user_id = ? AND track_id = ?"
+                gone += con.execute(f"SELECT count(*) {where}", [uid, tid]).fetchone()[0]
+                con.execute(f"DELETE {where}", [uid, tid])
+            return int(gone)
 
         return self._user_change(user, work)
 
@@ -510,7 +542,7 @@ def _may_write(path: Path) -> bool:
 
 
 _HISTORY_SQL = """
-SELECT p.track_id, t.title, t.artist, t.genre, p.played_at, p.source
+SELECT p.track_id, t.title, t.artist, t.genre, p.played_at, p.source, t.in_catalog
 FROM plays p JOIN tracks t USING (track_id) WHERE p.user_id = ?
 ORDER BY p.played_at DESC, p.play_id DESC LIMIT ?
 """

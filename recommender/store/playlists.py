@@ -196,13 +196,14 @@ class PlaylistStore:
         return int(row[0])
 
     def playlist(self, user: str, name: str) -> pd.DataFrame:
-        """The tracks of a playlist in order: position, track_id, title, artist, genre."""
+        """The tracks of a playlist in order: position, track_id, title, artist, genre, in_catalog (False: a
+        song a rebuild left out of the catalog)."""
         clean = _clean_name(name, what="playlist", max_len=MAX_PLAYLIST_NAME)
 
         def work(con: duckdb.DuckDBPyConnection, uid: int | None) -> pd.DataFrame:
             pid, _ = self._require_playlist(con, uid, clean)
             return con.execute(
-                """SELECT i.position, i.track_id, t.title, t.artist, t.genre
+                """SELECT i.position, i.track_id, t.title, t.artist, t.genre, t.in_catalog
                    FROM playlist_items i JOIN tracks t USING (track_id) WHERE i.playlist_id = ?
                    ORDER BY i.position""",
                 [pid],

@@ -5,7 +5,8 @@ database from version ``v - 1`` to ``v``, so a newer app upgrades an older file 
 first use: version 1 is the catalog (``meta``, ``tracks``), version 2 the user data,
 version 3 the search word index, version 4 profile PINs and look-alike names as one
 (``_v4_profile_pins``), version 5 who added each uploaded clip
-(``_v5_upload_owners``), version 6 skips and radio stations (``radio._v6_skips``). Foreign keys point at ``tracks`` only: DuckDB (2.0)
+(``_v5_upload_owners``), version 6 skips and radio stations (``radio._v6_skips``), version 7 the class
+playlist and the uploads hidden from the class board (``board._v7_class_board``). Foreign keys point at ``tracks`` only: DuckDB (2.0)
 cannot delete a parent row and its children in one transaction, nor change a unique
 column of a referenced row, so links to ``users`` and ``playlists`` are kept by the
 store (children are always deleted first, in the same transaction).
@@ -19,6 +20,7 @@ from collections.abc import Callable
 import duckdb
 
 from recommender.errors import RecommenderError
+from recommender.store.board import _v7_class_board
 from recommender.store.radio import _v6_skips
 from recommender.store.values import _WORD_SPLIT, MAX_USER_NAME, _user_key, _utcnow
 
@@ -164,6 +166,7 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v4_profile_pins,
     _v5_upload_owners,
     _v6_skips,
+    _v7_class_board,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

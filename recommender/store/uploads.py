@@ -88,7 +88,8 @@ class UploadStore:
                     "UPDATE playlist_items SET position = position - 1 WHERE playlist_id = ? AND position > ?",
                     [playlist_id, position],
                 )
-            for table in ("plays", "likes", "skips", "upload_owners", "track_words", "track_search"):
+            for table in ("plays", "likes", "skips", "class_playlist", "hidden_uploads", "upload_owners",
+                          "track_words", "track_search"):  # fmt: skip
                 con.execute(f"DELETE FROM {table} WHERE track_id = ?", [tid])
             con.execute("UPDATE tracks SET in_catalog = false WHERE track_id = ?", [tid])
             self._touch_catalog(con)

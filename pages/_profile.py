@@ -63,6 +63,8 @@ def _create_profile() -> None:
     store = _common.catalog().store
     pin, again = _pins_typed("sidebar_new_pin", "sidebar_new_pin_again")
     name = st.session_state.get("sidebar_new_user", "")
+    if not (name.strip() or pin or again):
+        return  # an empty form: a second click of a double click, or a click on nothing typed
     if again and again != pin:
         return _said("the two PINs differ: type the same PIN twice")
     existing = None

@@ -350,18 +350,13 @@ def take_from_another_user(path) -> None:
         os.chmod(path, 0o555)
 
 
-def copy_home(source: Path, target: Path, *, tries: int = 10) -> Path:
-    """Copy a built home; again after a moment when a file vanished mid-copy (a database log being
-    closed by the process that built it)."""
+def copy_home(src: Path, dst: Path) -> Path:
+    """A copy of the home ``src`` at ``dst``, taken after this process gave its database files back:
+    the copy never races a checkpoint that removes the write-ahead log while it is being copied."""
     import shutil
-    import time
 
-    for attempt in range(tries):
-        try:
-            shutil.copytree(source, target, dirs_exist_ok=True)
-            return target
-        except shutil.Error:
-            if attempt == tries - 1:
-                raise
-            time.sleep(0.5)
-    return target
+    from recommender.store.connection import close_all
+
+    close_all()
+    shutil.copytree(src, dst)
+    return dst

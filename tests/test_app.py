@@ -20,7 +20,6 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from fixtures import tone
+from fixtures import copy_home, tone
 from streamlit.testing.v1 import AppTest
 
 from recommender.catalog import Catalog
@@ -73,7 +72,7 @@ def _navigation_like_the_server(monkeypatch):
 @pytest.fixture(scope="module")
 def module_home(built_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("app") / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     return home
 
 
@@ -521,7 +520,7 @@ def test_a_bad_song_link_says_song_not_found_and_the_way_back(app_home, link, me
 def own_home(built_home, tmp_path, monkeypatch):
     """A private copy of the catalog for a test that adds songs to it."""
     home = tmp_path / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     monkeypatch.setenv("MUSICREC_HOME", str(home))
     return home
 

@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from fixtures import tone, write_audio
+from fixtures import copy_home, tone, write_audio
 
 pytestmark = pytest.mark.browser
 
@@ -84,7 +84,7 @@ def serve(home: Path, log: Path, *, env: dict[str, str] | None = None, address: 
 def private_home(built_home, tmp_path_factory) -> Path:
     """A private copy of the built catalog: the browser creates profiles and plays in it."""
     home = tmp_path_factory.mktemp("browser") / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     return home
 
 

@@ -13,8 +13,16 @@ from test_browser import LOAD_TIMEOUT_MS, assert_no_errors, new_profile_form, wa
 
 pytestmark = pytest.mark.browser
 
-# test_browser's fixtures, for this module: its own copy of the built catalog, served, and Chromium
-private_home, server, browser = test_browser.private_home, test_browser.server, test_browser.browser
+# test_browser's fixtures, for this module: its own copy of the built catalog, and Chromium
+private_home, browser = test_browser.private_home, test_browser.browser
+
+
+@pytest.fixture(scope="module")
+def server(private_home, tmp_path_factory):
+    """The catalog served to visitors: the loopback browser is not the owner, as in a class."""
+    log = tmp_path_factory.mktemp("log") / "streamlit.log"
+    with test_browser.serve(private_home, log, env={"MUSICREC_TRUST_LOOPBACK": "0"}) as url:
+        yield url
 
 
 def sidebar_of(pg):
@@ -65,3 +73,49 @@ def test_another_browser_gets_a_pin_prompt_not_the_plays(server, browser, privat
         for c in contexts:
             c.close()
     assert Store(private_home / "musicrec.duckdb").history(name)["track_id"].tolist() == [1]
+
+
+def test_eight_students_create_profiles_at_once_and_keep_them_on_explore(server, browser, private_home):
+    """Eight browsers of one Chromium: each presses Enter in "Name", creates its profile with a double
+    click (the second submit is empty), then all eight open Explore at the same moment."""
+    from recommender.store import Store
+
+    stamp = int(time.time() * 1000) % 100000
+    names = [f"eight{stamp}-{i}" for i in range(8)]
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in names]
+    pages = [c.new_page() for c in contexts]
+    try:
+        for pg in pages:
+            pg.set_default_timeout(LOAD_TIMEOUT_MS)
+            pg.goto(server)
+        for pg, name in zip(pages, names, strict=True):
+            wait_idle(pg)
+            sidebar = sidebar_of(pg)
+            new_profile_form(sidebar)
+            sidebar.get_by_label("Name", exact=True).fill(name)
+            sidebar.get_by_label("Name", exact=True).press("Enter")
+            sidebar.get_by_label("PIN", exact=True).fill("2468")
+        for pg in pages:  # eight double clicks at the same moment: the second submit is an empty form
+            sidebar_of(pg).get_by_role("button", name="Create profile").dblclick()
+        for pg in pages:
+            wait_idle(pg)
+        shown = [sidebar_of(pg).get_by_role("combobox", name="Profile").input_value() for pg in pages]
+        assert shown == names, [(pg.url, sidebar_of(pg).inner_text()) for pg in pages]
+        for pg in pages:
+            assert "cannot be empty" not in sidebar_of(pg).inner_text()
+            assert_no_errors(pg)
+
+        for pg in pages:
+            sidebar_of(pg).get_by_role("link", name="Explore").click()
+        for pg in pages:
+            wait_idle(pg)
+        for pg in pages:
+            assert "Explore" in pg.locator("h1").first.inner_text()
+        shown = [sidebar_of(pg).get_by_role("combobox", name="Profile").input_value() for pg in pages]
+        assert shown == names
+        assert [f"user={name}" in pg.url for pg, name in zip(pages, names, strict=True)] == [True] * 8
+        assert ["Lock this profile" in sidebar_of(pg).inner_text() for pg in pages] == [True] * 8
+    finally:
+        for c in contexts:
+            c.close()
+    assert set(names) <= set(Store(private_home / "musicrec.duckdb").users())

@@ -19,6 +19,7 @@ from recommender.errors import ModelError, UserInputError, WriteError
 from recommender.features import FeatureCache
 from tests.fixtures import (
     as_another_user,
+    copy_home,
     dead_pid,
     give_to_another_user,
     take_from_another_user,
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def own_home(built_home, tmp_path):
     home = tmp_path / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     return home
 
 
@@ -90,7 +91,7 @@ def test_uploads_never_become_training_labels(own_home, tmp_path, monkeypatch, a
 
 def test_a_moved_home_still_listens_with_its_own_model(built_home, tmp_path):
     moved = tmp_path / "moved"
-    shutil.copytree(built_home, moved)
+    copy_home(built_home, moved)
     info = json.loads((moved / "build.json").read_text())
     info["model"]["path"] = str(tmp_path / "gone" / "model.keras")  # where the home used to be
     (moved / "build.json").write_text(json.dumps(info))

@@ -1,9 +1,9 @@
 """recommender/catalog.py: importing a model into a built catalog (the Model page's upload)."""
 
 import json
-import shutil
 
 import pytest
+from fixtures import copy_home
 
 from recommender.catalog import Catalog
 from recommender.errors import ModelError
@@ -13,7 +13,7 @@ from recommender.uploads import default_title
 @pytest.fixture
 def catalog(built_home, tmp_path) -> Catalog:
     home = tmp_path / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     return Catalog.open(home)
 
 

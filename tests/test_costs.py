@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from fixtures import copy_home
 
 from recommender import audio, retention
 from recommender.audio import decode
@@ -203,7 +204,7 @@ def test_keep_builds_follows_the_setting(monkeypatch):
 @pytest.fixture
 def own_catalog(built_home, tmp_path) -> Catalog:
     home = tmp_path / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     return Catalog.open(home)
 
 

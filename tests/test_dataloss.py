@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures import copy_home
 
 from recommender import jobs
 from recommender.build import BuildOptions, build
@@ -34,7 +35,7 @@ def own_home(built_home, tmp_path):
 
     Database.at(Paths.at(built_home).database).close()  # its log folded in now, not during the copy
     home = tmp_path / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     return home
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from fixtures import copy_home
 from streamlit.testing.v1 import AppTest
 
 from recommender.catalog import Catalog
@@ -42,7 +42,7 @@ def _navigation_like_the_server(monkeypatch):
 @pytest.fixture(scope="module")
 def module_home(built_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("newuser") / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     return home
 
 
@@ -370,3 +370,19 @@ def test_done_stages_are_all_capitalised(home):
     parts = re.sub(r"\\(.)", r"\1", done[0]).removeprefix("Done: ").split(" · ")
     assert parts[1:3] == ["Reading the sound features", "Fitting the genre head"]
     assert all(p[0].isupper() for p in parts)
+
+
+# ---- 5. a profile created once stays picked -----------------------------------------------------
+def test_a_second_empty_create_does_nothing_and_the_profile_stays_picked(app_home):
+    at = start("home")
+    at.sidebar.text_input(key="sidebar_new_user").input("dana")
+    at.sidebar.text_input(key="sidebar_new_pin").input("4321")
+    at.sidebar.button(key="sidebar_create_user").click().run()
+    assert at.session_state["user"] == "dana" and at.query_params["user"] == "dana"
+    at.sidebar.button(key="sidebar_create_user").click().run()  # the second click of a double click
+    assert not at.exception and not at.sidebar.error
+    assert at.session_state["user"] == "dana" and at.query_params["user"] == "dana"
+    at.switch_page("pages/explore.py").run()
+    assert not at.exception
+    assert at.session_state["user"] == "dana" and at.sidebar.selectbox(key="sidebar_user").value == "dana"
+    assert any(b.key == "sidebar_lock" for b in at.sidebar.button)  # still open with its PIN

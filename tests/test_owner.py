@@ -11,11 +11,10 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from fixtures import tone, write_audio
+from fixtures import copy_home, tone, write_audio
 from streamlit.testing.v1 import AppTest
 
 from recommender import access, cli, jobs
@@ -265,7 +264,7 @@ def test_a_failed_build_tells_only_the_owner_why(home):
 @pytest.fixture(scope="module")
 def module_home(built_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("owner") / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     return home
 
 

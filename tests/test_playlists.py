@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from fixtures import copy_home
 
 from recommender.catalog import Catalog
 from recommender.errors import UserInputError
@@ -263,7 +264,7 @@ def test_file_names_keep_the_name_less_what_a_file_name_cannot_hold():
 @pytest.fixture
 def catalog(built_home, tmp_path) -> Catalog:
     home = tmp_path / "home"
-    shutil.copytree(built_home, home)
+    copy_home(built_home, home)
     return Catalog.open(home)
 
 

@@ -105,7 +105,5 @@ def controls(cat: Catalog, *, on_skip: Callable[[], None]) -> None:
     with _common.user_errors():
         frame = upcoming(cat)
         if frame is not None and len(frame):
-            lines = [
-                f"{i + 1}. {_common.md(r['title'])} · {_common.md(r['artist'])}" for i, r in frame.iterrows()
-            ]
+            lines = [f"→ {_common.md(r['title'])} · {_common.md(r['artist'])}" for i, r in frame.iterrows()]
             st.caption("Up next:  \n" + "  \n".join(lines))

@@ -26,7 +26,7 @@ def _ids(catalog, sidebar_text: str) -> tuple[int, list[int]]:
     tracks = catalog.tracks()
     by_name = {(str(r.title), str(r.artist)): int(r.track_id) for r in tracks.itertuples()}
     playing = re.search(r"Now playing (.+?) · (.+)", sidebar_text)
-    up_next = re.findall(r"^\d+\. (.+?) · (.+)$", sidebar_text, flags=re.MULTILINE)
+    up_next = re.findall(r"^→ (.+?) · (.+)$", sidebar_text, flags=re.MULTILINE)
     return by_name[(playing[1].strip(), playing[2].strip())], [
         by_name[(t.strip(), a.strip())] for t, a in up_next
     ]

@@ -2,7 +2,8 @@
 
 **Radio.** Each simulated listener likes one genre (or one sub-style, read from the demo's
 album "Name (Sub-style)") and skips everything else. Starting from a random song they
-like, three ways of going on are compared over 20 songs: the radio (``radio.next_songs``,
+like (or, third case, from a song of another sub-style of the same genre: a start the
+station must learn its way out of), three ways of going on are compared over 20 songs: the radio (``radio.next_songs``,
 one song at a time, told of each skip or song heard to the end), the fixed list of the
 seed's most similar songs (``similar``) under the radio's artist rule (no artist of the
 last ``radio.ARTIST_WINDOW`` songs), the same list without that rule (the seed's own
@@ -74,9 +75,11 @@ def bench_radio(catalog, *, listeners: int, seed: int = 0) -> dict:
     artists = tracks["artist"].astype(str).to_dict()
     usual = radio.usual_cosine(index)
     out = {}
-    for level, labels in (
-        ("genre", tracks["genre"].astype(str)),
-        ("sub-style", tracks["album"].map(substyle)),
+    genre_of = tracks["genre"].astype(str)
+    for level, labels, elsewhere in (
+        ("genre", genre_of, False),
+        ("sub-style", tracks["album"].map(substyle), False),
+        ("sub-style, started from another sub-style of its genre", tracks["album"].map(substyle), True),
     ):
         groups = labels.groupby(labels).groups
         names = [g for g, ids in groups.items() if len(ids) >= 8]
@@ -84,10 +87,15 @@ def bench_radio(catalog, *, listeners: int, seed: int = 0) -> dict:
         for i in range(listeners):
             liked = {int(t) for t in groups[names[i % len(names)]]}
             first = int(rng.choice(sorted(liked)))
+            if elsewhere:  # a song of the same genre the listener does not like: the station must learn
+                genre = genre_of[first]
+                first = int(
+                    rng.choice([int(t) for t in genre_of.index[genre_of == genre] if int(t) not in liked])
+                )
             for way, kept in listen(index, liked, first, artists, usual, rng).items():
                 shares.setdefault(way, []).append(kept)
             shares.setdefault("best possible (every liked song first)", []).append(
-                [j < len(liked) - 1 for j in range(max(CHECKPOINTS))]
+                [j < len(liked) - (0 if elsewhere else 1) for j in range(max(CHECKPOINTS))]
             )
         out[level] = {
             way: {str(c): round(float(np.mean([np.mean(k[:c]) for k in kept])), 3) for c in CHECKPOINTS}

@@ -105,7 +105,5 @@ def controls(cat: Catalog, *, on_skip: Callable[[], None]) -> None:
     with _text.user_errors():
         frame = upcoming(cat)
         if frame is not None and len(frame):
-            lines = [
-                f"{i + 1}. {_text.md(r['title'])} · {_text.md(r['artist'])}" for i, r in frame.iterrows()
-            ]
+            lines = [f"→ {_text.md(r['title'])} · {_text.md(r['artist'])}" for _, r in frame.iterrows()]
             st.caption("Up next:  \n" + "  \n".join(lines))

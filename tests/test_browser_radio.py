@@ -26,7 +26,7 @@ def _ids(catalog, sidebar_text: str) -> tuple[int, list[int]]:
     tracks = catalog.tracks()
     by_name = {(str(r.title), str(r.artist)): int(r.track_id) for r in tracks.itertuples()}
     playing = re.search(r"Now playing (.+?) · (.+)", sidebar_text)
-    up_next = re.findall(r"^\d+\. (.+?) · (.+)$", sidebar_text, flags=re.MULTILINE)
+    up_next = re.findall(r"^→ (.+?) · (.+)$", sidebar_text, flags=re.MULTILINE)
     return by_name[(playing[1].strip(), playing[2].strip())], [
         by_name[(t.strip(), a.strip())] for t, a in up_next
     ]
@@ -41,7 +41,7 @@ def test_a_visitor_starts_a_station_skips_twice_and_the_next_songs_move_away(
     index = catalog.index
     page.goto(f"{visitor_server}/song?track=1")
     wait_idle(page)
-    page.locator(".st-key-song_radio button").click()
+    page.locator(".st-key-song_radio button").first.click()
     wait_idle(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     assert "Radio from" in sidebar.inner_text()
@@ -51,7 +51,7 @@ def test_a_visitor_starts_a_station_skips_twice_and_the_next_songs_move_away(
     for _ in range(2):
         playing, _ = _ids(catalog, sidebar.inner_text())
         skipped.append(playing)
-        page.locator(".st-key-radio_skip button").click()
+        page.locator(".st-key-radio_skip button").first.click()
         wait_idle(page)
     playing, after = _ids(catalog, sidebar.inner_text())
     assert playing not in skipped and not set(after) & set(skipped)

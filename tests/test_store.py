@@ -302,8 +302,8 @@ def test_history_is_newest_first_with_sources_and_limit(store):
 
 
 def test_play_validation(store):
-    with pytest.raises(UserInputError, match="unknown play source 'radio'"):
-        store.record_play("ann", 1, source="radio")
+    with pytest.raises(UserInputError, match="unknown play source 'telepathy'"):
+        store.record_play("ann", 1, source="telepathy")
     with pytest.raises(UserInputError, match="no track with id 77"):
         store.record_play("ann", 77)
     with pytest.raises(UserInputError, match="whole number"):

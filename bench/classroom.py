@@ -4,10 +4,10 @@
     python bench/classroom.py --board --students          # only the board's cost, no class
 
 Each student does what a class does in its first ten minutes, all students at the same
-moment: open Home; create a profile in the sidebar; open Explore; open a Song page by a
-link (a fresh page load of ``/song?track=ID&user=NAME``, as a shared link or a reload
-gives) and press Play; open "Upload a clip" and upload a 20-s clip of their own (cut from
-a catalog song). The server is ``streamlit run app.py``, started once for every N, on a
+moment: open Home; create a profile with its PIN in the sidebar; open Explore; open a Song
+page by a link (a fresh page load of ``/song?track=ID&user=NAME``, as a shared link or a
+reload gives), give the profile's PIN again there, and press Play; open "Upload a clip"
+and upload a 20-s clip of their own (cut from a catalog song). Every browser is a visitor. The server is ``streamlit run app.py``, started once for every N, on a
 demo catalog built into ``--home`` (default ``artifacts/classroom/home``; built with
 ``python -m recommender build --source demo --tracks 96`` if missing, a few minutes).
 After a warm-up student (the model loads once), the runs go N = 1, 4, 8, 16, then N = 1
@@ -167,6 +167,9 @@ async def profile_shown(page) -> str:
     return await box.input_value() if await box.count() else ""
 
 
+PIN = "2468"  # every student's profile PIN
+
+
 class Student:
     def __init__(self, name: str, track_id: int, title: str, clip: Path):
         self.name, self.track_id, self.title, self.clip = name, track_id, title, clip
@@ -200,10 +203,18 @@ class Student:
         try:
 
             async def create_profile():
-                if not await sidebar.get_by_label("Name").is_visible():
+                if not await sidebar.get_by_label("Name", exact=True).is_visible():
                     await sidebar.get_by_text("New profile").click()
-                await sidebar.get_by_label("Name").fill(self.name)
+                await sidebar.get_by_label("Name", exact=True).fill(self.name)
+                await sidebar.get_by_label("PIN", exact=True).fill(PIN)
                 await sidebar.get_by_role("button", name="Create profile").click()
+
+            async def give_pin():  # a page load is a new session: the profile asks for its PIN again
+                await sidebar.get_by_label("PIN of the profile").fill(PIN)
+                await sidebar.get_by_label("PIN of the profile").press("Enter")
+
+            async def opened():
+                return "Lock this profile" in await sidebar.inner_text()
 
             async def upload():
                 await page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
@@ -233,6 +244,7 @@ class Student:
             await self.step(
                 page, "song", lambda: page.goto(link), lambda: _has(page.locator("h1").first, self.title)
             )
+            await self.step(page, "pin", give_pin, opened)
             await self.check_profile(page, "song")
             if self.title not in await page.locator("h1").first.inner_text():
                 self.wrong.append("song: not this student's song")
@@ -435,6 +447,7 @@ async def main_async(args) -> list[dict]:
     served = work / "home"
     shutil.copytree(home, served)  # profiles and plays of a run never reach the cached catalog
     tracks = Store(served / "musicrec.duckdb").tracks()
+    os.environ["MUSICREC_TRUST_LOOPBACK"] = "0"  # every browser a visitor, as students are
     proc, url, started = start_server(served)
     print(f"server up in {started:.1f} s at {url} (pid {proc.pid}); catalog: {len(tracks)} songs", flush=True)
     results = []

@@ -147,6 +147,8 @@ def dask_setup(worker) -> None:
     atexit.register(_leave_now)  # registered first, so it runs after the handlers of later imports
     logging.getLogger("distributed.worker").addFilter(_ClosingHeartbeat(worker))
     logging.getLogger("distributed.worker").addFilter(_not_a_failed_batch)
+    # A batch cancelled because the build stops (Ctrl-C, Cancel) ends with CancelledError: intended.
+    logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
 
 
 def _not_a_failed_batch(record: logging.LogRecord) -> bool:

@@ -20,13 +20,13 @@ import pandas as pd
 
 from recommender import model_files, playlist_files, rerank
 from recommender import tags as heard_tags
+from recommender.build_info import artifact_path, read_build_info, settled_build_info
 from recommender.clips import TOP_TAGS, ClipAnalysis, by_probability, listen
 from recommender.config import AudioConfig, Paths
 from recommender.errors import NotBuiltError, RecommenderError, UserInputError
-from recommender.files import atomic_write_text
+from recommender.results import results_frame
 from recommender.tags import DESCRIBE_MIN_SCORE
 
-RESULT_COLUMNS = ["track_id", "title", "artist", "genre", "score"]
 OTHER_THAN = ("album", "artist")
 """What ``similar(other_than=...)`` and ``recommend(other_than=...)`` can leave out: the seed's album or artist."""
 
@@ -53,48 +53,15 @@ class Catalog:
                 f"no catalog in {paths.home}: build one first, "
                 "e.g. `python -m recommender build --source demo`"
             )
-        info, damage = _read_build_info(paths.build_info)
+        info, damage = read_build_info(paths.build_info)
         catalog = cls(paths, info or {})
-        committed = None
-        if paths.database.is_file():
-            try:
-                committed = catalog.store.committed_build()
-            except RecommenderError:
-                if info is None:  # nothing else to go by: say why
-                    raise
-                # else a busy database: build.json alone, repaired later
-        if info is None and committed is None:
-            raise NotBuiltError(
-                f"{paths.build_info} is damaged ({damage}) and the database holds no build to repair it from: "
-                "build the catalog again"
-            )
-        if committed is not None and (info is None or committed.get("build_id") != info.get("build_id")):
-            # A build was switched in by its database transaction but stopped before build.json followed
-            # (or build.json was damaged since): the database's copy is the catalog's description.
-
-            with contextlib.suppress(RecommenderError, OSError):  # a read-only home: repaired in memory only
-                atomic_write_text(paths.build_info, json.dumps(committed, indent=2, ensure_ascii=False))
-            catalog = cls(paths, committed)
-        return catalog
+        committed = (lambda: catalog.store.committed_build()) if paths.database.is_file() else None
+        settled = settled_build_info(paths, info, damage, committed)
+        return catalog if settled is info else cls(paths, settled)
 
     def artifact(self, kind: str) -> Path:
         """The current build's ``"index"``, ``"map"``, ``"novelty"`` (.npz) or ``"metrics"`` (.json) file."""
-        build_id = self.info_.get("build_id")
-        if build_id is None:  # built before builds had folders of their own
-            name = self._require_model()["name"]
-            old = {
-                "index": f"index-{name}.npz",
-                "map": f"catalog-{name}.npz",
-                "metrics": f"metrics-{name}.json",
-                "novelty": f"novelty-{name}.npz",
-            }
-            return self.paths.catalog_dir / old[kind]
-        return (
-            self.paths.build_dir(build_id)
-            / {"index": "index.npz", "map": "map.npz", "metrics": "metrics.json", "novelty": "novelty.npz"}[
-                kind
-            ]
-        )
+        return artifact_path(self.paths, self.info_, kind, lambda: self._require_model()["name"])
 
     # ---- what is here -------------------------------------------------------------
     @property
@@ -377,18 +344,12 @@ class Catalog:
         more, falls back to the old rule: the clip's best match against how close catalog
         songs are to their nearest neighbour.
         """
-        from recommender.novelty import Novelty, judge
+        from recommender.novelty import by_nearest_match, judge
 
         reference = self.novelty_reference
         if clip.sound is not None and reference is not None:
             return judge(reference, clip.sound)
-        hits = self.index.query(clip.embedding, k=1, exclude_copies_of=[clip.embedding])
-        calibration = (self.model_info or {}).get("calibration") or {}
-        if hits and ("p05" not in calibration or "median" not in calibration):
-            return Novelty(False, None)
-        threshold = calibration["p05"] - (calibration["median"] - calibration["p05"]) if hits else 0.0
-        far = not hits or hits[0][1] < threshold
-        return Novelty(far, "far" if far else None)
+        return by_nearest_match(self.index, clip.embedding, (self.model_info or {}).get("calibration") or {})
 
     @cached_property
     def novelty_reference(self):
@@ -624,30 +585,4 @@ class Catalog:
         return self._results(hits, reasons=reasons)
 
     def _results(self, hits: list[tuple[int, float]], *, reasons: list[str] | None = None) -> pd.DataFrame:
-        extra = ["reason"] if reasons is not None else []
-        if not hits:
-            return pd.DataFrame(columns=RESULT_COLUMNS + extra)
-        scores = pd.DataFrame(hits, columns=["track_id", "score"])
-        if reasons is not None:
-            scores["reason"] = reasons
-        # Inner: an indexed song without a committed track row (an interrupted upload) stays invisible.
-        rows = self.store.tracks(
-            track_ids=scores["track_id"].tolist()
-        )  # only these: the catalog may be large
-        merged = scores.merge(rows, on="track_id", how="inner")
-        return merged[RESULT_COLUMNS + extra + [c for c in ("album",) if c in merged]]
-
-
-def _read_build_info(path: Path) -> tuple[dict | None, str]:
-    """``build.json`` as a dict, or None and what is wrong with it (unreadable, not JSON, not an object)."""
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        return None, f"unreadable: {error.strerror or error}"
-    except UnicodeDecodeError:
-        return None, "not UTF-8 text"
-    except ValueError as error:
-        return None, f"not JSON: {error}"
-    if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
-        return None, "not a build description"
-    return info, ""
+        return results_frame(self.store, hits, reasons=reasons)

@@ -31,7 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from recommender.config import AudioConfig
-from recommender.model import ARCHS, _crop_dataset, _MelStack, train
+from recommender.mel_data import MelStack, crop_dataset
+from recommender.model import ARCHS, train
 
 GENRES = ["a", "b", "c", "d"]
 
@@ -46,9 +47,9 @@ def synthetic_mels(n: int, *, config: AudioConfig, seed: int = 0) -> dict[int, n
 def bench_pipeline(mels: dict, *, config: AudioConfig, slices_per_track: int) -> float:
     """Crops/s of the input pipeline alone (numpy gather + tf.data), no model."""
     ids = list(mels)
-    stack = _MelStack(mels, ids, config=config)
+    stack = MelStack(mels, ids, config=config)
     labels = np.zeros(len(ids), dtype=np.int32)
-    dataset = _crop_dataset(stack, labels, slices_per_track=slices_per_track, batch_size=64, seed=0)
+    dataset = crop_dataset(stack, labels, slices_per_track=slices_per_track, batch_size=64, seed=0)
     for _ in dataset:  # warm-up
         pass
     start, n = time.perf_counter(), 0
@@ -122,7 +123,7 @@ def bench_fma_small(*, epochs: int, config: AudioConfig) -> None:
         train_ids, val_ids = ids[:n_train], ids[n_train : n_train + n_val]
 
         start = time.perf_counter()
-        stack = _MelStack(cache, train_ids, config=config)
+        stack = MelStack(cache, train_ids, config=config)
         stacking = time.perf_counter() - start
         where = "memory-mapped file" if stack._file is not None else "RAM"
         print(
@@ -130,7 +131,7 @@ def bench_fma_small(*, epochs: int, config: AudioConfig) -> None:
             f"in {where}): {stacking:.0f} s"
         )
         labels = np.array([FMA_SMALL_GENRES.index(genres[i - 1]) for i in train_ids], dtype=np.int32)
-        dataset = _crop_dataset(stack, labels, slices_per_track=4, batch_size=64, seed=0)
+        dataset = crop_dataset(stack, labels, slices_per_track=4, batch_size=64, seed=0)
         start, n = time.perf_counter(), 0
         for x, _ in dataset:
             n += len(x)

@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import json
 import threading
-import unicodedata
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -19,18 +18,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommender import model_files, rerank
+from recommender import model_files, playlist_files, rerank
+from recommender import tags as heard_tags
+from recommender.build_info import artifact_path, read_build_info, settled_build_info
 from recommender.clips import TOP_TAGS, ClipAnalysis, by_probability, listen
 from recommender.config import AudioConfig, Paths
 from recommender.errors import NotBuiltError, RecommenderError, UserInputError
-from recommender.files import atomic_write_text
+from recommender.results import results_frame
+from recommender.tags import DESCRIBE_MIN_SCORE
 
-RESULT_COLUMNS = ["track_id", "title", "artist", "genre", "score"]
 OTHER_THAN = ("album", "artist")
 """What ``similar(other_than=...)`` and ``recommend(other_than=...)`` can leave out: the seed's album or artist."""
-
-
-DESCRIBE_MIN_SCORE = 0.5  # a described song is heard this many standard deviations above the usual
 
 
 class Catalog:
@@ -55,48 +53,15 @@ class Catalog:
                 f"no catalog in {paths.home}: build one first, "
                 "e.g. `python -m recommender build --source demo`"
             )
-        info, damage = _read_build_info(paths.build_info)
+        info, damage = read_build_info(paths.build_info)
         catalog = cls(paths, info or {})
-        committed = None
-        if paths.database.is_file():
-            try:
-                committed = catalog.store.committed_build()
-            except RecommenderError:
-                if info is None:  # nothing else to go by: say why
-                    raise
-                # else a busy database: build.json alone, repaired later
-        if info is None and committed is None:
-            raise NotBuiltError(
-                f"{paths.build_info} is damaged ({damage}) and the database holds no build to repair it from: "
-                "build the catalog again"
-            )
-        if committed is not None and (info is None or committed.get("build_id") != info.get("build_id")):
-            # A build was switched in by its database transaction but stopped before build.json followed
-            # (or build.json was damaged since): the database's copy is the catalog's description.
-
-            with contextlib.suppress(RecommenderError, OSError):  # a read-only home: repaired in memory only
-                atomic_write_text(paths.build_info, json.dumps(committed, indent=2, ensure_ascii=False))
-            catalog = cls(paths, committed)
-        return catalog
+        committed = (lambda: catalog.store.committed_build()) if paths.database.is_file() else None
+        settled = settled_build_info(paths, info, damage, committed)
+        return catalog if settled is info else cls(paths, settled)
 
     def artifact(self, kind: str) -> Path:
         """The current build's ``"index"``, ``"map"``, ``"novelty"`` (.npz) or ``"metrics"`` (.json) file."""
-        build_id = self.info_.get("build_id")
-        if build_id is None:  # built before builds had folders of their own
-            name = self._require_model()["name"]
-            old = {
-                "index": f"index-{name}.npz",
-                "map": f"catalog-{name}.npz",
-                "metrics": f"metrics-{name}.json",
-                "novelty": f"novelty-{name}.npz",
-            }
-            return self.paths.catalog_dir / old[kind]
-        return (
-            self.paths.build_dir(build_id)
-            / {"index": "index.npz", "map": "map.npz", "metrics": "metrics.json", "novelty": "novelty.npz"}[
-                kind
-            ]
-        )
+        return artifact_path(self.paths, self.info_, kind, lambda: self._require_model()["name"])
 
     # ---- what is here -------------------------------------------------------------
     @property
@@ -169,16 +134,7 @@ class Catalog:
         """
         if tag is None:
             return self.store.search(query, genre=genre, k=k)
-        column = self._tag_column(tag)
-        arr = self._arrays
-        probabilities = arr["tags"].astype(np.float32)
-        has = (probabilities >= np.sort(probabilities, axis=1)[:, [-TOP_TAGS]]) & (probabilities > 0)
-        chosen = pd.DataFrame(
-            {
-                "track_id": arr["track_ids"][has[:, column]],
-                "tag_probability": probabilities[has[:, column], column],
-            }
-        )
+        chosen = heard_tags.tagged(self._arrays, tag)
         found = self.store.search(query, genre=genre, k=None).merge(chosen, on="track_id", how="inner")
         if not query:
             found = found.sort_values(["tag_probability", "track_id"], ascending=[False, True], kind="stable")
@@ -187,47 +143,18 @@ class Catalog:
 
     def tag_names(self) -> list[str]:
         """The tags the backbone knows, in their stored order."""
-        arr = self._arrays
-        return [str(t) for t in arr["tag_names"]] if "tag_names" in arr else []
-
-    def _tag_column(self, tag: str) -> int:
-        names = self.tag_names()
-        wanted = " ".join(str(tag).split()).casefold()
-        for i, name in enumerate(names):
-            if name.casefold() == wanted:
-                return i
-        close = [n for n in names if wanted and (wanted in n or n in wanted)][:8]
-        hint = f"; close: {', '.join(close)}" if close else f"; known tags: {', '.join(names[:30])}…"
-        raise UserInputError(f"unknown tag {tag!r}{hint}")
+        return heard_tags.tag_names(self._arrays)
 
     def tag_matrix(self, track_ids) -> np.ndarray:
         """Tag probabilities ``(len(track_ids), n_tags)`` float32 of catalog songs, in ``tag_names()`` order.
 
         A song without tags (or a catalog without them) gets a row of zeros.
         """
-        arr = self._arrays
-        ids = np.asarray(track_ids, dtype=np.int64)
-        if "tags" not in arr:
-            return np.zeros((len(ids), 0), dtype=np.float32)
-        rows = {int(t): i for i, t in enumerate(arr["track_ids"])}
-        out = np.zeros((len(ids), arr["tags"].shape[1]), dtype=np.float32)
-        for i, t in enumerate(ids.tolist()):
-            if t in rows:
-                out[i] = arr["tags"][rows[t]]
-        return out
+        return heard_tags.tag_matrix(self._arrays, track_ids)
 
     def tags(self, track_id: int, *, n: int | None = TOP_TAGS) -> dict[str, float]:
         """The tags the model hears in a catalog track, most probable first (``n`` of them; None: all)."""
-        arr = self._arrays
-        rows = np.flatnonzero(arr["track_ids"] == int(track_id))
-        if not len(rows):
-            raise UserInputError(f"no track with id {track_id} in the catalog")
-        if "tags" not in arr:
-            return {}
-        ranked = by_probability(
-            dict(zip(self.tag_names(), arr["tags"][rows[0]].astype(float).tolist(), strict=True))
-        )
-        return dict(list(ranked.items())[:n]) if n is not None else ranked
+        return heard_tags.song_tags(self._arrays, track_id, n=n)
 
     def describe(
         self,
@@ -247,20 +174,7 @@ class Catalog:
         and ``tag`` narrow the songs as in ``search``: every given field must hold.
         No tag matched: ``UserInputError`` listing some tags.
         """
-        from recommender.describe import match_tags
-
-        names = self.tag_names()
-        matched = match_tags(text, names)
-        if not matched:
-            raise UserInputError(
-                f"no tag the model knows matches {text.strip()!r}; try words such as "
-                + ", ".join(names[:: max(1, len(names) // 12)][:12])
-            )
-        arr = self._arrays
-        columns = [names.index(t) for t in matched]
-        p = arr["tags"][:, columns].astype(np.float64)
-        z = (p - p.mean(axis=0)) / np.maximum(p.std(axis=0), 1e-9)
-        score = pd.DataFrame({"track_id": arr["track_ids"], "score": z.mean(axis=1).round(3)})
+        score, matched = heard_tags.described(self._arrays, text)
         rows = self.search(query, genre=genre, tag=tag, k=None).drop(columns="score")
         found = rows.merge(score[score["score"] >= min_score], on="track_id")
         found = found.sort_values(["score", "track_id"], ascending=[False, True])
@@ -430,18 +344,12 @@ class Catalog:
         more, falls back to the old rule: the clip's best match against how close catalog
         songs are to their nearest neighbour.
         """
-        from recommender.novelty import Novelty, judge
+        from recommender.novelty import by_nearest_match, judge
 
         reference = self.novelty_reference
         if clip.sound is not None and reference is not None:
             return judge(reference, clip.sound)
-        hits = self.index.query(clip.embedding, k=1, exclude_copies_of=[clip.embedding])
-        calibration = (self.model_info or {}).get("calibration") or {}
-        if hits and ("p05" not in calibration or "median" not in calibration):
-            return Novelty(False, None)
-        threshold = calibration["p05"] - (calibration["median"] - calibration["p05"]) if hits else 0.0
-        far = not hits or hits[0][1] < threshold
-        return Novelty(far, "far" if far else None)
+        return by_nearest_match(self.index, clip.embedding, (self.model_info or {}).get("calibration") or {})
 
     @cached_property
     def novelty_reference(self):
@@ -592,7 +500,13 @@ class Catalog:
         from recommender.hybrid import recommend
 
         recs, cold = recommend(
-            self.store, self.index, user, k=k, genre=genre, one_per_artist=one_per_artist, other_than=other_than
+            self.store,
+            self.index,
+            user,
+            k=k,
+            genre=genre,
+            one_per_artist=one_per_artist,
+            other_than=other_than,
         )
         return self._results([(r.track_id, r.score) for r in recs], reasons=[r.reason for r in recs]), cold
 
@@ -625,30 +539,11 @@ class Catalog:
 
         Paths are absolute, or relative to the folder ``relative_to`` (``recommender.playlists``).
         """
-        from recommender.playlists import Entry, playlist_text
-
-        songs = self.store.playlist(user, name)
-        rows = self.store.tracks(track_ids=songs["track_id"].tolist()).set_index("track_id")
-        entries = [
-            Entry(
-                title=str(row["title"]),
-                artist=str(row["artist"]),
-                duration=None if pd.isna(row["duration"]) else float(row["duration"]),
-                path=Path(row["audio_path"]),
-            )
-            for row in (rows.loc[int(t)] for t in songs["track_id"])
-        ]
-        creator = self.store.user_name(user) or user.strip()
-        title = self.playlist_name(user, name)
-        return playlist_text(entries, fmt=fmt, name=title, creator=creator, relative_to=relative_to), len(
-            entries
-        )
+        return playlist_files.export_playlist(self.store, user, name, fmt=fmt, relative_to=relative_to)
 
     def playlist_name(self, user: str, name: str) -> str:
         """Playlist ``name`` of ``user`` as stored ("Road trip" for "road trip "), else as typed, trimmed."""
-        wanted = unicodedata.normalize("NFC", name).strip()
-        stored = [n for n in self.store.playlists(user)["name"] if n.casefold() == wanted.casefold()]
-        return stored[0] if stored else wanted
+        return playlist_files.playlist_name(self.store, user, name)
 
     def import_playlist(
         self, user: str, name: str, data: bytes, *, file_name: str = "playlist", bases: tuple[Path, ...] = ()
@@ -660,21 +555,9 @@ class Catalog:
         ``playlists.Matched``: the songs imported and the entries skipped (no song of the
         catalog) or repeated. None matching is a ``UserInputError``.
         """
-        from recommender.playlists import match_entries, read_entries
-
-        entries = read_entries(data, file_name=file_name)
-        if not entries:
-            raise UserInputError(f"{file_name}: no songs in this playlist file")
-        tracks = self.tracks()
-        audio = dict(zip(tracks["track_id"].astype(int), tracks["audio_path"].astype(str), strict=True))
-        found = match_entries(entries, audio, bases=[*bases, self.paths.home])
-        if not found.track_ids:
-            raise UserInputError(
-                f"none of the {len(entries)} entries of {file_name} is a song of this catalog "
-                f"(the first: {entries[0]!r}); entries must name the catalog's audio files"
-            )
-        self.store.create_playlist(user, name, found.track_ids)
-        return found
+        return playlist_files.import_playlist(
+            self.store, user, name, data, file_name=file_name, bases=[*bases, self.paths.home]
+        )
 
     # ---- models ------------------------------------------------------------------------------------
     def rebuild_options(self, **changes):
@@ -702,30 +585,4 @@ class Catalog:
         return self._results(hits, reasons=reasons)
 
     def _results(self, hits: list[tuple[int, float]], *, reasons: list[str] | None = None) -> pd.DataFrame:
-        extra = ["reason"] if reasons is not None else []
-        if not hits:
-            return pd.DataFrame(columns=RESULT_COLUMNS + extra)
-        scores = pd.DataFrame(hits, columns=["track_id", "score"])
-        if reasons is not None:
-            scores["reason"] = reasons
-        # Inner: an indexed song without a committed track row (an interrupted upload) stays invisible.
-        rows = self.store.tracks(
-            track_ids=scores["track_id"].tolist()
-        )  # only these: the catalog may be large
-        merged = scores.merge(rows, on="track_id", how="inner")
-        return merged[RESULT_COLUMNS + extra + [c for c in ("album",) if c in merged]]
-
-
-def _read_build_info(path: Path) -> tuple[dict | None, str]:
-    """``build.json`` as a dict, or None and what is wrong with it (unreadable, not JSON, not an object)."""
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        return None, f"unreadable: {error.strerror or error}"
-    except UnicodeDecodeError:
-        return None, "not UTF-8 text"
-    except ValueError as error:
-        return None, f"not JSON: {error}"
-    if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
-        return None, "not a build description"
-    return info, ""
+        return results_frame(self.store, hits, reasons=reasons)

@@ -14,28 +14,35 @@ Architectures (``ARCHS``):
 - ``"seed-2d"``: the original project's 2-D CNN on 128×128 slices (stacked
   Conv2D/ReLU/max-pool blocks, flatten, a 32-unit ReLU embedding), kept for comparison.
 
-TensorFlow is imported on first use, so importing this module stays cheap.
+The mels are sliced, stacked and batched by ``recommender.mel_data``. TensorFlow is imported
+on first use, so importing this module stays cheap.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import math
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from recommender import keras_runtime
-from recommender.audio import slice_mel
 from recommender.config import AudioConfig
 from recommender.errors import ModelError, UserInputError
 from recommender.files import atomic_write
 from recommender.keras_runtime import EMBEDDING_LAYER
+from recommender.mel_data import (
+    MelProvider,
+    MelStack,
+    array_dataset,
+    class_weights,
+    crop_dataset,
+    song_slices,
+    validation_slices,
+)
 
 if TYPE_CHECKING:
     import keras
@@ -43,18 +50,11 @@ if TYPE_CHECKING:
 ARCHS = ("cnn1d", "seed-2d")
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr")
 
-# Above this size the stacked training mels go to a temporary memory-mapped file.
-RAM_LIMIT_BYTES = 4 << 30
 EARLY_STOP_PATIENCE = 6
 LR_PATIENCE = 2
 
 ProgressFn = Callable[[int, int, dict], None]
 """``(epoch, epochs, logs)`` after every epoch; ``epoch`` counts finished epochs from 1."""
-
-
-class MelProvider(Protocol):
-    def get(self, track_id: Any) -> np.ndarray | None: ...
-
 
 # --------------------------------------------------------------------------- architectures
 
@@ -131,161 +131,7 @@ def _as_scalar(value) -> float:
     return float(np.mean(value))
 
 
-# --------------------------------------------------------------------------- slicing
-
-
-def song_slices(mel: np.ndarray, *, config: AudioConfig) -> np.ndarray:
-    """All non-overlapping slices of a song: ``(n_mels, n_frames)`` → ``(n_slices, slice_frames, n_mels)``.
-
-    The network's time-major view of ``audio.slice_mel`` (same slicing: a clip shorter
-    than one slice is padded with its minimum, frames after the last full slice dropped).
-    Returns float32.
-    """
-    mel = _check_mel(np.asarray(mel), config=config)
-    return np.ascontiguousarray(slice_mel(mel, config=config).transpose(0, 2, 1))
-
-
-def _check_mel(mel: np.ndarray, *, config: AudioConfig) -> np.ndarray:
-    if mel.ndim != 2 or mel.shape[0] != config.n_mels or mel.shape[1] == 0:
-        raise ModelError(
-            f"Expected a log-mel of shape (n_mels={config.n_mels}, n_frames), got {mel.shape}; "
-            "recompute the features with the current audio config."
-        )
-    return mel
-
-
-class _MelStack:
-    """Training mels stacked time-major in one float16 array ``(n_tracks, max_frames, n_mels)``.
-
-    Random crops are then one numpy gather per batch. Large sets go to a temporary
-    memory-mapped file instead of RAM.
-    """
-
-    def __init__(self, mels: MelProvider | Mapping, ids: Sequence, *, config: AudioConfig):
-        frames = max(config.clip_frames, config.slice_frames)
-        shape = (len(ids), frames, config.n_mels)
-        self._file = None
-        if math.prod(shape) * 2 > RAM_LIMIT_BYTES:
-            # Deleted when closed (close()); honours TMPDIR.
-            self._file = tempfile.TemporaryFile(prefix="musicrec-mels-")  # noqa: SIM115
-            self.data = np.memmap(self._file, dtype=np.float16, mode="w+", shape=shape)
-        else:
-            self.data = np.empty(shape, dtype=np.float16)
-        self.lengths = np.empty(len(ids), dtype=np.int64)
-        for i, track_id in enumerate(ids):
-            # Clips are at most clip_seconds long; anything longer is cut to the stack's width.
-            mel = _fetch_time_major(mels, track_id, config=config)[:frames]
-            self.lengths[i] = len(mel)
-            self.data[i, : len(mel)] = mel
-            self.data[i, len(mel) :] = mel.min()
-        self.config = config
-        self.slice_frames = config.slice_frames
-
-    def crops(self, tracks: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """Float32 crops ``(len(tracks), slice_frames, n_mels)`` starting at ``starts``."""
-        frames = starts[:, None] + np.arange(self.slice_frames)[None, :]
-        return self.data[tracks[:, None], frames].astype(np.float32)
-
-    def moments(self, *, per_band: bool, max_tracks: int = 2000) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and variance of the valid frames (per mel band, or overall) of up to ``max_tracks`` tracks."""
-        picks = np.linspace(0, len(self.lengths) - 1, min(max_tracks, len(self.lengths))).astype(int)
-        total = np.zeros(self.data.shape[2])
-        squares = np.zeros(self.data.shape[2])
-        count = 0
-        for i in np.unique(picks):
-            block = self.data[i, : self.lengths[i]].astype(np.float64)
-            total += block.sum(axis=0)
-            squares += (block**2).sum(axis=0)
-            count += len(block)
-        if not per_band:
-            count *= len(total)
-            total, squares = total.sum(keepdims=True), squares.sum(keepdims=True)
-        mean = total / count
-        variance = np.maximum(squares / count - mean**2, 1e-6)
-        return mean, variance
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-
-
-def _fetch(mels: MelProvider | Mapping, track_id) -> np.ndarray:
-    mel = mels.get(track_id)
-    if mel is None:
-        raise ModelError(f"No features for track {track_id}; run the feature extraction first.")
-    return mel
-
-
-def _fetch_time_major(mels: MelProvider | Mapping, track_id, *, config: AudioConfig) -> np.ndarray:
-    """One track's mel as ``(max(n_frames, slice_frames), n_mels)`` float32, padded with its minimum."""
-    mel = _check_mel(np.asarray(_fetch(mels, track_id), dtype=np.float32), config=config)
-    if mel.shape[1] < config.slice_frames:
-        mel = np.pad(mel, ((0, 0), (0, config.slice_frames - mel.shape[1])), constant_values=mel.min())
-    return mel.T
-
-
-def _validation_slices(
-    mels: MelProvider | Mapping, ids: Sequence, labels: np.ndarray, *, config: AudioConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every non-overlapping slice of every validation track, as float16 ``(n, slice_frames, n_mels)``.
-
-    Returns the slices and their labels ``(n,)``. Fixed slices make validation loss
-    comparable from epoch to epoch.
-    """
-    xs, ys = [], []
-    for track_id, label in zip(ids, labels, strict=True):
-        sliced = song_slices(_fetch(mels, track_id), config=config)
-        xs.append(sliced.astype(np.float16))
-        ys.append(np.full(len(sliced), label, dtype=np.int32))
-    return np.concatenate(xs), np.concatenate(ys)
-
-
-def _batch_dataset(make_batches: Callable[[], Iterator], n_batches: int, *, config: AudioConfig):
-    """A prefetching ``tf.data.Dataset`` over ``make_batches()``, called afresh for every epoch."""
-    keras_runtime.keras()  # imports TensorFlow quietly
-    import tensorflow as tf
-
-    spec = (
-        tf.TensorSpec((None, config.slice_frames, config.n_mels), tf.float32),
-        tf.TensorSpec((None,), tf.int32),
-    )
-    dataset = tf.data.Dataset.from_generator(make_batches, output_signature=spec)
-    # Knowing the length lets Keras size epochs without a first counting pass.
-    return dataset.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2)
-
-
-def _crop_dataset(stack: _MelStack, labels: np.ndarray, *, slices_per_track: int, batch_size: int, seed: int):
-    """Each epoch: ``slices_per_track`` random crops of every training track, shuffled, in batches."""
-    n_crops = len(labels) * slices_per_track
-    epoch = iter(range(1 << 62))
-
-    def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        rng = np.random.default_rng([seed, next(epoch)])
-        tracks = rng.permutation(np.repeat(np.arange(len(labels)), slices_per_track))
-        room = stack.lengths[tracks] - stack.slice_frames + 1
-        starts = (rng.random(len(tracks)) * room).astype(np.int64)
-        for b in range(0, n_crops, batch_size):
-            picked = tracks[b : b + batch_size]
-            yield stack.crops(picked, starts[b : b + batch_size]), labels[picked]
-
-    return _batch_dataset(batches, math.ceil(n_crops / batch_size), config=stack.config)
-
-
-def _array_dataset(x: np.ndarray, y: np.ndarray, *, batch_size: int, config: AudioConfig):
-    def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for b in range(0, len(y), batch_size):
-            yield x[b : b + batch_size].astype(np.float32), y[b : b + batch_size]
-
-    return _batch_dataset(batches, math.ceil(len(y) / batch_size), config=config)
-
-
-def _class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:
-    """Balanced weights ``n / (k * count)`` so rare genres count as much as common ones."""
-    counts = np.bincount(labels, minlength=n_classes)
-    present = counts > 0
-    weights = np.zeros(n_classes)
-    weights[present] = len(labels) / (present.sum() * counts[present])
-    return {i: float(w) for i, w in enumerate(weights)}
+# --------------------------------------------------------------------------- training progress
 
 
 def _history_callback(history: list[dict], progress: ProgressFn | None, epochs: int):
@@ -360,10 +206,10 @@ class GenreModel:
         y_val = _encode(val_genres, genres, ids=val_ids, split="validation")
         keras.utils.set_random_seed(self.seed)
 
-        stack = _MelStack(mels, list(train_ids), config=self.config)
+        stack = MelStack(mels, list(train_ids), config=self.config)
         try:
             mean, variance = stack.moments(per_band=self.arch == "cnn1d")
-            x_val, y_val = _validation_slices(mels, list(val_ids), y_val, config=self.config)
+            x_val, y_val = validation_slices(mels, list(val_ids), y_val, config=self.config)
             model = build_model(
                 self.arch, n_genres=len(genres), config=self.config, mean=mean, variance=variance
             )
@@ -374,16 +220,16 @@ class GenreModel:
             )
             history: list[dict] = []
             model.fit(
-                _crop_dataset(
+                crop_dataset(
                     stack,
                     y_train,
                     slices_per_track=self.slices_per_track,
                     batch_size=self.batch_size,
                     seed=self.seed,
                 ),
-                validation_data=_array_dataset(x_val, y_val, batch_size=256, config=self.config),
+                validation_data=array_dataset(x_val, y_val, batch_size=256, config=self.config),
                 epochs=self.epochs,
-                class_weight=_class_weights(y_train, len(genres)),
+                class_weight=class_weights(y_train, len(genres)),
                 callbacks=[
                     _history_callback(history, callbacks_progress, self.epochs),
                     keras.callbacks.ReduceLROnPlateau(

@@ -287,3 +287,14 @@ def _as_layout(features: np.ndarray, backbones: Sequence[str]) -> np.ndarray:
         blocks[(name, part)] = features[:, start : start + size]
         start += size
     return np.concatenate([blocks[(name, part)] for name, part, _ in sound_layout(backbones)], axis=1)
+
+
+def by_nearest_match(index, embedding: np.ndarray, calibration: dict) -> Novelty:
+    """The older verdict, for a catalog without sound features: the clip's best match in ``index``
+    against how close catalog songs are to their nearest neighbour (the build's ``calibration``)."""
+    hits = index.query(embedding, k=1, exclude_copies_of=[embedding])
+    if hits and ("p05" not in calibration or "median" not in calibration):
+        return Novelty(False, None)
+    threshold = calibration["p05"] - (calibration["median"] - calibration["p05"]) if hits else 0.0
+    far = not hits or hits[0][1] < threshold
+    return Novelty(far, "far" if far else None)

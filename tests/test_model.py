@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from recommender import model as cnn
+from recommender import mel_data
 from recommender.config import AudioConfig
 from recommender.errors import ModelError, UserInputError, WriteError
 from recommender.files import atomic_write
@@ -124,14 +124,14 @@ def test_song_slices_refuse_wrong_shapes(shape):
 
 
 def test_class_weights_balance_genres():
-    weights = cnn._class_weights(np.array([0] * 6 + [1] * 2), 3)
+    weights = mel_data.class_weights(np.array([0] * 6 + [1] * 2), 3)
     assert weights == pytest.approx({0: 8 / 12, 1: 8 / 4, 2: 0.0})
 
 
-@pytest.mark.parametrize("limit", [cnn.RAM_LIMIT_BYTES, 0])
+@pytest.mark.parametrize("limit", [mel_data.RAM_LIMIT_BYTES, 0])
 def test_mel_stack_crops_in_ram_and_memmap(mels, monkeypatch, limit):
-    monkeypatch.setattr(cnn, "RAM_LIMIT_BYTES", limit)
-    stack = cnn._MelStack(mels, [0, 1], config=CONFIG)
+    monkeypatch.setattr(mel_data, "RAM_LIMIT_BYTES", limit)
+    stack = mel_data.MelStack(mels, [0, 1], config=CONFIG)
     try:
         assert isinstance(stack.data, np.memmap) == (limit == 0)
         assert stack.lengths.tolist() == [300, 300]

@@ -63,7 +63,7 @@ def _create_profile() -> None:
     store = _cache.catalog().store
     pin, again = _pins_typed("sidebar_new_pin", "sidebar_new_pin_again")
     name = st.session_state.get("sidebar_new_user", "")
-    if not (name.strip() or pin or again):
+    if not (name or pin or again):
         return  # an empty form: a second click of a double click, or a click on nothing typed
     if _just_made(name):
         return  # the same form sent twice (a double click on a busy server): the profile is open already

@@ -264,9 +264,10 @@ class Catalog:
         """How many songs the build measured neighbours for: its test songs, or all of them without any."""
         try:
             ids = self._arrays["track_ids"]
-        except NotBuiltError:
+            tracks = self.tracks()
+        except RecommenderError:  # not built, or the database busy: the figures show without their n
             return None
-        splits = self.tracks().set_index("track_id")["split"].reindex([int(t) for t in ids])
+        splits = tracks.set_index("track_id")["split"].reindex([int(t) for t in ids])
         test = int((splits == "test").sum())
         return test or len(ids)
 

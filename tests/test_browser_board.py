@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import test_browser
 from fixtures import copy_home
-from test_browser import CHROMIUM, CHROMIUM_ARGS, LOAD_TIMEOUT_MS, PIN, new_profile_form, serve, wait_idle
+from test_browser import LOAD_TIMEOUT_MS, PIN, new_profile_form, serve, wait_idle
 
 from recommender.store import Store
 
@@ -24,15 +25,8 @@ BOARD_TIMEOUT_S = 240.0
 ANALYSIS_TIMEOUT_S = 600.0  # four clips in turns, and the model's first load, on a busy machine
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM:
-        pytest.skip("no chromium on this machine (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+# test_browser's Chromium, for this module
+chromium = test_browser.browser
 
 
 @pytest.fixture

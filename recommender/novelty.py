@@ -37,7 +37,7 @@ FAR_QUANTILE = 0.99  # share of the catalog's own songs a clip must be further t
 MARGIN = 1.2  # ... by this factor: 1 % of real clips of the catalog's albums pass it (bench/unlike.py)
 MIN_SONGS = 4  # fewer catalog songs: no distance calibration (a clip is judged by the references alone)
 NEARER = 0.5  # a clip this much nearer to a non-music reference than to any catalog song is that sound
-NEARER_FAR = 0.8  # ... and a far clip this much nearer (real music: 1.15 and beyond, bench/unlike.py)
+NEARER_FAR = 0.75  # ... and a far clip this much nearer (espeak-ng speech: 0.54-0.66, real music: 0.83+)
 CONFIDENT = 0.6  # a top tag this probable is musical evidence: such a clip is far only beyond ...
 STRONG = 1.5  # ... this many times the threshold (real clips of the catalog's albums: up to 1.3)
 PARTS = ("penultimate", "tags")  # what of the sound features is compared (``backbone.SOUND_PARTS``)
@@ -224,8 +224,8 @@ def judge(model: NoveltyModel | None, sound: np.ndarray, *, refs: References | N
     A sound that is not music (``refs``, ``non_music.references``; None: none) lying less than
     ``NEARER`` times as far from it as its nearest catalog song, or ``NEARER_FAR`` for a far
     clip, names its kind; else the reason is ``"far"``. Measured (bench/unlike.py): generated
-    noise, hiss and sweeps lie at 0.1-0.3 of that distance, espeak-ng speech at 0.6-0.7, real
-    clips at 1.15 and beyond.
+    noise, hiss and sweeps lie at 0.1-0.3 of that distance, espeak-ng speech at 0.54-0.66, real
+    clips at 0.83 and beyond.
     """
     if model is None:
         return Novelty(False, None)

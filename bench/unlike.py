@@ -130,21 +130,6 @@ def fitted(files: list[Path], cache: SoundCache):
     )
 
 
-def write_references(folder: Path) -> None:
-    """``novelty.REFERENCES`` from tests/nonmusic.py's ``REFERENCE_SOUNDS`` (speech needs espeak-ng)."""
-    from recommender.backbone import DEFAULT_SOUND
-    from recommender.novelty import REFERENCES, save_references
-
-    made = nonmusic.write_references(folder)
-    if len(made) < len(nonmusic.REFERENCE_SOUNDS):
-        sys.exit("espeak-ng is needed for the speech references: apt-get install espeak-ng")
-    cache = SoundCache(folder / "sound-cache.npz")
-    features = np.stack([cache.get(path, DEFAULT_SOUND) for _, path in made])
-    REFERENCES.parent.mkdir(parents=True, exist_ok=True)
-    save_references(REFERENCES, features, [kind for kind, _ in made])
-    print(f"{REFERENCES}: {len(made)} sounds ({REFERENCES.stat().st_size / 1000:.0f} kB)")
-
-
 FIXTURE = ROOT / "tests" / "data" / "real_sound.npz"
 FIXTURE_CLIPS = {"catalog": 100, "queries": 40}
 
@@ -176,15 +161,9 @@ def main() -> None:
     parser.add_argument("--demo-home", type=Path, default=None, help="default: DATA/homes-unlike/demo")
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
-        "--write-references", action="store_true", help="write recommender/data/non_music.npz and stop"
-    )
-    parser.add_argument(
         "--write-fixture", action="store_true", help="write tests/data/real_sound.npz and stop"
     )
     args = parser.parse_args()
-    if args.write_references:
-        write_references(args.data / "references")
-        return
     if args.write_fixture:
         write_fixture(args.data / "clips", SoundCache(args.data / "sound-cache.npz"))
         return
@@ -196,8 +175,10 @@ def main() -> None:
         real_audio.cut_clips(real_audio.album_tracks(roots), out, fraction=0.3, seed=0)
     from recommender.backbone import DEFAULT_SOUND
     from recommender.catalog import Catalog
+    from recommender.non_music import references
     from recommender.novelty import judge
 
+    refs = references(data / "features", DEFAULT_SOUND)  # computed once, then read
     cache = SoundCache(data / "sound-cache.npz")
     queries, catalog = clips(out, "queries", cache), clips(out, "catalog", cache)
     demo = Catalog.open(
@@ -220,9 +201,9 @@ def main() -> None:
     results: dict = {"missing": missing, "catalog_clips": len(catalog), "queries": len(queries)}
     print(f"{'':<5} " + " ".join(f"{k:>17}" for k in odd) + "  clips of its albums  of other albums")
     for name, (model, own, other) in catalogs.items():
-        verdicts = [judge(model, cache.get(f, DEFAULT_SOUND)) for f in odd.values()]
-        mine = [judge(model, cache.get(f, DEFAULT_SOUND)) for f in own]
-        theirs = [judge(model, cache.get(f, DEFAULT_SOUND)) for f in other]
+        verdicts = [judge(model, cache.get(f, DEFAULT_SOUND), refs=refs) for f in odd.values()]
+        mine = [judge(model, cache.get(f, DEFAULT_SOUND), refs=refs) for f in own]
+        theirs = [judge(model, cache.get(f, DEFAULT_SOUND), refs=refs) for f in other]
         cache.save()
         cells = [f"{(v.reason or 'NOT FLAGGED'):>17}" for v in verdicts]
         print(f"{name:<5} " + " ".join(cells) + f"  {_share(mine):>19}  {_share(theirs):>15}")

@@ -402,6 +402,7 @@ def _model_stages(
 
     Returns the model's part of ``build.json``.
     """
+    from recommender import non_music
     from recommender.backbone import tag_names, tag_probabilities
     from recommender.embedding import embed_catalog
     from recommender.evaluate import compare
@@ -439,7 +440,8 @@ def _model_stages(
     calibration = nearest_neighbour_calibration(index, ids)
     NoveltyModel(backbones=sounds.config.backbones).fit(heard).save(
         out / "novelty.npz"
-    )  # what Catalog.novelty_of compares clips with
+    )  # what Catalog.novelty_of compares clips with, and the sounds that are not music:
+    non_music.references(paths.features_dir, sounds.config)  # computed once per home
     keys = np.array([mels.key(int(i)) or "" for i in ids])  # which features are this catalog's own
     atomic_write(
         out / "map.npz",

@@ -345,11 +345,12 @@ class Catalog:
         more, falls back to the old rule: the clip's best match against how close catalog
         songs are to their nearest neighbour.
         """
+        from recommender.non_music import references
         from recommender.novelty import by_nearest_match, judge
 
         reference = self.novelty_reference
         if clip.sound is not None and reference is not None:
-            return judge(reference, clip.sound)
+            return judge(reference, clip.sound, refs=references(self.paths.features_dir, self.sound_config))
         return by_nearest_match(self.index, clip.embedding, (self.model_info or {}).get("calibration") or {})
 
     @cached_property

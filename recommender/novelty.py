@@ -9,12 +9,14 @@ be pulled into a genre. Two kinds of evidence:
   the same leave-one-out distance of every catalog song (calibrated when the catalog is
   built, saved beside its index). A clip further than ``FAR_QUANTILE`` of the catalog's
   own songs, by ``MARGIN``, is ``"far"`` from it.
-- **evidence of sound that is not music**, the same on every catalog: packaged reference
-  sounds (``REFERENCES``: noise, hiss, sweeps, synthesised speech). A clip ``NEARER`` to one
-  of them than to any catalog song is that kind of sound, however varied the catalog.
-  The taggers' outputs take part as half of ``PARTS``; on their own (the top tag's
-  probability, their entropy) they did not tell noise or speech from game music
-  (bench/unlike.py), so no rule reads them alone.
+  A clip beyond that distance whose taggers hear music with confidence (a tag above
+  ``CONFIDENT``: a chiptune in a catalog without one) is far only beyond ``STRONG`` times it.
+- **evidence of sound that is not music**, the same on every catalog: reference sounds
+  synthesised in ``recommender.non_music`` (noise, hiss, sweeps, a speech-like voice). A clip
+  ``NEARER`` to one of them than to any catalog song, or a far clip ``NEARER_FAR`` to one of
+  them, is that kind of sound, however varied the catalog. The taggers' outputs take part as
+  half of ``PARTS``; on their own (the top tag's probability, their entropy) they did not tell
+  noise or speech from game music (bench/unlike.py), so they only hold back a far verdict.
 
 ``NoveltyModel`` learns the first from a catalog; ``judge`` gives the ``Novelty`` verdict
 with a reason the app and the command line show.
@@ -35,11 +37,10 @@ FAR_QUANTILE = 0.99  # share of the catalog's own songs a clip must be further t
 MARGIN = 1.2  # ... by this factor: 1 % of real clips of the catalog's albums pass it (bench/unlike.py)
 MIN_SONGS = 4  # fewer catalog songs: no distance calibration (a clip is judged by the references alone)
 NEARER = 0.5  # a clip this much nearer to a non-music reference than to any catalog song is that sound
+NEARER_FAR = 0.75  # ... and a far clip this much nearer (espeak-ng speech: 0.54-0.66, real music: 0.83+)
+CONFIDENT = 0.6  # a top tag this probable is musical evidence: such a clip is far only beyond ...
+STRONG = 1.5  # ... this many times the threshold (real clips of the catalog's albums: up to 1.3)
 PARTS = ("penultimate", "tags")  # what of the sound features is compared (``backbone.SOUND_PARTS``)
-REFERENCES = Path(__file__).parent / "data" / "non_music.npz"
-"""Sound features (``PARTS`` of the default backbones) of sounds that are not music, each with its
-kind (a key of ``REASONS``): noise of several colours, hiss, sweeps, synthesised speech in several
-voices. Made by ``python bench/unlike.py --write-references`` from generated audio."""
 
 REASONS = {
     "silence": "almost silent: no musical sound, only faint noise",
@@ -208,85 +209,56 @@ def pairwise_knn(z: np.ndarray, ref: np.ndarray, *, k: int, leave_one_out: bool 
 
 @dataclass(frozen=True)
 class References:
-    """Sound features of sounds that are not music (``REFERENCES``): ``features`` ``(n, width)``
-    in the default backbones' layout, ``kinds`` ``(n,)``."""
+    """Sound features of sounds that are not music (``non_music.references``): ``features``
+    ``(n, width)`` in the layout of the clips they are compared with, ``kinds`` ``(n,)``."""
 
     features: np.ndarray
     kinds: np.ndarray
 
 
-_REFERENCES: list[References] = []
-
-
-def references() -> References | None:
-    """The packaged non-music references, read once (None where the file is missing)."""
-    if not _REFERENCES:
-        if not REFERENCES.is_file():
-            return None
-        from recommender.backbone import sound_layout
-
-        with np.load(REFERENCES, allow_pickle=False) as data:
-            compact, kinds = data["sound"].astype(np.float32), data["kinds"]
-        width = sum(size for *_, size in sound_layout(_default_backbones()))
-        features = np.zeros((len(compact), width), np.float32)  # only PARTS are ever compared
-        features[:, columns(_default_backbones())] = compact
-        _REFERENCES.append(References(features, kinds))
-    return _REFERENCES[0]
-
-
-def save_references(path: Path, features: np.ndarray, kinds: Sequence[str]) -> None:
-    """Write ``REFERENCES``: the ``PARTS`` of sound features ``(n, width)`` of the default backbones."""
-    np.savez_compressed(
-        path,
-        sound=np.asarray(features)[:, columns(_default_backbones())].astype(np.float16),
-        kinds=np.array(kinds),
-    )
-
-
 def judge(model: NoveltyModel | None, sound: np.ndarray, *, refs: References | None = None) -> Novelty:
     """The verdict on one clip's sound features ``(width,)`` against a catalog's ``NoveltyModel``.
 
-    Unlike the catalog when its distance passes the catalog's threshold, or when a sound that is
-    not music (``refs``, default the packaged ``references()``) lies less than ``NEARER`` times as
-    far from it as its nearest catalog song; the reason is then that sound's kind, else ``"far"``.
-    Measured (bench/unlike.py): generated non-music lies at 0.02–0.24 of that distance, real
-    clips at 0.8 and beyond.
+    Far when its distance passes the catalog's threshold, unless its taggers hear music with
+    confidence (a top tag above ``CONFIDENT``) and it lies within ``STRONG`` times the threshold.
+    A sound that is not music (``refs``, ``non_music.references``; None: none) lying less than
+    ``NEARER`` times as far from it as its nearest catalog song, or ``NEARER_FAR`` for a far
+    clip, names its kind; else the reason is ``"far"``. Measured (bench/unlike.py): generated
+    noise, hiss and sweeps lie at 0.1-0.3 of that distance, espeak-ng speech at 0.54-0.66, real
+    clips at 0.83 and beyond.
     """
-    refs = refs if refs is not None else references()
     if model is None:
         return Novelty(False, None)
     distance = float(model.distance(sound)[0])
     threshold = model.threshold_
     further = model.further_than(distance)
-    kind = None
-    if refs is not None and len(refs.kinds) and set(model.backbones) <= set(_default_backbones()):
-        mine = model.standardise(sound)
-        theirs = model.standardise(_as_layout(refs.features, model.backbones))
-        gaps = pairwise_knn(theirs, mine, k=1)  # each reference's distance to the clip
-        closest = int(np.argmin(gaps))
-        if gaps[closest] < NEARER * float(model.nearest(sound)[0]):
-            kind = str(refs.kinds[closest])
     far = threshold is not None and distance > threshold
-    if kind is not None:
+    if far and threshold is not None and distance <= STRONG * threshold:
+        far = top_tag(model, sound) < CONFIDENT
+    kind, ratio = nearest_reference(model, sound, refs)
+    if kind is not None and ratio < (NEARER_FAR if far else NEARER):
         return Novelty(True, kind, distance, threshold, further)
     return Novelty(far, "far" if far else None, distance, threshold, further)
 
 
-def _default_backbones() -> tuple[str, ...]:
-    from recommender.backbone import BACKBONES
+def top_tag(model: NoveltyModel, sound: np.ndarray) -> float:
+    """The probability of the tag the backbones of ``model`` hear most surely in ``sound`` ``(width,)``."""
+    from recommender.backbone import tag_probabilities
 
-    return BACKBONES
+    return float(tag_probabilities(np.atleast_2d(sound), model.backbones).max())
 
 
-def _as_layout(features: np.ndarray, backbones: Sequence[str]) -> np.ndarray:
-    """Reference features (default backbones' layout) in the layout of ``backbones``."""
-    from recommender.backbone import sound_layout
-
-    blocks, start = {}, 0
-    for name, part, size in sound_layout(_default_backbones()):
-        blocks[(name, part)] = features[:, start : start + size]
-        start += size
-    return np.concatenate([blocks[(name, part)] for name, part, _ in sound_layout(backbones)], axis=1)
+def nearest_reference(
+    model: NoveltyModel, sound: np.ndarray, refs: References | None
+) -> tuple[str | None, float]:
+    """The kind of the reference sound nearest to the clip, and its distance over that of the
+    clip's nearest catalog song (``(None, inf)`` without references of the clip's layout)."""
+    width = np.atleast_2d(sound).shape[1]
+    if refs is None or not len(refs.kinds) or refs.features.shape[1] != width:
+        return None, float("inf")
+    gaps = pairwise_knn(model.standardise(refs.features), model.standardise(sound), k=1)
+    closest = int(np.argmin(gaps))
+    return str(refs.kinds[closest]), float(gaps[closest]) / max(float(model.nearest(sound)[0]), 1e-12)
 
 
 def by_nearest_match(index, embedding: np.ndarray, calibration: dict) -> Novelty:

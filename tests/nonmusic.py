@@ -78,39 +78,6 @@ def write_all(folder: Path) -> dict[str, Path | None]:
     return {kind: write(folder / f"{kind.replace(' ', '_')}.wav") for kind, write in WRITERS.items()}
 
 
-OTHER_TEXT = (
-    "Yesterday the committee met to discuss the new library. Several members asked about the cost, "
-    "others wanted to know when the building would open, and the chair promised a full report next week."
-)
-
-REFERENCE_SOUNDS = [
-    ("noise", white_noise, {"seed": 1}),
-    ("noise", white_noise, {"seed": 2, "level": 0.05}),
-    ("noise", pink_noise, {"seed": 1}),
-    ("noise", pink_noise, {"seed": 2, "slope": 1.0}),
-    ("silence", hiss, {"seed": 1}),
-    ("silence", hiss, {"seed": 2, "level": 0.0008}),
-    ("sweep", sine_sweep, {"fmin": 60, "fmax": 6000}),
-    ("sweep", sine_sweep, {"fmin": 100, "fmax": 8000, "linear": True}),
-    ("speech", speech, {"text": OTHER_TEXT, "voice": "en-us", "speed": 160}),
-    ("speech", speech, {"text": OTHER_TEXT, "voice": "en+f3", "speed": 140}),
-    ("speech", speech, {"text": OTHER_TEXT, "voice": "de", "speed": 150}),
-    ("speech", speech, {"text": OTHER_TEXT, "voice": "fr+m3", "speed": 170}),
-]
-"""The non-music of ``recommender/data/non_music.npz``: other seeds, levels, sweeps, texts and voices
-than ``WRITERS`` (which the tests use), as ``(kind, writer, options)``."""
-
-
-def write_references(folder: Path) -> list[tuple[str, Path]]:
-    """Every ``REFERENCE_SOUNDS`` as a WAV in ``folder``: ``(kind, path)``; speech left out without espeak-ng."""
-    out = []
-    for i, (kind, write, options) in enumerate(REFERENCE_SOUNDS):
-        path = write(folder / f"{i:02d}-{kind}.wav", **options)
-        if path is not None:
-            out.append((kind, path))
-    return out
-
-
 def _write(path: Path, y: np.ndarray, *, sr: int = SR) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), np.asarray(y, dtype=np.float32), sr, subtype="PCM_16")

@@ -23,7 +23,8 @@ from nonmusic import WRITERS, write_all
 
 from recommender.backbone import BACKBONES, DEFAULT_SOUND, sound_layout
 from recommender.catalog import Catalog
-from recommender.novelty import REASONS, NoveltyModel, References, columns, judge, references
+from recommender.non_music import references
+from recommender.novelty import REASONS, NoveltyModel, References, columns, judge
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = Path(__file__).parent / "data" / "real_sound.npz"
@@ -74,15 +75,6 @@ def test_a_catalog_of_three_songs_has_no_distance_threshold(rng):
     model = NoveltyModel().fit(rng.normal(size=(3, WIDTH)))
     assert model.threshold_ is None
     assert not judge(model, rng.normal(size=WIDTH) + 5.0, refs=NO_REFERENCES).unlike
-
-
-def test_the_packaged_references_hold_every_kind_of_non_music():
-    refs = references()
-    assert refs is not None, (
-        "recommender/data/non_music.npz is missing: python bench/unlike.py --write-references"
-    )
-    assert set(refs.kinds.tolist()) == {"noise", "silence", "sweep", "speech"}
-    assert refs.features.shape[1] == WIDTH
 
 
 # ---- the demo catalog, end to end ---------------------------------------------------------------
@@ -178,16 +170,22 @@ def real():
     return NoveltyModel(backbones=DEFAULT_SOUND.backbones).fit(catalog), queries
 
 
+@pytest.fixture(scope="module")
+def refs(demo) -> References:
+    """The non-music references, as the demo's home keeps them."""
+    return references(demo.paths.features_dir, demo.sound_config)
+
+
 @pytest.mark.parametrize("kind", list(WRITERS))
-def test_non_music_is_unlike_a_real_catalog(real, heard, kind):
+def test_non_music_is_unlike_a_real_catalog(real, heard, refs, kind):
     model, _ = real
-    verdict = judge(model, _heard(heard, kind).sound)
+    verdict = judge(model, _heard(heard, kind).sound, refs=refs)
     assert verdict.unlike and verdict.reason in REASONS, (kind, verdict)
 
 
-def test_real_clips_of_the_catalogs_albums_are_rarely_flagged(real):
+def test_real_clips_of_the_catalogs_albums_are_rarely_flagged(real, refs):
     model, queries = real
-    flagged = [judge(model, q) for q in queries]
+    flagged = [judge(model, q, refs=refs) for q in queries]
     assert len(queries) >= 30
     assert sum(v.unlike for v in flagged) <= 0.03 * len(queries), [v.reason for v in flagged if v.unlike]
 
@@ -198,7 +196,7 @@ REAL_AUDIO = (
 
 
 @pytest.mark.slow
-def test_real_recordings_of_the_catalogs_albums_heard_from_audio_are_not_flagged(real):
+def test_real_recordings_of_the_catalogs_albums_heard_from_audio_are_not_flagged(real, refs):
     """The fixture's judgement from the audio itself, where bench/real_audio.py's clips are present."""
     from recommender.backbone import sound_features
     from recommender.features import clip_features
@@ -216,7 +214,7 @@ def test_real_recordings_of_the_catalogs_albums_heard_from_audio_are_not_flagged
         sound = sound_features([heard], names=DEFAULT_SOUND.backbones, max_patches=DEFAULT_SOUND.max_patches)[
             0
         ]
-        verdict = judge(model, sound)
+        verdict = judge(model, sound, refs=refs)
         if verdict.unlike:
             flagged.append((path.name, verdict.reason))
     assert len(flagged) <= 1, flagged

@@ -8,7 +8,9 @@ one song at a time, told of each skip or song heard to the end), the fixed list 
 seed's most similar songs (``similar``) under the radio's artist rule (no artist of the
 last ``radio.ARTIST_WINDOW`` songs), the same list without that rule (the seed's own
 album first), and 20 random songs. Printed: the share of songs kept (not skipped) after
-5, 10 and 20 songs, mean over the listeners.
+5, 10 and 20 songs, mean over the listeners, and two ceilings: every liked song first (no
+artist rule), and the best a listener who knew their liked songs could do under the artist
+rule (a sub-style of two artists leaves it every third song).
 
 **Hybrid.** Simulated classes: taste groups, each liking three sub-styles of three
 different genres drawn at random (a taste the sound alone does not hold together); each
@@ -65,7 +67,31 @@ def listen(
     others = [int(t) for t in index.track_ids_ if int(t) != seed]
     rand = [int(t) in liked for t in rng.choice(others, size=n, replace=False)]
     return {"radio": kept_radio, "similar, fixed list, same artist rule": windowed,
-            "similar, fixed list, artists repeating": fixed, "random": rand}  # fmt: skip
+            "similar, fixed list, artists repeating": fixed, "random": rand,
+            "best possible under the artist rule": best_under_rule(liked, seed, ranked, artists, n)}  # fmt: skip
+
+
+def best_under_rule(
+    liked: set[int], seed: int, ranked: list[int], artists: dict[int, str], n: int
+) -> list[bool]:
+    """What a listener who knew every liked song would keep under the radio's artist rule: each time a
+    liked song whose artist is allowed (of the artist with most liked songs left), else a song it skips."""
+    left, recent, kept = [t for t in ranked if t in liked], [seed], []
+    for _ in range(n):
+        banned = {artists[r] for r in recent[-radio.ARTIST_WINDOW :]}
+        allowed = [t for t in left if artists[t] not in banned]
+        if allowed:
+            count = {a: sum(artists[t] == a for t in left) for a in {artists[t] for t in allowed}}
+            t = max(allowed, key=lambda t: count[artists[t]])
+            left.remove(t)
+        else:  # every liked song left is by an artist just played: one the listener skips
+            outside = [t for t in ranked if t not in liked and t not in recent]
+            t = next((t for t in outside if artists[t] not in banned), outside[0] if outside else None)
+            if t is None:
+                break
+        kept.append(t in liked)
+        recent.append(t)
+    return kept
 
 
 def bench_radio(catalog, *, listeners: int, seed: int = 0) -> dict:

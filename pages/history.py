@@ -1,4 +1,4 @@
-"""History: the profile's plays, newest first, with when and how each song was found."""
+"""History: the profile's plays and skips, newest first, with when and how each song was found."""
 
 import streamlit as st
 
@@ -8,19 +8,26 @@ from recommender.words import plural
 _routing.ensure_routed(__file__)
 
 st.title(":material/history: History")
-st.caption("Every song you played, newest first: your recommendations are built from it.")
+st.caption(
+    "Every song you played or skipped, newest first: your recommendations and the radio are built from it."
+)
 _text.show_flash()
 cat = _require.require_catalog()
 user = _user.require_user()
 
 with _text.user_errors():
-    plays = cat.store.history(user)
+    plays = cat.store.history_with_skips(user)
     if not len(plays):
         st.info(
             "No plays yet. Press Play on any song and it will show up here.", icon=":material/headphones:"
         )
         st.stop()
-    st.caption(f"{len(plays)} plays of {plays['track_id'].nunique()} songs")
+    skipped = plays["event"].eq("skip")
+    st.caption(
+        f"{plural(int((~skipped).sum()), 'play')} and {plural(int(skipped.sum()), 'skip')} "
+        f"of {plural(plays['track_id'].nunique(), 'song')}"
+    )
+    plays["what"] = plays["event"].map({"play": "played", "skip": "skipped"})
     gone = plays.loc[~plays["in_catalog"].astype(bool)].drop_duplicates("track_id")
     if len(gone):
         names = ", ".join(f"“{_text.md(t)}”" for t in gone["title"].head(5)) + (
@@ -37,7 +44,9 @@ with _text.user_errors():
             _text.flash(f"Removed {plural(len(gone), 'song')} no longer in the catalog.")
             st.rerun()
     columns = [
-        c for c in ("played_at", "title", "artist", "genre", "source", "in_catalog", "track_id") if c in plays
+        c
+        for c in ("played_at", "what", "title", "artist", "genre", "source", "in_catalog", "track_id")
+        if c in plays
     ]
     event = st.dataframe(
         plays[columns],
@@ -46,18 +55,20 @@ with _text.user_errors():
         on_select="rerun",
         selection_mode="single-row",
         column_config={
-            "played_at": st.column_config.DatetimeColumn("played", format="YYYY-MM-DD HH:mm:ss"),
+            "played_at": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm:ss"),
+            "what": st.column_config.TextColumn("played or skipped"),
             "source": st.column_config.TextColumn("found via"),
             "in_catalog": st.column_config.CheckboxColumn("in the catalog"),
             "track_id": st.column_config.NumberColumn("id", format="%d"),
         },
     )
     rows = _songs.selected_rows(event)
-    via = str(plays.iloc[rows[0]]["source"]) if rows else "search"  # found again the way it was found first
+    found = plays.iloc[rows[0]]["source"] if rows else None
+    via = str(found) if isinstance(found, str) else "search"  # found again the way it was found first
     _songs.open_selected("history_table", [plays.iloc[r]["track_id"] for r in rows], via=via)
 
     with st.popover("Clear history", icon=":material/delete_sweep:"):
-        st.write("Forget every play of this profile? Likes and playlists stay.")
+        st.write("Forget every play and skip of this profile? Likes and playlists stay.")
         if st.button("Clear my history", key="history_clear", type="primary"):
             cat.store.clear_history(user)
             _text.flash("Your history is cleared.")

@@ -440,7 +440,7 @@ def test_play_records_a_play_that_history_shows(app_home, catalog):
     goto(at, "history")
     table = at.dataframe[0].value
     assert table.iloc[0]["title"] in title and table.iloc[0]["source"] == "search"
-    assert "1 plays of 1 songs" in shown(at)
+    assert "1 play and 0 skips of 1 song" in shown(at)
 
 
 def test_playing_a_neighbour_records_it_as_found_via_similar(app_home, catalog):

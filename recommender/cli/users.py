@@ -81,10 +81,12 @@ def playlist_parser(sub) -> None:
 
 
 def history_parser(sub) -> None:
-    h = sub.add_parser("history", help="a user's plays, newest first")
+    h = sub.add_parser("history", help="a user's plays and skips, newest first")
     add_common(h, json_flag=True)
     h.add_argument("--user", required=True, help="the profile name")
-    h.add_argument("-k", type=whole(1, MAX_K), default=None, help="only the newest k plays (default all)")
+    h.add_argument(
+        "-k", type=whole(1, MAX_K), default=None, help="only the newest k plays and skips (default all)"
+    )
 
 
 def cmd_play(args) -> None:
@@ -225,12 +227,15 @@ def _playlist_import(args, catalog) -> None:
 
 def cmd_history(args) -> None:
     store = open_catalog(args).store
-    frame = store.history(args.user, k=args.k)
-    cols = ["track_id", "title", "played_at", "source"]
+    frame = store.history_with_skips(args.user, k=args.k)
+    cols = ["track_id", "title", "played_at", "source", "event"]
     rows = results_json(frame[[c for c in cols + ["artist", "genre"] if c in frame]])
 
     def text(o: dict) -> str:  # times to the second; the JSON keeps them whole
-        shown = [r | {"played_at": str(r["played_at"])[:19].replace("T", " ")} for r in o["results"]]
+        shown = [
+            r | {"played_at": str(r["played_at"])[:19].replace("T", " "), "source": r["source"] or "-"}
+            for r in o["results"]
+        ]
         return table(shown, cols)
 
     emit(args, {"user": user_name(store, args.user), "results": rows}, text)

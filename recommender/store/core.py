@@ -384,13 +384,14 @@ class Store(PlaylistStore, ProfileStore, UploadStore, RadioStore, BoardStore):
         )
 
     def clear_history(self, user: str) -> int:
-        """Delete every play of ``user``; returns how many there were."""
+        """Delete every play and skip of ``user`` (what History lists); returns how many plays there were."""
 
         def work(con: duckdb.DuckDBPyConnection, uid: int | None) -> int:
             if uid is None:
                 return 0
             n = con.execute("SELECT count(*) FROM plays WHERE user_id = ?", [uid]).fetchone()[0]
             con.execute("DELETE FROM plays WHERE user_id = ?", [uid])
+            con.execute("DELETE FROM skips WHERE user_id = ?", [uid])
             return int(n)
 
         return self._user_change(user, work)

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from recommender.errors import UserInputError
-from recommender.store.values import _as_utc, _track_id
+from recommender.store.values import _as_utc, _limit, _track_id
 
 MAX_SEED = 200  # characters of a station's seed text
 
@@ -43,6 +43,15 @@ class RadioStore:
                  ORDER BY s.skipped_at DESC"""
         when = None if since is None else _as_utc(since)
         return self._user_read(user, lambda con, uid: con.execute(sql, [uid, when]).df())
+
+    def history_with_skips(self, user: str, *, k: int | None = None) -> pd.DataFrame:
+        """Plays and skips of ``user`` mixed, newest first (a skip before the play it cut short):
+        track_id, title, artist, genre, played_at (when it happened), source (None for a skip),
+        in_catalog, event ("play" or "skip"); the newest ``k`` (None: all)."""
+        limit = _limit(k)
+        return self._user_read(
+            user, lambda con, uid: con.execute(_HISTORY_WITH_SKIPS_SQL, [uid, uid, limit]).df()
+        )
 
     def start_station(self, user: str, seed: str, *, at: datetime | None = None) -> None:
         """Make ``seed`` (``"track:ID"``, ``"tag:NAME"``…) the station of ``user``, starting at ``at`` (now)."""
@@ -73,6 +82,16 @@ class RadioStore:
                     UNION ALL SELECT user_id, track_id, 0, true FROM likes)
                  JOIN tracks t USING (track_id) WHERE t.in_catalog GROUP BY ALL ORDER BY user_id, track_id"""
         return self._read(lambda con: con.execute(sql).df())
+
+
+_HISTORY_WITH_SKIPS_SQL = """
+SELECT track_id, t.title, t.artist, t.genre, e.played_at, e.source, t.in_catalog, e.event FROM (
+    SELECT track_id, played_at, source, 'play' AS event, play_id AS seq FROM plays WHERE user_id = ?
+    UNION ALL
+    SELECT track_id, skipped_at, NULL, 'skip', NULL FROM skips WHERE user_id = ?
+) e JOIN tracks t USING (track_id)
+ORDER BY e.played_at DESC, e.event = 'skip' DESC, e.seq DESC NULLS FIRST LIMIT ?
+"""
 
 
 def _v6_skips(con: duckdb.DuckDBPyConnection) -> None:

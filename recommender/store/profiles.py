@@ -14,6 +14,8 @@ profile's data (``pages/_common.current_user``); the command line runs as the se
 from __future__ import annotations
 
 import hashlib
+import threading
+import weakref
 from typing import NamedTuple
 
 import duckdb
@@ -39,6 +41,23 @@ def _stamp(pin_hash: str | None) -> str:
 def _profile(row: tuple) -> Profile:
     name, key, pin_hash = row
     return Profile(str(name), str(key), pin_hash is not None, _stamp(pin_hash))
+
+
+_MAKING_LOCK = threading.Lock()
+_MAKING: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+
+
+def _making(key: str) -> threading.Lock:
+    """The lock of making profile ``key`` in this process.
+
+    Streamlit starts the next run of a session in a new thread while the run it cuts short is
+    still in a slow call: both may make the same profile at once.
+    """
+    with _MAKING_LOCK:
+        lock = _MAKING.get(key)
+        if lock is None:
+            lock = _MAKING[key] = threading.Lock()
+        return lock
 
 
 class ProfileStore:
@@ -89,6 +108,10 @@ class ProfileStore:
         """
         clean = _clean_name(name, what="profile", max_len=MAX_USER_NAME)
         check_secret(pin)
+        with _making(_user_key(clean)):  # a run cut short may still be making it, in another thread
+            return self._make_or_open(clean, pin, guesses)
+
+    def _make_or_open(self, clean: str, pin: str, guesses: Guesses) -> tuple[Profile, str]:
         found = self._fresh_profile(clean)
         if found is None:
             made = self.create_profile(clean, pin)  # another may make it first: then it is taken

@@ -8,19 +8,28 @@ PIN (the owner's reset) closes the profile in every session that opened it with 
 
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
 
 from pages import _cache, _text, _user
 from pages._access import is_owner
 from recommender.catalog import Catalog
-from recommender.errors import RecommenderError
+from recommender.errors import RecommenderError, UserInputError
 from recommender.profile_names import name_key
-from recommender.store import MAX_USER_NAME, Profile
+from recommender.store import MAX_USER_NAME, Profile, Store
 
 CLAIMED = "This profile had no PIN; the PIN you set now protects it."
 _PIN_KEYS = ("sidebar_new_pin", "sidebar_new_pin_again", "sidebar_pin", "sidebar_claim_pin",
              "sidebar_claim_pin_again", "sidebar_reset_pin")  # fmt: skip
-_STATE = {"user": None, "sidebar_new_user": "", "sidebar_profile_error": None, "sidebar_profile_notice": None}
+_PENDING = "sidebar_profile_asked"  # (name, PIN) of a "Create profile" not yet done; None when done
+_STATE = {
+    "user": None,
+    _PENDING: None,
+    "sidebar_new_user": "",
+    "sidebar_profile_error": None,
+    "sidebar_profile_notice": None,
+}
 _STATE |= dict.fromkeys(_PIN_KEYS, "")
 
 
@@ -55,12 +64,13 @@ def _pins_typed(*keys: str) -> list[str]:
 
 
 def _create_profile() -> None:
-    """The "Create profile" form was sent: one run makes the profile (with its PIN) and opens it.
+    """The "Create profile" form was sent: the request is kept, and the run makes the profile.
 
-    A name that was taken picks that profile, which then asks for its PIN; a profile made
-    before PINs is claimed by the PIN typed here.
+    Only fast writes happen here. Every session-state write is a point where Streamlit may cut a
+    run short for the next request (the second click of a double click), so the slow part, the
+    PIN's hash and the database, is done in the run by ``_make_pending``, which finishes the
+    request on a later run if this one is cut short after the profile was written.
     """
-    store = _cache.catalog().store
     pin, again = _pins_typed("sidebar_new_pin", "sidebar_new_pin_again")
     name = st.session_state.get("sidebar_new_user", "")
     if not (name or pin or again):
@@ -69,22 +79,27 @@ def _create_profile() -> None:
         return  # the same form sent twice (a double click on a busy server): the profile is open already
     if again and again != pin:
         return _said("the two PINs differ: type the same PIN twice")
-    existing = None
+    st.session_state[_PENDING] = (name, pin)
+
+
+def _make_pending(store: Store) -> None:
+    """Make (or open, if a cut-short run made it already) the profile the form asked for."""
+    name, pin = st.session_state[_PENDING]
     try:
-        existing = store.profile(name)
-        if existing is not None and not existing.has_pin:
-            made, notice = store.claim_profile(existing.name, pin), CLAIMED
-        else:
-            made, notice = store.create_profile(name, pin), None
-        _remember(store.profile(made))
+        profile, how = store.make_or_open_profile(name, pin)
     except RecommenderError as error:
+        st.session_state[_PENDING] = None
         _said(str(error))
-        if existing is not None and existing.has_pin:
-            _set_user(existing.name)  # the existing profile, behind its PIN
+        if isinstance(error, UserInputError):  # a taken name: the existing profile, behind its PIN
+            with contextlib.suppress(RecommenderError):
+                if (taken := store.user_name(name)) is not None:
+                    _set_user(taken)
         return
-    _said(notice=notice)
+    _remember(profile)  # first: from here on the profile is this session's, even if the run is cut
+    _set_user(profile.name)
     st.session_state.sidebar_new_user = ""
-    _set_user(made)
+    _said(notice=CLAIMED if how == "claimed" else None)
+    st.session_state[_PENDING] = None
 
 
 def _just_made(name: str) -> bool:
@@ -177,6 +192,8 @@ def sidebar(cat: Catalog) -> None:
         if st.session_state.user and st.query_params.get(_user.USER_PARAM) != st.session_state.user:
             st.query_params[_user.USER_PARAM] = st.session_state.user
         return
+    if st.session_state[_PENDING] is not None:
+        _make_pending(cat.store)
     users = _restore_user(cat, users)
     st.session_state.sidebar_user = st.session_state.user
     st.selectbox(

@@ -390,6 +390,61 @@ def test_the_same_form_sent_twice_keeps_the_profile_open_without_an_error(app_ho
     assert any(b.key == "sidebar_lock" for b in at.sidebar.button)
 
 
+def test_a_create_cut_short_after_the_profile_was_written_is_finished_by_the_next_run(app_home, monkeypatch):
+    """Streamlit cuts a run short at its next session-state write when the second click of a double
+    click arrives: here, right after the profile was written. The next run, whose form is empty
+    (the browser cleared it), must still open the profile that was made."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    from recommender.store import Store
+
+    made, cut = Store.create_profile, []
+
+    def create_then_cut(self, name, pin):
+        stored = made(self, name, pin)
+        if not cut:
+            cut.append(stored)
+            raise StopException()  # what the run's next yield point raises for the waiting request
+        return stored
+
+    monkeypatch.setattr(Store, "create_profile", create_then_cut)
+    at = start("home")
+    at.sidebar.text_input(key="sidebar_new_user").input("gail")
+    at.sidebar.text_input(key="sidebar_new_pin").input("4321")
+    at.sidebar.button(key="sidebar_create_user").click().run()
+    assert cut == ["gail"]
+    assert at.session_state["user"] is None  # the run was cut before it opened the profile
+    at.run()  # the next request (the second click, with nothing typed that is new)
+    assert not at.exception and not at.sidebar.error
+    assert at.session_state["user"] == "gail" and at.query_params["user"] == "gail"
+    assert any(b.key == "sidebar_lock" for b in at.sidebar.button)  # open with its PIN
+    assert Store(app_home / "musicrec.duckdb").users().count("gail") == 1
+
+
+def test_the_same_name_and_pin_sent_after_the_profile_was_made_open_it(app_home):
+    """A first submit whose run was cut after the profile was written leaves a profile this session
+    has not opened: the same name and PIN sent again open it, a wrong PIN says the name is taken."""
+    from recommender.store import Store
+
+    Store(app_home / "musicrec.duckdb").create_profile("hana", "4321")
+    at = start("home")
+    at.sidebar.text_input(key="sidebar_new_user").input("hana")
+    at.sidebar.text_input(key="sidebar_new_pin").input("4321")
+    at.sidebar.button(key="sidebar_create_user").click().run()
+    assert not at.exception and not at.sidebar.error
+    assert at.session_state["user"] == "hana" and any(b.key == "sidebar_lock" for b in at.sidebar.button)
+
+    other = start("home")
+    other.sidebar.text_input(key="sidebar_new_user").input("hana")
+    other.sidebar.text_input(key="sidebar_new_pin").input("9999")
+    other.sidebar.button(key="sidebar_create_user").click().run()
+    assert [re.sub(r"\\(.)", r"\1", e.value) for e in other.sidebar.error] == [
+        "the name 'hana' is taken: pick it in the list and enter its PIN"
+    ]
+    assert other.session_state["user"] == "hana"  # picked, behind its PIN
+    assert not any(b.key == "sidebar_lock" for b in other.sidebar.button)
+
+
 def test_a_profile_list_read_a_moment_too_early_does_not_unpick_the_profile(app_home, monkeypatch):
     from recommender.store import Store
 

@@ -97,6 +97,53 @@ def test_a_profile_without_a_pin_is_claimed_once_and_the_owner_resets(tmp_path):
         store.set_pin("erin", "5678")
 
 
+def test_making_a_profile_twice_opens_it_and_a_taken_name_stays_taken(tmp_path):
+    store = Store(tmp_path / "db.duckdb")
+    made, how = store.make_or_open_profile("ivy", "1234")
+    assert (made.name, made.has_pin, how) == ("ivy", True, "made")
+    assert store.make_or_open_profile("ivy", "1234") == (made, "opened")  # the same form sent again
+    with pytest.raises(
+        UserInputError, match="^the name 'ivy' is taken: pick it in the list and enter its PIN$"
+    ):
+        store.make_or_open_profile("ivy", "0000")
+    with pytest.raises(UserInputError, match="looks like the profile 'ivy'"):
+        store.make_or_open_profile("IVY", "1234")  # a look-alike never opens, even with the right PIN
+    store.create_user("old")  # made before PINs
+    claimed, how = store.make_or_open_profile("old", "5678")
+    assert (claimed.name, claimed.has_pin, how) == ("old", True, "claimed")
+    assert store.unlock_profile("old", "5678") == claimed
+    assert store.users().count("ivy") == 1
+
+
+def test_two_runs_making_one_profile_at_once_make_it_once_and_both_open_it(tmp_path, monkeypatch):
+    """Streamlit starts a session's next run in a new thread while the run it cut short is still
+    hashing the PIN: both ask to make the same profile at the same moment."""
+    import threading
+    import time
+
+    from recommender.store import profiles
+
+    slow_hash = profiles.hash_secret
+    monkeypatch.setattr(profiles, "hash_secret", lambda secret: (time.sleep(0.3), slow_hash(secret))[1])
+    store = Store(tmp_path / "db.duckdb")
+    results, errors = [], []
+
+    def make() -> None:
+        try:
+            results.append(store.make_or_open_profile("kim", "1357"))
+        except UserInputError as error:
+            errors.append(str(error))
+
+    runs = [threading.Thread(target=make) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    assert errors == []
+    assert sorted(how for _, how in results) == ["made", "opened"]
+    assert results[0][0] == results[1][0] and store.users().count("kim") == 1
+
+
 def test_migration_4_folds_old_keys_and_renames_look_alikes_that_now_collide(tmp_path):
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))

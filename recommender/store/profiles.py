@@ -14,6 +14,8 @@ profile's data (``pages/_common.current_user``); the command line runs as the se
 from __future__ import annotations
 
 import hashlib
+import threading
+import weakref
 from typing import NamedTuple
 
 import duckdb
@@ -39,6 +41,23 @@ def _stamp(pin_hash: str | None) -> str:
 def _profile(row: tuple) -> Profile:
     name, key, pin_hash = row
     return Profile(str(name), str(key), pin_hash is not None, _stamp(pin_hash))
+
+
+_MAKING_LOCK = threading.Lock()
+_MAKING: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+
+
+def _making(key: str) -> threading.Lock:
+    """The lock of making profile ``key`` in this process.
+
+    Streamlit starts the next run of a session in a new thread while the run it cuts short is
+    still in a slow call: both may make the same profile at once.
+    """
+    with _MAKING_LOCK:
+        lock = _MAKING.get(key)
+        if lock is None:
+            lock = _MAKING[key] = threading.Lock()
+        return lock
 
 
 class ProfileStore:
@@ -77,6 +96,44 @@ class ProfileStore:
             return clean
 
         return self._run(work)
+
+    def make_or_open_profile(self, name: str, pin: str, *, guesses: Guesses = GUESSES) -> tuple[Profile, str]:
+        """Profile ``name`` made with ``pin``, or opened by it: ``(profile, "made" | "claimed" | "opened")``.
+
+        Making a profile may be asked twice: a form sent twice, or a first request cut short after
+        the profile was written. So a name spelled exactly as an existing profile's opens it when
+        ``pin`` is its PIN (a guess counted like ``unlock_profile``'s), and a profile made before
+        PINs is claimed. Any other taken name, a look-alike one included, is the ``UserInputError``
+        of ``create_profile``, which names the existing profile.
+        """
+        clean = _clean_name(name, what="profile", max_len=MAX_USER_NAME)
+        check_secret(pin)
+        with _making(_user_key(clean)):  # a run cut short may still be making it, in another thread
+            return self._make_or_open(clean, pin, guesses)
+
+    def _make_or_open(self, clean: str, pin: str, guesses: Guesses) -> tuple[Profile, str]:
+        found = self._fresh_profile(clean)
+        if found is None:
+            made = self.create_profile(clean, pin)  # another may make it first: then it is taken
+            return self._fresh_profile(made) or _removed_meanwhile(made), "made"
+        if not found.has_pin:
+            claimed = self.claim_profile(found.name, pin)
+            return self._fresh_profile(claimed) or _removed_meanwhile(claimed), "claimed"
+        if found.name == clean:
+            try:
+                return self.unlock_profile(found.name, pin, guesses=guesses), "opened"
+            except (AccessError, UserInputError):
+                pass  # a wrong PIN, or too many: to whoever makes a profile, a taken name
+        raise UserInputError(_taken(clean, found.name))
+
+    def _fresh_profile(self, clean: str) -> Profile | None:
+        """Profile ``clean`` read now, not from the cache of ``profiles``."""
+        row = self._read(
+            lambda con: con.execute(
+                "SELECT name, name_key, pin_hash FROM users WHERE name_key = ?", [_user_key(clean)]
+            ).fetchone()
+        )
+        return None if row is None else _profile(row)
 
     def claim_profile(self, name: str, pin: str) -> str:
         """Set the first PIN of profile ``name``, made before PINs; returns its name.
@@ -136,6 +193,10 @@ class ProfileStore:
         if row is None:
             raise UserInputError(f"no profile named {clean!r}")
         return str(row[0]), row[1]
+
+
+def _removed_meanwhile(name: str) -> Profile:
+    raise UserInputError(f"the profile {name!r} was removed while it was being made: make it again")
 
 
 def _taken(clean: str, stored: str) -> str:

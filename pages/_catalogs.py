@@ -4,7 +4,8 @@ Any visitor switches the catalog their own session views (``session_state.catalo
 URL, as ``?user=`` keeps the profile). Switching forgets the song on the Song page, the one
 playing and the radio station: their ids are the other catalog's. The profile open in this
 session goes along: its name and PIN are made in the other catalog where it has no profile of
-that name (``Store.share_profile``), so one PIN opens it in every catalog. Making a catalog the
+that name (``Store.share_profile``; ``pages/_profile`` does the same for a profile picked by
+name, ``catalogs.bring_profile``), so one PIN opens it in every catalog. Making a catalog the
 server's default and removing one are the owner's (``pages/_access``), checked again when done.
 """
 
@@ -32,8 +33,11 @@ def viewed() -> str | None:
     return entry.name if entry is not None else None
 
 
-def switch(name: str) -> None:
-    """View catalog ``name`` in this session; the open profile comes along. Unknown names: said once."""
+def switch(name: str, *, first: bool = False) -> None:
+    """View catalog ``name`` in this session; the open profile comes along. Unknown names: said once.
+
+    ``first``: the session's first choice (from its URL): nothing of another catalog to forget yet.
+    """
     entry = catalogs.find(name)
     if entry is None or not entry.built:
         st.session_state[_UNKNOWN] = name
@@ -42,15 +46,16 @@ def switch(name: str) -> None:
     opened = _user.current_user()
     st.session_state[_cache.CATALOG_KEY] = entry.name
     st.query_params[PARAM] = entry.name
-    for key in ("track_id", _player.NOW_PLAYING, _player.ERROR, _radio.STATION):
-        st.session_state[key] = None
-    st.query_params.pop("track", None)
+    if not first:  # the song shown, playing and the station are ids of the other catalog
+        for key in ("track_id", _player.NOW_PLAYING, _player.ERROR, _radio.STATION):
+            st.session_state[key] = None
+        st.query_params.pop("track", None)
     after = _cache.catalog()
     if opened and before is not None and after is not None and before.paths != after.paths:
         try:
             before.store.share_profile(opened, after.store)
         except RecommenderError as error:
-            _text.flash(f"Your profile could not come along: {error}")
+            _text.flash(f"Your profile could not come along: {_text.md(error)}")
 
 
 def follow_url() -> None:
@@ -58,7 +63,7 @@ def follow_url() -> None:
     wanted = st.query_params.get(PARAM)
     chosen = st.session_state.get(_cache.CATALOG_KEY)
     if wanted and (not isinstance(chosen, str) or name_key(wanted[:200]) != name_key(chosen)):
-        switch(wanted[: catalogs.MAX_NAME * 2])
+        switch(wanted[: catalogs.MAX_NAME * 2], first=not isinstance(chosen, str))
         if st.session_state.get(_UNKNOWN) is not None:
             st.query_params.pop(PARAM, None)
     elif chosen and not wanted:

@@ -12,6 +12,7 @@ import streamlit as st
 
 from pages import _cache, _text, _user
 from pages._access import is_owner
+from recommender import catalogs
 from recommender.catalog import Catalog
 from recommender.errors import RecommenderError
 from recommender.profile_names import name_key
@@ -71,6 +72,7 @@ def _create_profile() -> None:
         return _said("the two PINs differ: type the same PIN twice")
     existing = None
     try:
+        _from_other_catalog(_cache.catalog(), name)  # a name of another catalog is that profile here too
         existing = store.profile(name)
         if existing is not None and not existing.has_pin:
             made, notice = store.claim_profile(existing.name, pin), CLAIMED
@@ -149,9 +151,13 @@ def _restore_user(cat: Catalog, users: list[str]) -> list[str]:
     if user is None and (wanted := st.query_params.get(_user.USER_PARAM)):
         key = name_key(wanted.strip()[: MAX_USER_NAME + 1])  # a longer name is no profile's
         user = next((u for u in users if name_key(u) == key), None)
+        if user is None and _from_other_catalog(cat, wanted.strip()[: MAX_USER_NAME + 1]):
+            user = cat.store.user_name(wanted.strip())
     if user is not None and user not in users:
         try:
             stored = cat.store.user_name(user)
+            if stored is None and _from_other_catalog(cat, user):
+                stored = cat.store.user_name(user)
         except RecommenderError:
             stored = user  # cannot tell now: keep it picked rather than lose it
         if stored is not None:
@@ -159,6 +165,14 @@ def _restore_user(cat: Catalog, users: list[str]) -> list[str]:
         user = stored
     _set_user(user)
     return users
+
+
+def _from_other_catalog(cat: Catalog, name: str) -> bool:
+    """Profile ``name`` of another catalog of this server made here, with its PIN (``catalogs.bring_profile``)."""
+    try:
+        return catalogs.bring_profile(name, cat.paths)
+    except RecommenderError:
+        return False
 
 
 def sidebar(cat: Catalog) -> None:

@@ -241,6 +241,26 @@ def _build_summary(paths: Paths) -> dict:
     }
 
 
+# ---- profiles: one name and PIN in every catalog of the home ---------------------------------------
+def bring_profile(name: str, into: Paths, home: str | os.PathLike | None = None) -> bool:
+    """Make profile ``name`` in the catalog at ``into`` from another catalog of the home that has it.
+
+    Only its name and its PIN's hash travel (``Store.share_profile``), and only where ``into``
+    has no profile of that name (or one without a PIN): the same PIN opens it, and nothing of
+    its plays, likes or playlists moves. Returns whether another catalog had it.
+    """
+    from recommender.store import Store
+
+    target = Store(into.database)
+    for entry in entries(home, built_only=True):
+        if entry.paths.home.resolve() == into.home.resolve() or not entry.paths.database.is_file():
+            continue
+        source = Store(entry.paths.database)
+        if source.profile(name) is not None:
+            return source.share_profile(name, target) is not None
+    return False
+
+
 # ---- changes (the owner's: the command line runs as the owner, the app asks first) ------------
 def for_build(name: str | None, home: str | os.PathLike | None = None) -> Entry:
     """The catalog a build of ``name`` goes into, made (recorded) if it is new.

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from recommender import catalogs, cli, jobs
 from recommender.catalog import Catalog
 from recommender.config import Paths
-from recommender.errors import UserInputError
+from recommender.errors import AccessError, UserInputError
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
@@ -332,3 +332,33 @@ def test_the_owner_makes_a_catalog_the_default_and_removes_one(served):
     at.button(key="catalogs_remove").click().run()
     assert not at.exception and catalogs.find("Our music", served) is None
     assert songs(at) == "24" and catalogs.current(served).name == "Main"
+
+
+def test_the_boards_join_link_names_the_catalog_it_shows():
+    from recommender.board import join_link
+
+    link = join_link("http://10.1.2.3:8501/board?user=x", catalog="Our music")
+    assert link == "http://10.1.2.3:8501/?catalog=Our%20music"
+    assert join_link("http://10.1.2.3:8501/board") == "http://10.1.2.3:8501/"
+
+
+def test_a_profile_of_one_catalog_opens_with_its_pin_in_another(served):
+    at = start(params={"catalog": "Our music", "user": "ada"})
+    assert at.session_state["user"] == "Ada" and songs(at) == "6"
+    at.sidebar.text_input(key="sidebar_pin").input(PIN)
+    at.sidebar.button(key="sidebar_unlock").click().run()
+    assert not at.exception
+    assert at.sidebar.button(key="sidebar_lock").label == "Lock this profile"
+    ours = Catalog.open(served / "catalogs" / "our-music").store
+    assert ours.history("Ada").empty  # the name and PIN came along, none of Main's plays
+    assert len(Catalog.open(served).store.history("Ada")) == 1
+
+
+def test_a_new_profile_cannot_take_a_name_another_catalog_has(served):
+    at = start(params={"catalog": "Our music"})
+    at.sidebar.text_input(key="sidebar_new_user").input("ADA")
+    at.sidebar.text_input(key="sidebar_new_pin").input("9999")
+    at.sidebar.button(key="sidebar_create_user").click().run()
+    assert "the name 'ADA' is taken" in texts(at).replace("\\", "")
+    with pytest.raises(AccessError, match="wrong PIN"):
+        Catalog.open(served / "catalogs" / "our-music").store.unlock_profile("Ada", "9999")

@@ -23,6 +23,7 @@ from recommender.build import SOURCE_LABELS
 from recommender.config import Paths
 from recommender.errors import AccessError, RecommenderError, UserInputError
 from recommender.limits import worker_limit
+from recommender.profile_names import name_key
 from recommender.progress import EpochMetrics, ProgressEvent
 from recommender.words import plural
 
@@ -269,8 +270,10 @@ def _still_running() -> dict:
 
 def _view_own(state: dict) -> None:
     """The session that started this build views its catalog once it can be used; other sessions stay."""
-    name = state.get("catalog")
-    if name and st.session_state.get(STARTED) == name:
+    name, started = state.get("catalog"), st.session_state.get(STARTED)
+    if not isinstance(name, str) or not isinstance(started, str) or name_key(name) != name_key(started):
+        return
+    if name_key(name) != name_key(_catalogs.viewed() or ""):
         _catalogs.switch(name)
 
 

@@ -97,6 +97,8 @@ def sidebar() -> None:
 
 def owner_list() -> None:
     """The owner's list of the server's catalogs: make one the default, remove one. Nothing for a visitor."""
+    if message := st.session_state.pop("catalogs_error", None):  # also for a session no longer the owner's
+        st.error(_text.md(message), icon=":material/error:")
     if not _access.is_owner():
         return
     built = names()
@@ -116,8 +118,6 @@ def owner_list() -> None:
             st.selectbox("Remove a catalog", removable, index=None, key="catalogs_remove_pick")
             st.checkbox("Yes, delete its songs, uploads and users' data", key="catalogs_remove_sure")
             st.button("Remove it", key="catalogs_remove", icon=":material/delete:", on_click=_remove)
-        if message := st.session_state.get("catalogs_error"):
-            st.error(_text.md(message), icon=":material/error:")
 
 
 def _make_default() -> None:

@@ -274,7 +274,7 @@ def test_a_visitor_switches_catalogs_in_the_sidebar(served):
     assert songs(at) == "24"
     at.selectbox(key="sidebar_catalog").set_value("Our music").run()
     assert not at.exception and songs(at) == "6"
-    assert at.query_params["catalog"] == ["Our music"]
+    assert at.query_params["catalog"] == "Our music"
     at.selectbox(key="sidebar_catalog").set_value("Main").run()
     assert songs(at) == "24"
     assert catalogs.current(served).name == "Main"  # a visitor's switch is their session's alone
@@ -316,7 +316,7 @@ def test_the_owners_actions_check_again_when_they_run(served):
     at.selectbox(key="catalogs_default_pick").set_value("Our music")
     at.button(key="catalogs_default").click().run()
     assert catalogs.current(served).name == "Main"
-    assert "only the owner of this server can choose its default catalog" in texts(at) or not at.get("button")
+    assert "only the owner of this server can choose its default catalog" in texts(at)
 
 
 def test_the_owner_makes_a_catalog_the_default_and_removes_one(served):

@@ -20,6 +20,8 @@ from recommender.profile_names import name_key
 
 PARAM = "catalog"
 _UNKNOWN = "catalog_unknown"  # a name from the URL that is no catalog of this server, said once
+# Pages' own state that holds songs or playlists of the catalog in view (each page sets it up again).
+_IDS_OF_A_CATALOG = ("song_link", "mix_add", "mix_subtract", "playlists_path", "playlists_selected")
 
 
 def names() -> list[str]:
@@ -46,9 +48,11 @@ def switch(name: str, *, first: bool = False) -> None:
     opened = _user.current_user()
     st.session_state[_cache.CATALOG_KEY] = entry.name
     st.query_params[PARAM] = entry.name
-    if not first:  # the song shown, playing and the station are ids of the other catalog
+    if not first:  # the song shown, playing, the station, mixes and paths are ids of the other catalog
         for key in ("track_id", _player.NOW_PLAYING, _player.ERROR, _radio.STATION):
             st.session_state[key] = None
+        for key in _IDS_OF_A_CATALOG:
+            st.session_state.pop(key, None)
         st.query_params.pop("track", None)
     after = _cache.catalog()
     if opened and before is not None and after is not None and before.paths != after.paths:

@@ -362,3 +362,13 @@ def test_a_new_profile_cannot_take_a_name_another_catalog_has(served):
     assert "the name 'ADA' is taken" in texts(at).replace("\\", "")
     with pytest.raises(AccessError, match="wrong PIN"):
         Catalog.open(served / "catalogs" / "our-music").store.unlock_profile("Ada", "9999")
+
+
+def test_switching_forgets_the_songs_of_the_other_catalog(served):
+    at = start()
+    first = int(Catalog.open(served).tracks()["track_id"].iloc[0])
+    at.session_state["track_id"] = first
+    at.session_state["mix_add"] = [first]
+    at.selectbox(key="sidebar_catalog").set_value("Our music").run()
+    assert not at.exception
+    assert at.session_state["track_id"] is None and "mix_add" not in at.session_state

@@ -199,7 +199,7 @@ def test_user_data_belongs_to_its_catalog(two, capsys):
 
 
 def test_an_upload_stays_in_the_catalog_it_was_added_to(two, tmp_path, capsys):
-    home, _ = two
+    home = copy_home(two[0], tmp_path / "copy")
     clip = write_audio(tmp_path / "clip.wav", tone(5.0, freq=330, seed=9), 22_050)
     added = run_json(capsys, "add", "--file", str(clip), "--title", "Class clip", "--catalog", "Our music",
                      home=home)  # fmt: skip

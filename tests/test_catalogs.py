@@ -372,3 +372,15 @@ def test_switching_forgets_the_songs_of_the_other_catalog(served):
     at.selectbox(key="sidebar_catalog").set_value("Our music").run()
     assert not at.exception
     assert at.session_state["track_id"] is None and "mix_add" not in at.session_state
+
+
+def test_the_build_form_says_which_catalog_a_build_makes(served):
+    at = start(owner=True)
+    assert "Builds Main anew" in texts(at).replace("\\", "").replace("*", "")
+    at.text_input(key="home_catalog").input("Class of 2026").run()
+    assert "Makes a new catalog, Class of 2026, beside the others." in texts(at).replace("\\", "").replace(
+        "*", ""
+    )
+    at.text_input(key="home_catalog").input("../etc").run()
+    assert "a catalog's name is letters, digits, spaces" in texts(at).replace("\\", "")
+    assert catalogs.find("Class of 2026", served) is None  # naming it in the form makes nothing

@@ -44,18 +44,23 @@ def _music_folder(root: Path) -> Path:
 
 def _build(pg, *, name: str, folder: Path | None = None) -> None:
     """Fill the Home page's build form (the first one, or "Build another catalog") and wait until it is done."""
-    if pg.get_by_text("Build another catalog").count():
-        pg.get_by_text("Build another catalog").click()
+    form = pg.locator('[data-testid="stMain"]')
+    another = pg.locator('[data-testid="stExpander"]').filter(has_text="Build another catalog")
+    if another.count():
+        another.locator("summary").first.click()
+        form = another
+        form.get_by_text("Music folder", exact=True).wait_for(state="visible")
     if folder is None:
-        pg.get_by_label("Songs").fill("24")
-        pg.get_by_label("Songs").press("Enter")
+        form.get_by_label("Songs").fill("24")
+        form.get_by_label("Songs").press("Enter")
     else:
-        pg.get_by_text("Music folder", exact=True).click()
-        box = pg.get_by_role("textbox", name="Music folder (inside this server's music folders)")
+        form.get_by_text("Music folder", exact=True).click()
+        wait_idle(pg)
+        box = form.get_by_role("textbox", name="Music folder (inside this server's music folders)")
         box.fill(str(folder))
         box.press("Enter")
         wait_text(pg, "6 audio files, 2 folders as genres")
-    field = pg.get_by_role("textbox", name="Catalog name")
+    field = form.get_by_role("textbox", name="Catalog name")
     field.fill(name)
     field.press("Enter")
     wait_text(pg, f"Makes a new catalog, {name}, beside the others.")
@@ -81,13 +86,14 @@ def _open(pg, url: str) -> None:
         wait_idle(pg)
 
 
-def test_two_catalogs_keep_their_own_playlists_history_likes_and_uploads(browser, tmp_path):
+def test_two_catalogs_keep_their_own_playlists_history_likes_and_uploads(browser, tmp_path, request):
     home = tmp_path / "home"
     music = _music_folder(home / "music" / "class")  # inside the home's music folder
     clip = write_audio(tmp_path / "clip.wav", tone(6.0, freq=523, seed=42), 22_050)
     with test_browser.serve(home, tmp_path / "streamlit.log") as url:
         pg = browser.new_page(viewport={"width": 1280, "height": 900})
         pg.set_default_timeout(LOAD_TIMEOUT_MS)
+        request.addfinalizer(lambda: pg.is_closed() or pg.screenshot(path=str(tmp_path / "last.png")))
         pg.goto(url)
         wait_idle(pg)
         _build(pg, name="Demo")

@@ -47,24 +47,34 @@ def _build(pg, *, name: str, folder: Path | None = None) -> None:
     form = pg.locator('[data-testid="stMain"]')
     another = pg.locator('[data-testid="stExpander"]').filter(has_text="Build another catalog")
     if another.count():
-        another.locator("summary").first.click()
         form = another
-        form.get_by_text("Music folder", exact=True).wait_for(state="visible")
-    if folder is None:
-        form.get_by_label("Songs").fill("24")
-        form.get_by_label("Songs").press("Enter")
-    else:
-        form.get_by_text("Music folder", exact=True).click()
+
+    def opened():
+        """The form, its expander opened again where a rerun closed it."""
         wait_idle(pg)
-        box = form.get_by_role("textbox", name="Music folder (inside this server's music folders)")
+        if another.count() and not form.get_by_text("Music folder", exact=True).is_visible():
+            another.locator("summary").first.click()
+            form.get_by_text("Music folder", exact=True).wait_for(state="visible")
+        return form
+
+    if folder is None:
+        opened().get_by_label("Songs").fill("24")
+        opened().get_by_label("Songs").press("Enter")
+    else:
+        opened().get_by_text("Music folder", exact=True).click()
+        box = opened().get_by_role("textbox", name="Music folder (inside this server's music folders)")
         box.fill(str(folder))
         box.press("Enter")
+        opened()
         wait_text(pg, "6 audio files, 2 folders as genres")
-    field = form.get_by_role("textbox", name="Catalog name")
+    field = opened().get_by_role("textbox", name="Catalog name")
     field.fill(name)
     field.press("Enter")
+    opened()
     wait_text(pg, f"Makes a new catalog, {name}, beside the others.")
-    pg.get_by_role("button", name="Build the catalog").or_(pg.get_by_role("button", name="Build it")).click()
+    opened().get_by_role("button", name="Build the catalog").or_(
+        pg.get_by_role("button", name="Build it")
+    ).click()
     wait_text(pg, "The new catalog is built and in use", timeout_ms=BUILD_TIMEOUT_MS)
     wait_idle(pg)
 

@@ -138,11 +138,10 @@ def test_two_catalogs_keep_their_own_playlists_history_likes_and_uploads(browser
         pg.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(clip))
         wait_idle(pg)
         pg.get_by_role("textbox", name="Title").fill("Class recording")
-        pg.get_by_role("textbox", name="Title").press("Enter")
-        wait_idle(pg)
         pg.get_by_role("button", name="Add to the catalog").click()
         wait_idle(pg)
         assert_no_errors(pg)
+        wait_text(pg, "Class recording")  # its Song page
 
         for _ in range(2):  # back and forth: each catalog's data whole every time
             for name in ("Demo", "Our music"):

@@ -289,15 +289,7 @@ def test_history_is_newest_first_with_sources_and_limit(store):
         "ann", 3, source="cli", at=datetime(2024, 5, 1, 14, 30, tzinfo=timezone(timedelta(hours=2)))
     )
     history = store.history("ann")
-    assert list(history.columns) == [
-        "track_id",
-        "title",
-        "artist",
-        "genre",
-        "played_at",
-        "source",
-        "in_catalog",
-    ]
+    assert list(history.columns) == ["track_id", "title", "artist", "genre", "played_at", "source", "in_catalog"]
     assert history["track_id"].tolist() == [2, 3, 1]
     assert history["source"].tolist() == ["map", "cli", "search"]
     assert history["played_at"].iloc[1] == datetime(2024, 5, 1, 12, 30)

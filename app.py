@@ -1,14 +1,15 @@
 """musicrec in the browser: ``streamlit run app.py``.
 
-This file only routes: page config, the navigation, the shared sidebar (profile picker,
-catalog status, the owner's password), then the chosen page runs. Each page lives in ``pages/``.
+This file only routes: page config, the navigation, the catalog this session views, the shared
+sidebar (catalog switch, profile picker, catalog status, the owner's password), then the
+chosen page runs. Each page lives in ``pages/``.
 """
 
 from pathlib import Path
 
 import streamlit as st
 
-from pages import _access, _build, _cache, _player, _routing, _sidebar
+from pages import _access, _build, _cache, _catalogs, _player, _routing, _sidebar
 
 # The tab icon is a file of the project: a Material or emoji icon would be fetched from a font or CDN server.
 ICON = Path(__file__).parent / "assets" / "icon.png"
@@ -37,6 +38,7 @@ pages = {
     ],
 }
 page = st.navigation(pages)
+_catalogs.follow_url()
 cat = _cache.catalog()
 _player.show(cat)
 _sidebar.sidebar(cat)

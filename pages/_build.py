@@ -17,12 +17,13 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from pages import _access, _cache, _routing, _text
-from recommender import access, jobs, listeners, plots
+from pages import _access, _cache, _catalogs, _routing, _text
+from recommender import access, catalogs, jobs, listeners, plots
 from recommender.build import SOURCE_LABELS
 from recommender.config import Paths
 from recommender.errors import AccessError, RecommenderError, UserInputError
 from recommender.limits import worker_limit
+from recommender.profile_names import name_key
 from recommender.progress import EpochMetrics, ProgressEvent
 from recommender.words import plural
 
@@ -50,6 +51,8 @@ def build_form(prefix: str, *, label: str = "Build the catalog") -> None:
     for key, value in DEFAULTS.items():  # this session's own choices: never another's
         if f"{prefix}_{key}" not in st.session_state:
             st.session_state[f"{prefix}_{key}"] = value
+    if f"{prefix}_catalog" not in st.session_state:  # by default, the catalog in view is built anew
+        st.session_state[f"{prefix}_catalog"] = _catalogs.viewed() or ""
 
     source = st.radio(
         "Source", SOURCES, format_func=SOURCE_LABELS.get, key=f"{prefix}_source", horizontal=True
@@ -79,6 +82,7 @@ def build_form(prefix: str, *, label: str = "Build the catalog") -> None:
         st.caption(_roots_words())
         problem = _check_fma(st.session_state[f"{prefix}_metadata"], st.session_state[f"{prefix}_fma_audio"])
 
+    _name_field(prefix)
     with st.expander("Model and options"):
         archs = listeners.labels()
         st.selectbox("Model", list(archs), format_func=archs.get, key=f"{prefix}_arch")
@@ -90,8 +94,55 @@ def build_form(prefix: str, *, label: str = "Build the catalog") -> None:
         label, type="primary", icon=":material/build:", key=f"{prefix}_build", disabled=problem is not None
     ):
         with _text.user_errors():
-            jobs.start(_options(prefix))
+            name = target_name(prefix)
+            jobs.start(_options(prefix), catalog=name)
+            st.session_state[STARTED] = name
             st.rerun()
+
+
+STARTED = "build_started_catalog"  # the catalog this session's own build makes: viewed once it is usable
+
+
+def _name_field(prefix: str) -> None:
+    """The catalog's name: the one in view rebuilds it, a new one makes a catalog beside the others."""
+    st.text_input(
+        "Catalog name", key=f"{prefix}_catalog", max_chars=catalogs.MAX_NAME, placeholder=_default_name(prefix),
+        help="A new name makes a new catalog beside the others; the name of one rebuilds it. "
+        "No other catalog is touched.",
+    )  # fmt: skip
+    try:
+        name = target_name(prefix)
+    except RecommenderError as error:
+        st.error(_text.md(error), icon=":material/error:")
+        return
+    found = catalogs.find(name)
+    if found is not None and found.built:
+        st.caption(
+            f"Builds **{_text.md(found.name)}** anew: its profiles' playlists, plays and likes stay; "
+            "it keeps serving until the new build is complete."
+        )
+    else:
+        st.caption(f"Makes a new catalog, **{_text.md(name)}**, beside the others.")
+
+
+def _default_name(prefix: str) -> str:
+    """The name a build gets when none is typed: its source's ("Demo", the folder's name, "FMA")."""
+    source = st.session_state.get(f"{prefix}_source", "demo")
+    if source == "folder":
+        folder = str(st.session_state.get(f"{prefix}_audio") or "").strip().rstrip("/\\")
+        last = folder.replace("\\", "/").rsplit("/", 1)[-1][: catalogs.MAX_NAME].strip()
+        try:
+            return catalogs.check_name(last.capitalize()) if last else "Our music"
+        except RecommenderError:
+            return "Our music"
+    return "FMA" if source == "fma" else "Demo"
+
+
+def target_name(prefix: str) -> str:
+    """The catalog this session's build goes into: the name typed, else the source's; checked."""
+    typed = st.session_state.get(f"{prefix}_catalog")
+    typed = typed if isinstance(typed, str) else ""
+    return catalogs.check_name(typed if typed.strip() else _default_name(prefix))
 
 
 def _roots_words() -> str:
@@ -205,14 +256,25 @@ def _still_running() -> dict:
     if not state or state.get("state") != "running":
         _cache.invalidate()
         if state and state.get("state") == "done":
+            _view_own(state)
             _text.flash(DONE_MESSAGE)
         st.rerun(scope="app")
     usable = state.get("usable_at")
     if usable and st.session_state.get("build_usable_seen") != usable:
         st.session_state["build_usable_seen"] = usable
         _cache.invalidate()
+        _view_own(state)
         st.rerun(scope="app")
     return state
+
+
+def _view_own(state: dict) -> None:
+    """The session that started this build views its catalog once it can be used; other sessions stay."""
+    name, started = state.get("catalog"), st.session_state.get(STARTED)
+    if not isinstance(name, str) or not isinstance(started, str) or name_key(name) != name_key(started):
+        return
+    if name_key(name) != name_key(_catalogs.viewed() or ""):
+        _catalogs.switch(name)
 
 
 def show_running(*, key: str) -> None:
@@ -289,7 +351,8 @@ def _progress(state: dict) -> None:
             first = " · its first songs in use " + (
                 "in a moment" if until_usable < 5 else f"in {_about(until_usable)}"
             )
-        st.markdown(f"**Building the {_text.md(source.lower())}** · {_minutes(elapsed)} so far{first}")
+        named = f" “{_text.md(state['catalog'])}”" if state.get("catalog") else ""
+        st.markdown(f"**Building the {_text.md(source.lower())}**{named} · {_minutes(elapsed)} so far{first}")
     left = step.left_at(now)
     counted = f"{step.done:,} / {step.total:,}" if step.total else "…"
     text = f"{step.label}: {counted}" + (f" · {_left_words(left)}" if left is not None else "")

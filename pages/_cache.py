@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._text import md
-from recommender import plots
+from recommender import catalogs, plots
 from recommender.catalog import Catalog
 from recommender.config import Paths
 from recommender.describe import SoundTraits
@@ -27,14 +27,29 @@ def _build_stamp(paths: Paths) -> int:
         return 0
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _open_catalog(home: str, stamp: int) -> Catalog:
     return Catalog.open(home)
 
 
+CATALOG_KEY = "catalog"
+"""Session state: the name of the catalog this session views (None: the home's current one)."""
+
+
+def catalog_entry() -> catalogs.Entry | None:
+    """The home's catalog this session views: the one it chose while it exists, else the home's current one."""
+    chosen = st.session_state.get(CATALOG_KEY)
+    found = catalogs.find(chosen) if isinstance(chosen, str) else None
+    return found if found is not None and found.built else catalogs.current()
+
+
 def catalog() -> Catalog | None:
-    """The built catalog of ``$MUSICREC_HOME`` (default ./artifacts), or None when nothing is built."""
-    paths = Paths.at()
+    """The catalog this session views, of ``$MUSICREC_HOME`` (default ./artifacts); None when nothing is built.
+
+    Each catalog is cached by its own folder and build, so one catalog's songs never meet another's map.
+    """
+    entry = catalog_entry()
+    paths = entry.paths if entry is not None else Paths.at()
     stamp = _build_stamp(paths)
     if not stamp:
         return None

@@ -14,10 +14,11 @@ import streamlit as st
 
 from pages import _cache, _text, _user
 from pages._access import is_owner
+from recommender import catalogs
 from recommender.catalog import Catalog
 from recommender.errors import RecommenderError, UserInputError
 from recommender.profile_names import name_key
-from recommender.store import MAX_USER_NAME, Profile, Store
+from recommender.store import MAX_USER_NAME, Profile
 
 CLAIMED = "This profile had no PIN; the PIN you set now protects it."
 _PIN_KEYS = ("sidebar_new_pin", "sidebar_new_pin_again", "sidebar_pin", "sidebar_claim_pin",
@@ -82,10 +83,12 @@ def _create_profile() -> None:
     st.session_state[_PENDING] = (name, pin)
 
 
-def _make_pending(store: Store) -> None:
+def _make_pending(cat: Catalog) -> None:
     """Make (or open, if a cut-short run made it already) the profile the form asked for."""
     name, pin = st.session_state[_PENDING]
+    store = cat.store
     try:
+        _from_other_catalog(cat, name)  # a name of another catalog is that profile here too
         profile, how = store.make_or_open_profile(name, pin)
     except RecommenderError as error:
         st.session_state[_PENDING] = None
@@ -164,9 +167,13 @@ def _restore_user(cat: Catalog, users: list[str]) -> list[str]:
     if user is None and (wanted := st.query_params.get(_user.USER_PARAM)):
         key = name_key(wanted.strip()[: MAX_USER_NAME + 1])  # a longer name is no profile's
         user = next((u for u in users if name_key(u) == key), None)
+        if user is None and _from_other_catalog(cat, wanted.strip()[: MAX_USER_NAME + 1]):
+            user = cat.store.user_name(wanted.strip())
     if user is not None and user not in users:
         try:
             stored = cat.store.user_name(user)
+            if stored is None and _from_other_catalog(cat, user):
+                stored = cat.store.user_name(user)
         except RecommenderError:
             stored = user  # cannot tell now: keep it picked rather than lose it
         if stored is not None:
@@ -174,6 +181,14 @@ def _restore_user(cat: Catalog, users: list[str]) -> list[str]:
         user = stored
     _set_user(user)
     return users
+
+
+def _from_other_catalog(cat: Catalog, name: str) -> bool:
+    """Profile ``name`` of another catalog of this server made here, with its PIN (``catalogs.bring_profile``)."""
+    try:
+        return catalogs.bring_profile(name, cat.paths)
+    except RecommenderError:
+        return False
 
 
 def sidebar(cat: Catalog) -> None:
@@ -193,7 +208,7 @@ def sidebar(cat: Catalog) -> None:
             st.query_params[_user.USER_PARAM] = st.session_state.user
         return
     if st.session_state[_PENDING] is not None:
-        _make_pending(cat.store)
+        _make_pending(cat)
     users = _restore_user(cat, users)
     st.session_state.sidebar_user = st.session_state.user
     st.selectbox(

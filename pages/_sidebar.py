@@ -1,10 +1,10 @@
-"""The sidebar every page shows: the profile picker and what the catalog holds."""
+"""The sidebar every page shows: the catalog switch, the profile picker and what the catalog holds."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from pages import _profile
+from pages import _catalogs, _profile
 from pages._cache import summary
 from pages._text import md
 from recommender.catalog import Catalog
@@ -13,8 +13,10 @@ from recommender.words import plural
 
 
 def sidebar(cat: Catalog | None) -> None:
-    """The profile picker (``pages/_profile.py``) and what the catalog holds, on every page."""
+    """The catalog switch (``pages/_catalogs.py``), the profile picker (``pages/_profile.py``) and what the
+    catalog holds, on every page."""
     with st.sidebar:
+        _catalogs.sidebar()
         st.markdown("### :material/person: Profile")
         if cat is None:
             st.caption("Profiles appear once a catalog is built.")

@@ -11,7 +11,7 @@ with an open profile adds songs to it from a song's page.
 import pandas as pd
 import streamlit as st
 
-from pages import _access, _cache, _require, _routing, _text
+from pages import _access, _cache, _catalogs, _require, _routing, _text
 from recommender import plots
 from recommender.board import REFRESH_S, Board, class_board, join_link, qr_png
 from recommender.errors import RecommenderError
@@ -35,7 +35,10 @@ def _link() -> str | None:
         host = st.context.headers.get("host")
     except (AttributeError, RuntimeError):
         host = None
-    return join_link(st.context.url, base_path=st.get_option("server.baseUrlPath") or "", host_header=host)
+    shown = _catalogs.viewed() if len(_catalogs.names()) > 1 else None
+    return join_link(
+        st.context.url, base_path=st.get_option("server.baseUrlPath") or "", host_header=host, catalog=shown
+    )
 
 
 with st.container(key="board_join", horizontal=True, vertical_alignment="center"):

@@ -78,14 +78,21 @@ def map_background(frame: pd.DataFrame, *, limit: int = MAP_POINTS) -> pd.DataFr
 
 
 # ---- the link to join --------------------------------------------------------------------------
-def join_link(browser_url: str | None, *, base_path: str = "", host_header: str | None = None) -> str | None:
+def join_link(
+    browser_url: str | None,
+    *,
+    base_path: str = "",
+    host_header: str | None = None,
+    catalog: str | None = None,
+) -> str | None:
     """The app's address for students: scheme, host and port of the URL the browser shows (else the
     ``Host`` header), then the server's own ``base_path``; None when neither names a valid host.
 
     Only a well-formed host name or IP address and a port number are taken from the browser; the
     path, query and anything else in the URL are dropped, so the link says nothing a visitor typed.
     A loopback host (the board opened on the server itself) becomes this machine's network address,
-    which phones on the same network can reach.
+    which phones on the same network can reach. ``catalog``: the catalog the board shows, where the
+    server has several (``?catalog=NAME``, so the students' phones open the same one).
     """
     scheme, host, port = "http", None, None
     for text, from_url in ((browser_url, True), (host_header, False)):
@@ -109,7 +116,8 @@ def join_link(browser_url: str | None, *, base_path: str = "", host_header: str 
     default = 443 if scheme == "https" else 80
     port_part = f":{port}" if port and port != default else ""
     path = "/".join(quote(p, safe="") for p in base_path.strip("/").split("/") if p)
-    return f"{scheme}://{shown}{port_part}/{path + '/' if path else ''}"
+    query = f"?catalog={quote(catalog, safe='')}" if catalog else ""
+    return f"{scheme}://{shown}{port_part}/{path + '/' if path else ''}{query}"
 
 
 def _valid_host(host: str) -> bool:

@@ -2,10 +2,11 @@
 
 A build the app starts runs in a process of its own (``python -m recommender.jobs``), so
 it survives reloads and closed tabs, and every browser sees it: the process writes its
-state to ``<home>/build-status.json`` (stage, progress, notes, outcome) as it goes,
-atomically, and anyone reads it. One build per home at a time, whoever starts it (the
-app or the command line): ``build`` holds ``<home>/build.lock`` while it runs
-(``locks.build_lock``). Cancel sends the build's process group an interrupt, as Ctrl-C would:
+state to ``<home>/build-status.json`` (stage, progress, notes, outcome, the catalog it
+builds) as it goes, atomically, and anyone reads it. One background build per server at a
+time, into one of the home's named catalogs (``recommender.catalogs``); one build per catalog
+whoever starts it (the app or the command line): ``build`` holds the catalog's ``build.lock``
+while it runs (``locks.build_lock``). Cancel sends the build's process group an interrupt, as Ctrl-C would:
 the build stops before its switch, so the previous catalog keeps serving.
 """
 
@@ -23,6 +24,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from recommender import catalogs
 from recommender.config import Paths
 from recommender.errors import RecommenderError, UserInputError
 from recommender.files import atomic_write_text
@@ -42,13 +44,16 @@ class FileProgress:
     elapsed and left) as a dict; ``epochs`` holds the ``EpochMetrics`` of training so far.
     """
 
-    def __init__(self, paths: Paths, options: dict):
+    def __init__(
+        self, paths: Paths, options: dict, *, catalog: str | None = None, catalog_home: Path | None = None
+    ):
         self.path = paths.home / STATUS_FILE
         self.estimate = Estimate(_plan(options))
         self.state = {
             "state": "running", "pid": os.getpid(), "started_at": _now(), "finished_at": None,
             "stage": None, "done": 0, "total": None, "stages": [], "notes": [],
             "error": None, "options": options, "epochs": [], "progress": None, "usable_at": None,
+            "catalog": catalog, "catalog_home": str(catalog_home or paths.home),
         }  # fmt: skip
         self._lock = threading.Lock()  # advances may come from a thread watching the workers' output
         self._written = 0.0
@@ -107,21 +112,51 @@ def status(home: str | Path | None = None) -> dict | None:
     """
     paths = Paths.at(home)
     state = _read_json(paths.home / STATUS_FILE)
-    if state and state.get("state") == "running" and not is_building(paths) and not _alive(state.get("pid")):
+    building = _catalog_paths(state, paths)
+    if (
+        state
+        and state.get("state") == "running"
+        and not is_building(building)
+        and not _alive(state.get("pid"))
+    ):
         state = {**state, "state": "failed", "error": "the build process stopped without finishing"}
     return state
 
 
-def start(options, home: str | Path | None = None) -> int:
-    """Start ``build(options)`` of ``home`` in a process of its own; returns its pid.
+def _catalog_paths(state: dict | None, paths: Paths) -> Paths:
+    """The paths of the catalog a status file's build works on (the home's root for an older file)."""
+    folder = (state or {}).get("catalog_home")
+    return Paths(Path(folder)) if isinstance(folder, str) and folder else paths
 
-    Refused (``UserInputError``) while another build of the home runs.
+
+def start(options, home: str | Path | None = None, *, catalog: str | None = None) -> int:
+    """Start ``build(options)`` of the home's catalog ``catalog`` in a process of its own; returns its pid.
+
+    ``catalog``: a name (a new one makes a new catalog, ``catalogs.for_build``), or None for the
+    home's current catalog. Refused (``UserInputError``) while another build of the server runs.
     """
     paths = Paths.at(home)
-    if is_building(paths):
-        raise UserInputError("a build of this catalog is already running: wait for it or cancel it")
+    if catalog is not None:
+        catalogs.check_name(catalog)
+    running = status(home)
+    if running and running.get("state") == "running":
+        name = running.get("catalog") or catalogs.MAIN
+        raise UserInputError(f"a build of the catalog {name!r} is already running: wait for it or cancel it")
+    target = catalogs.for_build(catalog, paths.home)
+    if is_building(target.paths):
+        raise UserInputError(
+            f"a build of the catalog {target.name!r} is already running: wait for it or cancel it"
+        )
     paths.home.mkdir(parents=True, exist_ok=True)
-    spec = json.dumps({"home": str(paths.home.resolve()), "options": options.to_dict()})
+    target.paths.home.mkdir(parents=True, exist_ok=True)
+    spec = json.dumps(
+        {
+            "home": str(paths.home.resolve()),
+            "catalog": target.name,
+            "catalog_home": str(target.paths.home.resolve()),
+            "options": options.to_dict(),
+        }
+    )
     log = open(paths.home / LOG_FILE, "w")  # noqa: SIM115 (the child keeps it)
     root = Path(__file__).resolve().parents[1]
     env = {
@@ -136,7 +171,7 @@ def start(options, home: str | Path | None = None) -> int:
     threading.Thread(target=process.wait, daemon=True).start()  # reaped when it ends: never a zombie
     # Wait (briefly) until the build holds the lock, so that a second start is refused.
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and process.poll() is None and not is_building(paths):
+    while time.monotonic() < deadline and process.poll() is None and not is_building(target.paths):
         time.sleep(0.05)
     return process.pid
 
@@ -158,9 +193,10 @@ def _run(spec: str) -> int:
 
     job = json.loads(spec)
     paths = Paths.at(job["home"])
-    progress = FileProgress(paths, job["options"])
+    into = Path(job.get("catalog_home") or job["home"])
+    progress = FileProgress(paths, job["options"], catalog=job.get("catalog"), catalog_home=into)
     try:
-        build(BuildOptions.from_dict(job["options"]), home=paths.home, progress=progress)
+        build(BuildOptions.from_dict(job["options"]), home=into, progress=progress)
     except KeyboardInterrupt:
         progress.finish("cancelled")
         return 130

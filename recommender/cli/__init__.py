@@ -1,6 +1,7 @@
 """``python -m recommender …``: build a catalog, then ask it questions.
 
-Every command takes ``--home DIR`` (default ``$MUSICREC_HOME``, else ``./artifacts``).
+Every command takes ``--home DIR`` (default ``$MUSICREC_HOME``, else ``./artifacts``) and
+``--catalog NAME`` (one of the home's named catalogs; default its current one).
 Commands that print results take ``--json`` and then print exactly one JSON object on
 stdout; logs and progress go to stderr. Exit code 0 on success; on failure a one-line
 message on stderr and exit code 1 (2 for bad command-line usage). When the program
@@ -9,8 +10,8 @@ status of a process ended by SIGPIPE.
 
 Where things are:
 
-- ``common``: what every command shares (``--home``/``--json``, number ranges, printing results);
-- ``build``: build, info, evaluate, add (making and describing a catalog);
+- ``common``: what every command shares (``--home``/``--catalog``/``--json``, number ranges, printing results);
+- ``build``: build, info, evaluate, add, catalogs (making and describing a catalog; the home's catalogs);
 - ``queries``: search, similar, recommend, path (asking the catalog for songs);
 - ``users``: play, like, history, playlist (a listener's actions and playlists);
 - ``owner``: owner, profile (the owner's settings and care of profiles);

@@ -1,11 +1,11 @@
-"""Commands that make and describe a catalog: build, info, evaluate, add."""
+"""Commands that make and describe a catalog: build, info, evaluate, add, and the home's catalogs."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from recommender import listeners
+from recommender import catalogs, listeners
 from recommender.build import BuildOptions, TqdmProgress, build
 from recommender.catalog import Catalog
 from recommender.cli.common import (
@@ -14,7 +14,9 @@ from recommender.cli.common import (
     MAX_TRACKS,
     MAX_WORKERS,
     add_common,
+    catalog_paths,
     emit,
+    open_catalog,
     whole,
 )
 from recommender.errors import NoUsableAudioError, UserInputError
@@ -104,9 +106,10 @@ def cmd_build(args) -> None:
         model=args.model,
         no_train=args.no_train,
     )
+    target = catalogs.for_build(args.catalog, args.home)
     progress = TqdmProgress()
     try:
-        result = build(options, home=args.home, progress=progress)
+        result = build(options, home=target.paths.home, progress=progress)
     except NoUsableAudioError as error:  # the reasons went to stderr; --json gets them too
         if args.json:
             print(
@@ -117,14 +120,20 @@ def cmd_build(args) -> None:
         raise
     finally:
         progress.close()
-    summary = Catalog.open(args.home).summary()
+    summary = Catalog.open(target.paths.home).summary()
     summary["skipped_files"] = result.skipped
-    emit(args, summary, _info_text)
+    emit(args, summary | _named(args, target.name), _info_text)
+
+
+def _named(args, name: str) -> dict:
+    """The keys ``info --json`` adds: the catalog's name and every catalog of the home."""
+    return {"catalog": name, "catalogs": catalogs.listing(args.home)}
 
 
 def _info_text(info: dict) -> str:
+    named = f"catalog {info['catalog']!r}, " if info.get("catalog") else ""
     lines = [
-        f"{info['source_label']}: {info['tracks']} tracks in {len(info['genres'])} genres ({info['home']})",
+        f"{named}{info['source_label']}: {info['tracks']} tracks in {len(info['genres'])} genres ({info['home']})",
         "  " + ", ".join(f"{g} {n}" for g, n in info["genres"].items()),
     ]
     if info.get("synthesised"):
@@ -141,15 +150,20 @@ def _info_text(info: dict) -> str:
         lines.append("  no model yet")
     if info.get("skipped"):
         lines.append(f"  {info['skipped']} files skipped (unreadable, missing or too short)")
+    others = [c["name"] for c in info.get("catalogs", []) if c["name"] != info.get("catalog")]
+    if others:
+        lines.append("  other catalogs of this home: " + ", ".join(others))
     return "\n".join(lines)
 
 
 def cmd_info(args) -> None:
-    emit(args, Catalog.open(args.home).summary(), _info_text)
+    paths = catalog_paths(args)
+    name = next((e.name for e in catalogs.entries(args.home) if e.paths == paths), catalogs.MAIN)
+    emit(args, Catalog.open(paths.home).summary() | _named(args, name), _info_text)
 
 
 def cmd_evaluate(args) -> None:
-    emit(args, Catalog.open(args.home).metrics(), evaluate_text)
+    emit(args, open_catalog(args).metrics(), evaluate_text)
 
 
 def evaluate_text(m: dict) -> str:
@@ -227,7 +241,7 @@ def cmd_add(args) -> None:
         data = path.read_bytes()
     except OSError as e:
         raise UserInputError(f"cannot read {path} ({(e.strerror or str(e)).lower()})") from None
-    catalog = Catalog.open(args.home)
+    catalog = open_catalog(args)
     title = default_title(path.name) if args.title is None else args.title
     track_id = catalog.add_upload(data, filename=path.name, title=title, artist=args.artist, genre=args.genre)
     track = catalog.track(track_id)
@@ -236,3 +250,39 @@ def cmd_add(args) -> None:
     emit(
         args, out, lambda o: f"added “{o['title']}” by {o['artist']} ({o['genre']}) as track {o['track_id']}"
     )
+
+
+# ---- catalogs: the home's named catalogs --------------------------------------------------------------
+def catalogs_parser(sub) -> None:
+    c = sub.add_parser("catalogs", help="the home's catalogs; choose the current one, remove one")
+    add_common(c, json_flag=True)
+    c.add_argument("action", nargs="?", choices=("list", "use", "remove"), default="list")
+    c.add_argument("name", nargs="?", default=None, help="the catalog to use or remove")
+    c.add_argument(
+        "--yes", action="store_true", help="remove: yes, delete its songs' files and its users' data"
+    )
+
+
+def cmd_catalogs(args) -> None:
+    if args.action != "list" and not args.name:
+        raise UserInputError(f"catalogs {args.action} needs the catalog's NAME")
+    if args.action == "use":
+        catalogs.set_current(args.name, args.home)
+    elif args.action == "remove":
+        if not args.yes:
+            raise UserInputError(
+                f"removing a catalog deletes its songs' files and its users' playlists, plays and likes: "
+                f"add --yes to remove {args.name!r}"
+            )
+        catalogs.remove(args.name, args.home)
+    emit(args, {"catalogs": catalogs.listing(args.home)}, _catalogs_text)
+
+
+def _catalogs_text(obj: dict) -> str:
+    if not obj["catalogs"]:
+        return "no catalog yet: build one (python -m recommender build --catalog NAME)"
+    lines = []
+    for c in obj["catalogs"]:
+        what = f"{c['source']}, {c['tracks']} songs" if c["built"] else "not built yet"
+        lines.append(f"{'*' if c['current'] else ' '} {c['name']} ({what})")
+    return "\n".join(lines)

@@ -10,12 +10,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recommender import catalogs
 from recommender.catalog import Catalog
+from recommender.config import Paths
 
 
 def add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
     p.add_argument(
         "--home", type=Path, default=None, help="artifacts folder (default: $MUSICREC_HOME or ./artifacts)"
+    )
+    p.add_argument(
+        "--catalog",
+        default=None,
+        metavar="NAME",
+        help="which of the home's catalogs (default: its current one; `catalogs` lists them)",
     )
     if json_flag:
         p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -72,8 +80,13 @@ def table(rows: list[dict], columns: Sequence[str]) -> str:
 RESULT_COLS = ["track_id", "title", "artist", "genre", "score"]
 
 
+def catalog_paths(args) -> Paths:
+    """The paths of the catalog ``--catalog`` names in ``--home`` (its current one without ``--catalog``)."""
+    return catalogs.resolve(getattr(args, "catalog", None), args.home)
+
+
 def open_catalog(args):
-    return Catalog.open(args.home)
+    return Catalog.open(catalog_paths(args).home)
 
 
 def user_name(store, typed: str) -> str:

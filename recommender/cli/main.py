@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[AddParser, Run]] = {
     "mix": (discover.mix_parser, discover.cmd_mix),
     "radio": (discover.radio_parser, discover.cmd_radio),
     "skip": (discover.skip_parser, discover.cmd_skip),
+    "catalogs": (build.catalogs_parser, build.cmd_catalogs),
 }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from recommender.catalog import Catalog
 from recommender.cli.common import (
     MAX_K,
     MAX_STEPS,
@@ -101,7 +100,7 @@ def path_parser(sub) -> None:
 
 
 def cmd_search(args) -> None:
-    catalog = Catalog.open(args.home)
+    catalog = open_catalog(args)
     k = args.k if args.k is not None else (20 if args.query or args.tag or args.sounds else None)
     cols = ["track_id", "title", "artist", "album", "genre"]
     out: dict = {}
@@ -119,7 +118,7 @@ def cmd_search(args) -> None:
 
 
 def cmd_similar(args) -> None:
-    catalog = Catalog.open(args.home)
+    catalog = open_catalog(args)
     out: dict = {}
     if args.file is not None:
         if args.other_than is not None:

@@ -185,6 +185,43 @@ class ProfileStore:
             raise AccessError(f"wrong PIN for the profile {found.name!r}")
         return found
 
+    def share_profile(self, name: str, other: ProfileStore) -> Profile | None:
+        """Profile ``name`` of this store, with its PIN, made in ``other`` (another catalog of the home).
+
+        Made only where ``other`` has no profile of that name, or has it without a PIN; a profile
+        of that name with a PIN of its own there stays as it is. Returns ``other``'s profile
+        (None when this store has no profile ``name``); only its name and PIN's hash travel.
+        """
+        clean = _clean_name(name, what="profile", max_len=MAX_USER_NAME)
+        key = _user_key(clean)
+        row = self._read(
+            lambda con: con.execute("SELECT name, pin_hash FROM users WHERE name_key = ?", [key]).fetchone()
+        )
+        if row is None:
+            return None
+        return other.adopt_profile(str(row[0]), row[1])
+
+    def adopt_profile(self, name: str, pin_hash: str | None) -> Profile | None:
+        """Make profile ``name`` with the PIN whose hash is ``pin_hash`` (``share_profile``'s other half).
+
+        Only where there is no profile of that name, or one without a PIN; returns the profile here.
+        """
+        clean = _clean_name(name, what="profile", max_len=MAX_USER_NAME)
+        key = _user_key(clean)
+
+        def work(con: duckdb.DuckDBPyConnection) -> None:
+            there = con.execute("SELECT pin_hash FROM users WHERE name_key = ?", [key]).fetchone()
+            if there is None:
+                con.execute(
+                    "INSERT INTO users (name, name_key, created_at, pin_hash) VALUES (?, ?, ?, ?)",
+                    [clean, key, _utcnow(), pin_hash],
+                )
+            elif there[0] is None and pin_hash is not None:
+                con.execute("UPDATE users SET pin_hash = ? WHERE name_key = ?", [pin_hash, key])
+
+        self._run(work)
+        return self.profile(clean)
+
     @staticmethod
     def _require_profile(con: duckdb.DuckDBPyConnection, clean: str) -> tuple[str, str | None]:
         row = con.execute(

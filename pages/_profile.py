@@ -140,7 +140,7 @@ def _reset_pin(user: str) -> None:
     if not is_owner():
         return _said("only the owner of this server can set a new PIN for a profile")
     try:
-        name = _cache.catalog().store.set_pin(user, pin)
+        name = catalogs.set_pin(user, pin, _cache.catalog().paths)
     except RecommenderError as error:
         return _said(str(error))
     _said(notice=f"{_text.md(name)} has a new PIN: it is asked for from now on, in every browser.")

@@ -261,6 +261,22 @@ def bring_profile(name: str, into: Paths, home: str | os.PathLike | None = None)
     return False
 
 
+def set_pin(name: str, pin: str, into: Paths, home: str | os.PathLike | None = None) -> str:
+    """The owner's reset of profile ``name``'s PIN: in the catalog at ``into`` and in every other
+    catalog of the home that has the profile, so the new PIN opens it everywhere and the old one
+    nowhere. Returns its name; ``UserInputError`` if ``into`` has no such profile."""
+    from recommender.store import Store
+
+    stored = Store(into.database).set_pin(name, pin)
+    for entry in entries(home, built_only=True):
+        if entry.paths.home.resolve() == into.home.resolve() or not entry.paths.database.is_file():
+            continue
+        other = Store(entry.paths.database)
+        if other.user_name(name) is not None:
+            other.set_pin(name, pin)
+    return stored
+
+
 # ---- changes (the owner's: the command line runs as the owner, the app asks first) ------------
 def for_build(name: str | None, home: str | os.PathLike | None = None) -> Entry:
     """The catalog a build of ``name`` goes into, made (recorded) if it is new.

@@ -384,3 +384,21 @@ def test_the_build_form_says_which_catalog_a_build_makes(served):
     at.text_input(key="home_catalog").input("../etc").run()
     assert "a catalog's name is letters, digits, spaces" in texts(at).replace("\\", "")
     assert catalogs.find("Class of 2026", served) is None  # naming it in the form makes nothing
+
+
+def test_the_owners_new_pin_opens_the_profile_in_every_catalog(served, capsys, monkeypatch):
+    """A forgotten PIN reset in one catalog is reset in every catalog that has the profile."""
+    import io
+
+    from recommender.passwords import Guesses
+
+    ours = catalogs.resolve("Our music", served)
+    assert catalogs.bring_profile("ada", ours, served)  # Ada opened Our music once
+    monkeypatch.setattr("sys.stdin", io.StringIO("8642\n"))
+    code, out, err = run(capsys, "profile", "pin", "--user", "ada", home=served)
+    assert code == 0, err
+    for paths in (Paths(served), ours):
+        store = Catalog.open(paths.home).store
+        assert store.unlock_profile("ada", "8642", guesses=Guesses()).name == "Ada"
+        with pytest.raises(AccessError, match="wrong PIN"):
+            store.unlock_profile("ada", PIN, guesses=Guesses())

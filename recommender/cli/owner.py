@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from recommender import access
+from recommender import access, catalogs
 from recommender.cli.common import add_common, emit, open_catalog
 from recommender.errors import RecommenderError, UserInputError
 
@@ -55,10 +55,10 @@ def _read_pin(args) -> str:
 
 
 def cmd_profile(args) -> None:
-    store = open_catalog(args).store
-    if store.user_name(args.user) is None:
+    cat = open_catalog(args)
+    if cat.store.user_name(args.user) is None:
         raise RecommenderError(f"no profile named {args.user.strip()!r}")
-    name = store.set_pin(args.user, _read_pin(args))
+    name = catalogs.set_pin(args.user, _read_pin(args), cat.paths, args.home)
     emit(args, {"user": name, "pin_set": True}, lambda o: f"{o['user']}: the new PIN is set")
 
 

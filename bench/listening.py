@@ -194,10 +194,11 @@ def evaluate(split: Split, *, labelled: bool, listener: dict, rerank: str = "", 
     query = split.query[:, spread(query_patches)].mean(axis=1)
     fitted = Listener(**listener).fit(cat, split.cat_labels if labelled else None, patches=split.cat)
     base, q = fitted(cat), fitted(query)
-    if rerank.startswith("patchmean"):  # each patch embedded alone, a song the mean of its patches' embeddings
-        base = rr.unit_rows(fitted(split.cat[:, spread(cat_patches)]).mean(axis=1))
+    if rerank.startswith(("patchmean", "qpatchmean")):  # each patch embedded alone, a song the mean of them
+        if rerank.startswith("patchmean"):  # catalog songs too, not only the queries
+            base = rr.unit_rows(fitted(split.cat[:, spread(cat_patches)]).mean(axis=1))
         q = rr.unit_rows(fitted(split.query[:, spread(query_patches)]).mean(axis=1))
-        rerank = rerank.removeprefix("patchmean").removeprefix("+")
+        rerank = rerank.partition("+")[2]
     kind, _, arg = rerank.partition(":")
     value = float(arg) if arg else 0.0
     if kind == "dba":
@@ -251,6 +252,7 @@ METHODS = {
     "head w0.5 whiten s2": ({"lda_weight": 0.5, "shrink": 2.0}, "", 5),
     "within-song whitening": ({"within": 0.1}, "aqe:3", 5),
     "patch embeddings averaged + aqe:3": ({}, "patchmean+aqe:3", 5),
+    "query's patch embeddings averaged + aqe:3": ({}, "qpatchmean+aqe:3", 5),
     "head w0.5, patch embeddings averaged + aqe:3": ({"lda_weight": 0.5}, "patchmean+aqe:3", 5),
     "head w0.5 + within-song whitening": ({"lda_weight": 0.5, "within": 0.1}, "aqe:3", 5),
 }

@@ -247,6 +247,8 @@ METHODS = {
     "head w0.7": ({"lda_weight": 0.7}, "", 5),
     "head w0.85": ({"lda_weight": 0.85}, "", 5),
     "head w0.5 + aqe:3": ({"lda_weight": 0.5}, "aqe:3", 5),
+    "head w0.3 + aqe:3": ({"lda_weight": 0.3}, "aqe:3", 5),
+    "head w0.7 + aqe:3": ({"lda_weight": 0.7}, "aqe:3", 5),
     "head w0.5 + dba+aqe:3": ({"lda_weight": 0.5}, "dba+aqe:3", 5),
     "head w0.7 + dba+aqe:3": ({"lda_weight": 0.7}, "dba+aqe:3", 5),
     "head w0.5 whiten s2": ({"lda_weight": 0.5, "shrink": 2.0}, "", 5),

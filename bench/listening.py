@@ -127,13 +127,17 @@ class Listener:
 
     ``dims``: PCA dimensions; ``shrink``: whitening of component ``i`` by
     ``(lambda_i + shrink * mean(lambda))^-1/2`` (None: no whitening, plain PCA as the head's);
-    ``lda_weight``: the LDA part's weight beside the PCA part (0: none; the head's 0.5).
+    ``lda_weight``: the LDA part's weight beside the PCA part (0: none; the head's 0.5);
+    ``within``: whiten the PCA space by the spread of each catalog song's patches around their
+    mean (``patches`` given to ``fit``), ``within`` times the mean eigenvalue added (None: not).
     """
 
-    def __init__(self, *, dims: int = 128, shrink: float | None = None, lda_weight: float = 0.0):
-        self.dims, self.shrink, self.lda_weight = dims, shrink, lda_weight
+    def __init__(
+        self, *, dims: int = 128, shrink: float | None = None, lda_weight: float = 0.0, within: float | None = None
+    ):
+        self.dims, self.shrink, self.lda_weight, self.within = dims, shrink, lda_weight, within
 
-    def fit(self, songs: np.ndarray, labels: np.ndarray | None) -> Listener:
+    def fit(self, songs: np.ndarray, labels: np.ndarray | None, patches: np.ndarray | None = None) -> Listener:
         from recommender.head import _block_unit, embedding_blocks, fit_lda
 
         self.columns, self.blocks = embedding_blocks(BACKBONES)
@@ -149,6 +153,15 @@ class Listener:
         self.whiten = (
             np.ones(d) if self.shrink is None else 1.0 / np.sqrt(variance + self.shrink * variance.mean())
         )
+        self.rotate = np.eye(d)
+        if self.within is not None and patches is not None:
+            x = patches.reshape(-1, patches.shape[-1])[:, self.columns].astype(np.float64)
+            z = (_block_unit((x - self.mean) / self.scale, self.blocks) - self.centre) @ self.components.T
+            z = z.reshape(*patches.shape[:2], -1)
+            spread = (z - z.mean(axis=1, keepdims=True)).reshape(-1, z.shape[-1])
+            within = spread.T @ spread / len(spread)
+            values, vectors = np.linalg.eigh(within + self.within * np.trace(within) / d * np.eye(d))
+            self.rotate = vectors @ np.diag(values**-0.5) @ vectors.T
         self.lda = None
         if self.lda_weight and labels is not None:
             self.lda = fit_lda(standard, labels, sorted(set(labels)))
@@ -161,7 +174,7 @@ class Listener:
         shape = songs.shape
         x = songs.reshape(-1, shape[-1])[:, self.columns].astype(np.float64)
         standard = _block_unit((x - self.mean) / self.scale, self.blocks)
-        out = unit_rows(((standard - self.centre) @ self.components.T) * self.whiten)
+        out = unit_rows((((standard - self.centre) @ self.components.T) * self.whiten) @ self.rotate)
         if self.lda is not None:
             projected = unit_rows((standard - self.lda.centre) @ self.lda.scalings)
             out = np.concatenate([(1 - self.lda_weight) * out, self.lda_weight * projected], axis=1)
@@ -179,8 +192,13 @@ def evaluate(split: Split, *, labelled: bool, listener: dict, rerank: str = "", 
 
     cat = split.cat[:, spread(cat_patches)].mean(axis=1)
     query = split.query[:, spread(query_patches)].mean(axis=1)
-    fitted = Listener(**listener).fit(cat, split.cat_labels if labelled else None)
+    fitted = Listener(**listener).fit(cat, split.cat_labels if labelled else None, patches=split.cat)
     base, q = fitted(cat), fitted(query)
+    if rerank.startswith(("patchmean", "qpatchmean")):  # each patch embedded alone, a song the mean of them
+        if rerank.startswith("patchmean"):  # catalog songs too, not only the queries
+            base = rr.unit_rows(fitted(split.cat[:, spread(cat_patches)]).mean(axis=1))
+        q = rr.unit_rows(fitted(split.query[:, spread(query_patches)]).mean(axis=1))
+        rerank = rerank.partition("+")[2]
     kind, _, arg = rerank.partition(":")
     value = float(arg) if arg else 0.0
     if kind == "dba":
@@ -229,9 +247,16 @@ METHODS = {
     "head w0.7": ({"lda_weight": 0.7}, "", 5),
     "head w0.85": ({"lda_weight": 0.85}, "", 5),
     "head w0.5 + aqe:3": ({"lda_weight": 0.5}, "aqe:3", 5),
+    "head w0.3 + aqe:3": ({"lda_weight": 0.3}, "aqe:3", 5),
+    "head w0.7 + aqe:3": ({"lda_weight": 0.7}, "aqe:3", 5),
     "head w0.5 + dba+aqe:3": ({"lda_weight": 0.5}, "dba+aqe:3", 5),
     "head w0.7 + dba+aqe:3": ({"lda_weight": 0.7}, "dba+aqe:3", 5),
     "head w0.5 whiten s2": ({"lda_weight": 0.5, "shrink": 2.0}, "", 5),
+    "within-song whitening": ({"within": 0.1}, "aqe:3", 5),
+    "patch embeddings averaged + aqe:3": ({}, "patchmean+aqe:3", 5),
+    "query's patch embeddings averaged + aqe:3": ({}, "qpatchmean+aqe:3", 5),
+    "head w0.5, patch embeddings averaged + aqe:3": ({"lda_weight": 0.5}, "patchmean+aqe:3", 5),
+    "head w0.5 + within-song whitening": ({"lda_weight": 0.5, "within": 0.1}, "aqe:3", 5),
 }
 
 

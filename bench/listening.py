@@ -56,7 +56,9 @@ def patch_cache(
     todo = [p for p in paths if str(p.relative_to(data)) not in known]
     # In an order fixed by a hash of the name: whatever is heard so far is a fair sample of the
     # clips, and a second process hearing them in the reverse order meets the first in the middle.
-    todo = sorted(todo, key=lambda p: hashlib.sha1(str(p.relative_to(data)).encode()).digest(), reverse=reverse)
+    todo = sorted(
+        todo, key=lambda p: hashlib.sha1(str(p.relative_to(data)).encode()).digest(), reverse=reverse
+    )
     mine = {str(p.relative_to(data)) for p in todo}
     if cache_file.is_file():
         mine |= set(np.load(cache_file)["names"].tolist())
@@ -133,11 +135,18 @@ class Listener:
     """
 
     def __init__(
-        self, *, dims: int = 128, shrink: float | None = None, lda_weight: float = 0.0, within: float | None = None
+        self,
+        *,
+        dims: int = 128,
+        shrink: float | None = None,
+        lda_weight: float = 0.0,
+        within: float | None = None,
     ):
         self.dims, self.shrink, self.lda_weight, self.within = dims, shrink, lda_weight, within
 
-    def fit(self, songs: np.ndarray, labels: np.ndarray | None, patches: np.ndarray | None = None) -> Listener:
+    def fit(
+        self, songs: np.ndarray, labels: np.ndarray | None, patches: np.ndarray | None = None
+    ) -> Listener:
         from recommender.head import _block_unit, embedding_blocks, fit_lda
 
         self.columns, self.blocks = embedding_blocks(BACKBONES)
@@ -265,7 +274,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT / "artifacts" / "real_audio")
     ap.add_argument("--extract-only", action="store_true", help="cut and hear the clips, score nothing")
     ap.add_argument("--score-only", action="store_true", help="score the cached clips only, hear nothing")
-    ap.add_argument("--reverse", action="store_true", help="hear the clips in the reverse order (a 2nd process)")
+    ap.add_argument(
+        "--reverse", action="store_true", help="hear the clips in the reverse order (a 2nd process)"
+    )
     ap.add_argument("--sets", nargs="+", default=["A", "B", "AB"], help="development sets, or joined")
     ap.add_argument("--albums", nargs="*", help="hear only these albums' clips (to share the work out)")
     ap.add_argument("--methods", nargs="*", help=f"any of: {', '.join(METHODS)}")

@@ -57,6 +57,17 @@ def write_audio(path: Path, y: np.ndarray, sr: int, *, subtype: str | None = Non
     return path
 
 
+def two_genre_folder(root: Path, n: int = 6) -> Path:
+    """``n`` 4-s tones as a music folder of two genres, "High" and "Low", alternating."""
+    for i in range(n):
+        write_audio(
+            root / ("Low" if i % 2 else "High") / f"song{i:02d}.wav",
+            tone(4.0, freq=220 + 40 * i, seed=i),
+            22_050,
+        )
+    return root
+
+
 def write_mp3(path: Path, y: np.ndarray, sr: int) -> Path:
     """Write an MP3: libsndfile's encoder when it has one, else lameenc."""
     path = Path(path)

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fixtures import copy_home, tone, write_audio
+from fixtures import copy_home, tone, two_genre_folder, write_audio
 from streamlit.testing.v1 import AppTest
 
 from recommender import catalogs, cli, jobs
@@ -38,16 +38,6 @@ def run_json(capsys, *args: str, home: Path) -> dict:
     code, out, err = run(capsys, *args, "--json", home=home)
     assert code == 0, err
     return json.loads(out)
-
-
-def _music(root: Path, n: int = 6) -> Path:
-    for i in range(n):
-        write_audio(
-            root / ("Low" if i % 2 else "High") / f"song{i:02d}.wav",
-            tone(4.0, freq=220 + 40 * i, seed=i),
-            22_050,
-        )
-    return root
 
 
 def fingerprint(folder: Path) -> dict[str, str]:
@@ -78,7 +68,7 @@ def two(built_home, tmp_path_factory):
     store.create_playlist("Ada", "Mine")
     store.add_to_playlist("Ada", "Mine", first)
     before = fingerprint(home)
-    music = _music(tmp_path_factory.mktemp("music") / "songs")
+    music = two_genre_folder(tmp_path_factory.mktemp("music") / "songs")
     code = cli.main(
         ["build", "--source", "folder", "--audio", str(music), "--catalog", "Our music", "--workers", "1",
          "--epochs", "2", "--home", str(home)]

@@ -13,17 +13,7 @@ from recommender.catalog import Catalog
 from recommender.config import Paths
 from recommender.errors import UserInputError
 from recommender.locks import build_lock
-from tests.fixtures import tone, write_audio
-
-
-def _folder(root: Path, n: int) -> Path:
-    for i in range(n):
-        write_audio(
-            root / ("Low" if i % 2 else "High") / f"song{i:02d}.wav",
-            tone(4.0, freq=220 + 40 * i, seed=i),
-            22_050,
-        )
-    return root
+from tests.fixtures import two_genre_folder
 
 
 def _wait(home: Path, until, *, timeout: float = 300.0) -> dict:
@@ -41,7 +31,10 @@ def test_a_second_build_of_a_home_is_refused_while_one_runs(tmp_path):
     with build_lock(Paths.at(home)):
         assert jobs.is_building(Paths.at(home))
         with pytest.raises(UserInputError, match="another build of .* is running"):
-            build(BuildOptions(source="folder", audio=_folder(tmp_path / "music", 4), workers=1), home=home)
+            build(
+                BuildOptions(source="folder", audio=two_genre_folder(tmp_path / "music", 4), workers=1),
+                home=home,
+            )
         with pytest.raises(UserInputError, match="already running"):
             jobs.start(BuildOptions(source="demo", tracks=24), home=home)
     assert not jobs.is_building(Paths.at(home))
@@ -49,7 +42,7 @@ def test_a_second_build_of_a_home_is_refused_while_one_runs(tmp_path):
 
 def test_a_background_build_reports_its_stages_then_serves_the_catalog(tmp_path):
     home = tmp_path / "home"
-    music = _folder(tmp_path / "music", 6)
+    music = two_genre_folder(tmp_path / "music", 6)
     pid = jobs.start(BuildOptions(source="folder", audio=music, workers=1), home=home)
     assert pid > 0
     state = _wait(home, lambda s: s["state"] != "running")
@@ -62,9 +55,11 @@ def test_a_background_build_reports_its_stages_then_serves_the_catalog(tmp_path)
 
 def test_cancel_stops_the_build_and_the_previous_catalog_stays(tmp_path):
     home = tmp_path / "home"
-    build(BuildOptions(source="folder", audio=_folder(tmp_path / "small", 4), workers=1), home=home)
+    build(BuildOptions(source="folder", audio=two_genre_folder(tmp_path / "small", 4), workers=1), home=home)
     before = Catalog.open(home).summary()["tracks"]
-    jobs.start(BuildOptions(source="folder", audio=_folder(tmp_path / "big", 40), workers=1), home=home)
+    jobs.start(
+        BuildOptions(source="folder", audio=two_genre_folder(tmp_path / "big", 40), workers=1), home=home
+    )
     _wait(home, lambda s: s.get("stage") == "features" and s.get("done", 0) >= 8)
     assert jobs.cancel(home)
     state = _wait(home, lambda s: s["state"] != "running", timeout=60)

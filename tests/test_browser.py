@@ -246,7 +246,7 @@ def test_a_profile_plays_a_song_and_sees_it_in_history(server, page):
 
     sidebar.get_by_role("link", name="History").click()
     wait_idle(page)
-    assert "1 plays of 1 songs" in page.locator('[data-testid="stMain"]').inner_text()
+    assert "1 play and 0 skips of 1 song" in page.locator('[data-testid="stMain"]').inner_text()
     assert_no_errors(page)
     page.screenshot(path=str(SHOTS / "history-after-play.png"))
 

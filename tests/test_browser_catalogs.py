@@ -149,7 +149,7 @@ def test_two_catalogs_keep_their_own_playlists_history_likes_and_uploads(browser
                 pg.get_by_role("link", name="History").click()
                 wait_idle(pg)
                 shown = main_text(pg)
-                assert "1 plays of 1 songs" in shown and "no longer in the catalog" not in shown
+                assert "1 play and 0 skips of 1 song" in shown and "no longer in the catalog" not in shown
                 pg.get_by_role("link", name="Playlists").click()
                 wait_idle(pg)
                 shown = main_text(pg)

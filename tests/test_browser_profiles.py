@@ -62,13 +62,13 @@ def test_another_browser_gets_a_pin_prompt_not_the_plays(server, browser, privat
         other.goto(f"{server}/history?user={name}")
         wait_idle(other)
         text = other.locator('[data-testid="stMain"]').inner_text()
-        assert f"{name} is protected by a PIN" in text and "plays of" not in text
+        assert f"{name} is protected by a PIN" in text and "skips of" not in text
         assert other.locator('[data-testid="stDataFrame"]').count() == 0
         sidebar_of(other).get_by_label("PIN of the profile").fill("0000")
         sidebar_of(other).get_by_label("PIN of the profile").press("Enter")
         wait_idle(other)
         assert f"wrong PIN for the profile '{name}'" in sidebar_of(other).inner_text()
-        assert "plays of" not in other.locator('[data-testid="stMain"]').inner_text()
+        assert "skips of" not in other.locator('[data-testid="stMain"]').inner_text()
     finally:
         for c in contexts:
             c.close()

@@ -109,10 +109,11 @@ class Store(PlaylistStore, ProfileStore, UploadStore, RadioStore, BoardStore):
                 if isinstance(exc, duckdb.ConstraintException) and "duplicate key" not in str(exc).lower():
                     raise
                 last = exc  # locked by a program that does not use the lock file, or a conflict: again
-            pause = delay * random.uniform(0.5, 1.5)  # jitter: waiting calls do not retry in step
-            if time.monotonic() + pause > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:  # the whole timeout was waited
                 raise self._busy(str(last).splitlines()[0]) from last
-            time.sleep(pause)
+            # jitter: waiting calls do not retry in step
+            time.sleep(min(left, delay * random.uniform(0.5, 1.5)))
             delay = min(delay * 2, 0.1)
 
     def _busy(self, why: str) -> RecommenderError:

@@ -319,20 +319,8 @@ def discover_catalog(catalog, *, n: int | None = None, seed: int = 0) -> Discove
 
 def export_text(catalog, playlist: SonicPlaylist, *, fmt: str = "m3u8", relative_to=None) -> str:
     """A sonic playlist as the text of an M3U8 or XSPF file (``recommender.playlists``)."""
-    from pathlib import Path
+    from recommender.playlist_files import song_entries
+    from recommender.playlists import playlist_text
 
-    import pandas as pd
-
-    from recommender.playlists import Entry, playlist_text
-
-    rows = catalog.store.tracks(track_ids=playlist.track_ids).set_index("track_id")
-    entries = [
-        Entry(
-            title=str(row["title"]),
-            artist=str(row["artist"]),
-            duration=None if pd.isna(row["duration"]) else float(row["duration"]),
-            path=Path(row["audio_path"]),
-        )
-        for row in (rows.loc[t] for t in playlist.track_ids if t in rows.index)
-    ]
+    entries = song_entries(catalog.store, list(playlist.track_ids))
     return playlist_text(entries, fmt=fmt, name=playlist.name, creator="musicrec", relative_to=relative_to)

@@ -22,6 +22,20 @@ def playlist_name(store, user: str, name: str) -> str:
     return stored[0] if stored else wanted
 
 
+def song_entries(store, track_ids: list[int]) -> list[Entry]:
+    """The catalog's songs ``track_ids``, in order, as playlist-file entries; ids not in it are left out."""
+    rows = store.tracks(track_ids=track_ids).set_index("track_id")
+    return [
+        Entry(
+            title=str(row["title"]),
+            artist=str(row["artist"]),
+            duration=None if pd.isna(row["duration"]) else float(row["duration"]),
+            path=Path(row["audio_path"]),
+        )
+        for row in (rows.loc[t] for t in track_ids if t in rows.index)
+    ]
+
+
 def export_playlist(
     store, user: str, name: str, *, fmt: str = "m3u8", relative_to: Path | None = None
 ) -> tuple[str, int]:
@@ -29,17 +43,7 @@ def export_playlist(
 
     Paths are absolute, or relative to the folder ``relative_to``.
     """
-    songs = store.playlist(user, name)
-    rows = store.tracks(track_ids=songs["track_id"].tolist()).set_index("track_id")
-    entries = [
-        Entry(
-            title=str(row["title"]),
-            artist=str(row["artist"]),
-            duration=None if pd.isna(row["duration"]) else float(row["duration"]),
-            path=Path(row["audio_path"]),
-        )
-        for row in (rows.loc[int(t)] for t in songs["track_id"])
-    ]
+    entries = song_entries(store, [int(t) for t in store.playlist(user, name)["track_id"]])
     creator = store.user_name(user) or user.strip()
     title = playlist_name(store, user, name)
     return playlist_text(entries, fmt=fmt, name=title, creator=creator, relative_to=relative_to), len(entries)

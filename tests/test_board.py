@@ -27,17 +27,8 @@ PIN = "4321"
 
 
 @pytest.fixture(autouse=True)
-def _navigation_like_the_server(monkeypatch):
-    """As in test_app.py: AppTest runs app.py on every run, as the live server does."""
-    from streamlit.runtime import pages_manager
-
-    original = pages_manager.PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        pages_manager.PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(pages_manager.PagesManager, "__init__", init)
+def _navigation_like_the_server(navigation_like_the_server):
+    """AppTest runs app.py on every run, as the live server does (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="module")

@@ -131,7 +131,9 @@ class Listener:
     ``(lambda_i + shrink * mean(lambda))^-1/2`` (None: no whitening, plain PCA as the head's);
     ``lda_weight``: the LDA part's weight beside the PCA part (0: none; the head's 0.5);
     ``within``: whiten the PCA space by the spread of each catalog song's patches around their
-    mean (``patches`` given to ``fit``), ``within`` times the mean eigenvalue added (None: not).
+    mean (``patches`` given to ``fit``), ``within`` times the mean eigenvalue added (None: not);
+    ``pooled``: the weight of the pooled blocks beside the penultimate ones (the head's
+    ``DEFAULT_POOLED_WEIGHT``; 1: every block the same, the default before).
     """
 
     def __init__(
@@ -141,19 +143,24 @@ class Listener:
         shrink: float | None = None,
         lda_weight: float = 0.0,
         within: float | None = None,
+        pooled: float | None = None,
     ):
+        from recommender.head import DEFAULT_POOLED_WEIGHT
+
         self.dims, self.shrink, self.lda_weight, self.within = dims, shrink, lda_weight, within
+        self.pooled = DEFAULT_POOLED_WEIGHT if pooled is None else pooled
 
     def fit(
         self, songs: np.ndarray, labels: np.ndarray | None, patches: np.ndarray | None = None
     ) -> Listener:
-        from recommender.head import _block_unit, embedding_blocks, fit_lda
+        from recommender.head import _block_unit, block_weights, embedding_blocks, fit_lda
 
         self.columns, self.blocks = embedding_blocks(BACKBONES)
+        self.weights = block_weights(BACKBONES, self.pooled)
         x = songs[:, self.columns].astype(np.float64)
         self.mean = x.mean(axis=0)
         self.scale = np.maximum(x.std(axis=0), 1e-6 * max(float(np.abs(x).max()), 1.0))
-        standard = _block_unit((x - self.mean) / self.scale, self.blocks)
+        standard = _block_unit((x - self.mean) / self.scale, self.blocks) * self.weights
         self.centre = standard.mean(axis=0)
         _, sv, vt = np.linalg.svd(standard - self.centre, full_matrices=False)
         d = min(self.dims, len(sv) - 1)
@@ -165,7 +172,9 @@ class Listener:
         self.rotate = np.eye(d)
         if self.within is not None and patches is not None:
             x = patches.reshape(-1, patches.shape[-1])[:, self.columns].astype(np.float64)
-            z = (_block_unit((x - self.mean) / self.scale, self.blocks) - self.centre) @ self.components.T
+            z = (
+                _block_unit((x - self.mean) / self.scale, self.blocks) * self.weights - self.centre
+            ) @ self.components.T
             z = z.reshape(*patches.shape[:2], -1)
             spread = (z - z.mean(axis=1, keepdims=True)).reshape(-1, z.shape[-1])
             within = spread.T @ spread / len(spread)
@@ -182,7 +191,7 @@ class Listener:
 
         shape = songs.shape
         x = songs.reshape(-1, shape[-1])[:, self.columns].astype(np.float64)
-        standard = _block_unit((x - self.mean) / self.scale, self.blocks)
+        standard = _block_unit((x - self.mean) / self.scale, self.blocks) * self.weights
         out = unit_rows((((standard - self.centre) @ self.components.T) * self.whiten) @ self.rotate)
         if self.lda is not None:
             projected = unit_rows((standard - self.lda.centre) @ self.lda.scalings)
@@ -266,6 +275,15 @@ METHODS = {
     "query's patch embeddings averaged + aqe:3": ({}, "qpatchmean+aqe:3", 5),
     "head w0.5, patch embeddings averaged + aqe:3": ({"lda_weight": 0.5}, "patchmean+aqe:3", 5),
     "head w0.5 + within-song whitening": ({"lda_weight": 0.5, "within": 0.1}, "aqe:3", 5),
+    # the pooled blocks' weight beside the penultimate ones (the default's 0.5; 1 before)
+    "pooled 1 + aqe:3": ({"pooled": 1.0}, "aqe:3", 5),
+    "head w0.5, pooled 1 + aqe:3": ({"lda_weight": 0.5, "pooled": 1.0}, "aqe:3", 5),
+    "pooled 0.3 + aqe:3": ({"pooled": 0.3}, "aqe:3", 5),
+    "head w0.5, pooled 0.3 + aqe:3": ({"lda_weight": 0.5, "pooled": 0.3}, "aqe:3", 5),
+    "pooled 0.7 + aqe:3": ({"pooled": 0.7}, "aqe:3", 5),
+    "head w0.5, pooled 0.7 + aqe:3": ({"lda_weight": 0.5, "pooled": 0.7}, "aqe:3", 5),
+    "pooled 0 (penultimate only) + aqe:3": ({"pooled": 0.0}, "aqe:3", 5),
+    "head w0.5, pooled 0 + aqe:3": ({"lda_weight": 0.5, "pooled": 0.0}, "aqe:3", 5),
 }
 
 

@@ -60,6 +60,10 @@ LDA_WEIGHTS = (0.5,)
 (``lda_weight`` None); 0.5: both parts weigh the same."""
 DEFAULT_WHITEN: float | None = None
 """Shrinkage of the PCA whitening of the backbone embedding (``whitening_scale``); None: plain PCA."""
+DEFAULT_POOLED_WEIGHT = 0.5
+"""Each backbone's pooled mid-end blocks (max and mean over time) against its penultimate layer's,
+once every block has unit length: 0.5 weighs the 200 learnt features as much as the two pooled
+blocks together (measured on real recordings, bench/README.md); 1: every block the same."""
 
 
 def _keras():
@@ -104,6 +108,17 @@ def _register_layers(keras) -> None:
     _LAYERS["BlockStandardize"] = BlockStandardize
 
 
+def block_weights(names: Sequence[str], pooled: float = DEFAULT_POOLED_WEIGHT) -> np.ndarray:
+    """Per embedding column (``embedding_blocks``' order): 1 in a penultimate block, ``pooled`` in the others."""
+    return np.concatenate(
+        [
+            np.full(size, 1.0 if part == "penultimate" else pooled)
+            for _, part, size in sound_layout(names)
+            if part != "tags"
+        ]
+    )
+
+
 def embedding_blocks(names: Sequence[str]) -> tuple[np.ndarray, list[int]]:
     """Columns of the sound features the embedding reads (every block but the tags) and their block sizes."""
     columns, sizes, start = [], [], 0
@@ -139,6 +154,7 @@ class BackboneModel:
         config: BackboneConfig = MUSICNN,
         whiten: float | None = DEFAULT_WHITEN,
         lda_weight: float | None = None,
+        pooled_weight: float = DEFAULT_POOLED_WEIGHT,
     ):
         self.genres = genres
         self.backbones = backbones
@@ -148,6 +164,7 @@ class BackboneModel:
         self.config = config
         self.whiten = whiten
         self.lda_weight = lda_weight
+        self.pooled_weight = pooled_weight
 
     # ---- learning
     def fit(
@@ -171,7 +188,9 @@ class BackboneModel:
         # own features give their direction, or every embedding would be the zero vector.
         mean = x.mean(axis=0) if np.ptp(x, axis=0).max(initial=0.0) > 0 else np.zeros(x.shape[1])
         scale = np.maximum(x.std(axis=0), 1e-6 * max(float(np.abs(x).max()), 1.0))
-        standard = _block_unit((x - mean) / scale, blocks)
+        # The PCA and the LDA see each block weighted; the weights are folded into their kernels.
+        weights = block_weights(self.backbones, self.pooled_weight)
+        standard = _block_unit((x - mean) / scale, blocks) * weights
 
         n_components = min(int(self.components), len(x) - 1, standard.shape[1])
         pca = PCA(n_components, random_state=self.seed).fit(standard) if n_components >= 2 else None
@@ -190,6 +209,7 @@ class BackboneModel:
             lda=lda,
             classes=classes,
             whiten=whiten,
+            weights=weights,
         )
         self.model_ = network(use_lda=use_lda)
         self.genres_ = list(classes) if lda is not None else []
@@ -370,6 +390,7 @@ class BackboneModel:
             "embedding_dim": self.embedding_dim_,
             "components": self.components,
             "whiten": self.whiten,
+            "pooled_weight": self.pooled_weight,
             "lda_weight": getattr(self, "lda_weight_", 0.5),
             "validation": self.validation_,
             "temperature": getattr(self, "temperature_", 1.0),
@@ -418,7 +439,8 @@ class BackboneModel:
             )
         obj = cls(genres=saved_genres, backbones=backbones, components=meta.get("components", DEFAULT_COMPONENTS),
                   head=meta.get("head", "none"), seed=meta.get("seed", 0), whiten=meta.get("whiten"),
-                  lda_weight=meta.get("lda_weight"))  # fmt: skip
+                  lda_weight=meta.get("lda_weight"),
+                  pooled_weight=meta.get("pooled_weight", 1.0))  # fmt: skip
         obj.model_ = model
         obj.genres_ = saved_genres if len(model.outputs) > 1 else []
         obj.uses_head_ = meta.get("head") == "lda"
@@ -541,15 +563,21 @@ def whitening_scale(variance: np.ndarray, shrink: float | None) -> np.ndarray:
 
 
 def _head_network(
-    keras, *, blocks, mean, scale, pca, lda, classes, use_lda: bool, whiten=None, lda_weight: float = 0.5
-):
-    """The fitted head as a Keras model: sound features (embedding columns) → [embedding, genre probabilities]."""
+    keras, *, blocks, mean, scale, pca, lda, classes, use_lda: bool, whiten=None, lda_weight: float = 0.5,
+    weights=None,
+):  # fmt: skip
+    """The fitted head as a Keras model: sound features (embedding columns) → [embedding, genre probabilities].
+
+    ``pca`` and ``lda`` were fitted on the standardised blocks times ``weights`` (per column; None:
+    all 1), which scale the rows of their kernels here: the saved model needs no other layer.
+    """
     layers = keras.layers
     width = sum(blocks)
     inputs = keras.Input((width,), name="sound")
     standardize = _LAYERS["BlockStandardize"](blocks, name="standardise")
     x = standardize(inputs)
     standardize.set_weights([mean.astype(np.float32), scale.astype(np.float32)])
+    w = np.ones((width, 1)) if weights is None else np.asarray(weights, dtype=np.float64)[:, None]
     if pca is not None:
         dense = layers.Dense(pca.n_components_, name="pca")
         backbone = dense(x)
@@ -558,7 +586,7 @@ def _head_network(
         factor = np.ones(pca.n_components_) if whiten is None else np.asarray(whiten)
         dense.set_weights(
             [
-                (pca.components_.T * factor).astype(np.float32),
+                (w * pca.components_.T * factor).astype(np.float32),
                 (-(pca.mean_ @ pca.components_.T) * factor).astype(np.float32),
             ]
         )
@@ -571,7 +599,9 @@ def _head_network(
         dense = layers.Dense(dims, name="lda")
         projected = dense(x)
         # The training songs' mean projects to the origin.
-        dense.set_weights([lda.scalings.astype(np.float32), (-lda.centre @ lda.scalings).astype(np.float32)])
+        dense.set_weights(
+            [(w * lda.scalings).astype(np.float32), (-lda.centre @ lda.scalings).astype(np.float32)]
+        )
         projected = layers.UnitNormalization(name="lda_unit")(projected)
         if lda_weight != 0.5:  # the LDA part against the backbone part: w to 1 - w
             projected = layers.Rescaling(lda_weight / (1.0 - lda_weight), name="lda_weight")(projected)
@@ -582,7 +612,7 @@ def _head_network(
         coef, intercept = lda.coef, lda.intercept
         dense = layers.Dense(len(classes), activation="softmax", name="genre")
         outputs.append(dense(x))
-        dense.set_weights([coef.T.astype(np.float32), intercept.astype(np.float32)])
+        dense.set_weights([(w * coef.T).astype(np.float32), intercept.astype(np.float32)])
     return keras.Model(inputs, outputs, name="musicnn_head")
 
 

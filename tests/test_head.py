@@ -10,7 +10,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from recommender.backbone import sound_layout
 from recommender.errors import ModelError
-from recommender.head import BackboneModel, _block_unit, embedding_blocks, fit_lda
+from recommender.head import BackboneModel, _block_unit, block_weights, embedding_blocks, fit_lda
 
 WIDTH = sum(size for *_, size in sound_layout())
 GENRES = ["Ambient", "Jazz", "Rock"]
@@ -100,7 +100,8 @@ def test_with_labels_the_head_separates_genres_classifies_and_round_trips(rng, t
 def test_without_labels_the_backbone_embedding_alone(rng):
     labels = [GENRES[i % 3] for i in range(60)]
     x = sound_features(rng, labels)
-    model = BackboneModel(genres=["Unknown"]).fit(x, None)
+    # These features carry the genres in every block alike: every block weighs the same here.
+    model = BackboneModel(genres=["Unknown"], pooled_weight=1.0).fit(x, None)
     embeddings, proba = model.embed_and_predict_many(x)
     assert not model.uses_head_ and model.genres_ == [] and proba.shape == (60, 0)
     assert model.embedding_dim_ == 59  # PCA of 60 songs
@@ -135,3 +136,66 @@ def test_features_of_another_width_are_refused(rng):
     model = BackboneModel(genres=[]).fit(sound_features(rng, GENRES * 4), None)
     with pytest.raises(ModelError, match="sound features have 10 values"):
         model.embed_and_predict_many(np.zeros((2, 10), np.float32))
+
+
+def _columns_of(part: str) -> np.ndarray:
+    """The sound-feature columns of every block named ``part`` (``penultimate``, ``max_pool``…)."""
+    ends = np.cumsum([0, *(size for *_, size in sound_layout())])
+    return np.concatenate(
+        [
+            np.arange(a, b)
+            for (_, p, _), a, b in zip(sound_layout(), ends[:-1], ends[1:], strict=True)
+            if p == part
+        ]
+    )
+
+
+@pytest.mark.parametrize("head", ["none", "lda"])
+def test_the_pooled_blocks_weigh_what_the_head_was_told(rng, tmp_path, head):
+    labels = [GENRES[i % 3] for i in range(90)]
+    x = sound_features(rng, labels)
+    moved = x.copy()
+    pooled = np.concatenate([_columns_of("max_pool"), _columns_of("mean_pool")])
+    moved[:, pooled] += rng.normal(size=(len(x), len(pooled))).astype(np.float32) * 3
+    # Weighted 0, the pooled blocks change nothing: the weights are folded into the saved kernels.
+    deaf = BackboneModel(genres=GENRES, head=head, pooled_weight=0.0).fit(x, labels)
+    first, _ = deaf.embed_and_predict_many(x)
+    again, _ = deaf.embed_and_predict_many(moved)
+    assert again == pytest.approx(first, abs=1e-5)
+    # So are the genre guesses' logits (the probabilities also heed how strange the moved songs are).
+    if head == "lda":
+        assert deaf._logits(moved) == pytest.approx(deaf._logits(x), abs=1e-4)
+    # The default hears them at half the penultimate layer's weight: moved, less than at full weight.
+    half = BackboneModel(genres=GENRES, head=head).fit(x, labels)
+    full = BackboneModel(genres=GENRES, head=head, pooled_weight=1.0).fit(x, labels)
+
+    def drift(model) -> float:
+        return float(
+            np.mean(
+                np.sum(model.embed_and_predict_many(x)[0] * model.embed_and_predict_many(moved)[0], axis=1)
+            )
+        )
+
+    assert half.pooled_weight == 0.5 and 0.999 > drift(half) > drift(full)
+    if head == "none":  # the saved network is PCA of the weighted blocks, written out: the same neighbours
+        columns, blocks = embedding_blocks(half.backbones)
+        mean, scale = half.model_.get_layer("standardise").get_weights()
+        weighted = _block_unit((moved[:, columns] - mean) / scale, blocks) * block_weights(
+            half.backbones, 0.5
+        )
+        fitted = _block_unit((x[:, columns] - mean) / scale, blocks) * block_weights(half.backbones, 0.5)
+        _, _, vt = np.linalg.svd(fitted - fitted.mean(axis=0), full_matrices=False)
+        by_hand = (weighted - fitted.mean(axis=0)) @ vt[: half.embedding_dim_].T
+        by_hand /= np.linalg.norm(by_hand, axis=1, keepdims=True)
+        embedded = half.embed_and_predict_many(moved)[0]
+        assert embedded @ embedded.T == pytest.approx(by_hand @ by_hand.T, abs=1e-4)
+    # The weight is saved with the head, and a head saved before it (no key) weighed every block alike.
+    path = half.save(tmp_path, "head")
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["pooled_weight"] == 0.5
+    loaded = BackboneModel.load(path, meta=meta, genres=GENRES)
+    assert loaded.embed_and_predict_many(moved)[0] == pytest.approx(
+        half.embed_and_predict_many(moved)[0], abs=1e-6
+    )
+    del meta["pooled_weight"]
+    assert BackboneModel.load(path, meta=meta, genres=GENRES).pooled_weight == 1.0

@@ -142,8 +142,14 @@ def test_describing_the_sound_shows_scores_and_cuts_weak_matches(app_home):
 
 
 # ---- 3. every file the build will not use is counted and named; one list of formats ------------
-def test_folder_check_names_genres_and_every_file_it_will_not_use(home):
+@pytest.mark.parametrize("ffmpeg", [True, False], ids=["with-ffmpeg", "without-ffmpeg"])
+def test_folder_check_names_genres_and_every_file_it_will_not_use(home, monkeypatch, ffmpeg):
     from fixtures import tone, write_audio
+
+    from recommender import audio, formats
+
+    # Tracker modules decode through ffmpeg: the check counts them only on a machine that has it.
+    monkeypatch.setattr(audio, "can_decode", lambda suffix: ffmpeg or suffix not in formats.NEEDS_FFMPEG)
 
     root = home / "music" / "class"
     for i in range(4):
@@ -162,9 +168,15 @@ def test_folder_check_names_genres_and_every_file_it_will_not_use(home):
     at.text_input(key="home_audio").input("class").run()
     assert not at.exception
     success = " ".join(s.value for s in at.success)
-    assert "5 audio files, 3 folders as genres: High (2), Low (2), Tracker (1)" in success
-    assert "2 files the build will not use" in success
     notes = re.sub(r"\\(.)", r"\1", " ".join(c.value for c in at.caption))
+    if ffmpeg:
+        assert "5 audio files, 3 folders as genres: High (2), Low (2), Tracker (1)" in success
+        assert "2 files the build will not use" in success
+        assert "song.xm" not in notes
+    else:
+        assert "4 audio files, 2 folders as genres: High (2), Low (2)" in success
+        assert "3 files the build will not use" in success
+        assert "song.xm" in notes and "XM audio needs ffmpeg, which this machine lacks" in notes
     assert "tune.mid" in notes and "not an audio format musicrec reads (.mid)" in notes
     assert "notes.txt" in notes and "(.txt)" in notes
 

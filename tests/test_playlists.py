@@ -284,17 +284,20 @@ def test_a_catalog_playlist_exports_and_imports_as_the_same_songs(catalog, tmp_p
 
 
 def test_entries_relative_to_the_home_match(built_home):
-    catalog = Catalog.open(built_home)  # its own audio is in it; a new profile keeps other tests' data apart
+    catalog = Catalog.open(built_home)  # its own audio is in it
     audio = [catalog.audio_path(t) for t in (2, 3)]
     assert all(built_home in p.parents for p in audio)
     m3u = "\n".join(str(p.relative_to(built_home)) for p in audio).encode()
     xspf = playlist_text(
         [Entry("t", "a", None, p) for p in audio], fmt="xspf", name="x", relative_to=built_home
     )
-    found = catalog.import_playlist("home-relative importer", "M3U", m3u, file_name="r.m3u")
-    assert found.track_ids == [2, 3]
-    found = catalog.import_playlist("home-relative importer", "XSPF", xspf.encode(), file_name="r.xspf")
-    assert found.track_ids == [2, 3]
+    try:
+        found = catalog.import_playlist("home-relative importer", "M3U", m3u, file_name="r.m3u")
+        assert found.track_ids == [2, 3]
+        found = catalog.import_playlist("home-relative importer", "XSPF", xspf.encode(), file_name="r.xspf")
+        assert found.track_ids == [2, 3]
+    finally:  # the home is shared by the session's tests: the profile made here must not outlive the test
+        catalog.store.delete_user("home-relative importer")
 
 
 def test_an_import_with_no_catalog_song_fails_and_creates_nothing(catalog):

@@ -330,7 +330,9 @@ def prepare(
     shorter than ``config.min_seconds`` or silent raise ``AudioError``.
     Returns float32 ``(n_samples,)`` with ``min_samples <= n_samples <= clip_samples``.
     """
-    import librosa
+    from recommender.librosa_import import load_librosa
+
+    librosa = load_librosa()
 
     y = samples.mean(axis=1) if samples.ndim == 2 else samples
     y = np.ascontiguousarray(y, dtype=np.float32)
@@ -375,7 +377,9 @@ def log_mel(y: np.ndarray, *, config: AudioConfig = DEFAULT_AUDIO) -> np.ndarray
 
     Relative to the clip's loudest bin, so the same song at another volume looks the same.
     """
-    import librosa
+    from recommender.librosa_import import load_librosa
+
+    librosa = load_librosa()
 
     power = librosa.feature.melspectrogram(
         y=y,

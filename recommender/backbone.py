@@ -124,7 +124,9 @@ def musicnn_mel(y: np.ndarray) -> np.ndarray:
     ``n_frames = 1 + n_samples // 256`` (librosa's centred frames). Computed as musicnn's
     ``batch_data`` does, except that the log is taken in float32 instead of float16.
     """
-    import librosa
+    from recommender.librosa_import import load_librosa
+
+    librosa = load_librosa()
 
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1:

@@ -37,7 +37,9 @@ class SoundTraits:
 
 def tempo_bpm(mel_db: np.ndarray, *, config: AudioConfig = DEFAULT_AUDIO) -> float:
     """Tempo in beats per minute of a log-mel ``(n_mels, n_frames)`` in dB; 0.0 when no beat is found."""
-    import librosa
+    from recommender.librosa_import import load_librosa
+
+    librosa = load_librosa()
 
     mel_db = np.asarray(mel_db, dtype=np.float32)
     envelope = librosa.onset.onset_strength(S=mel_db, sr=config.sample_rate, hop_length=config.hop_length)
@@ -58,7 +60,9 @@ def brightness_hz(mel_db: np.ndarray, *, config: AudioConfig = DEFAULT_AUDIO) ->
     amplitude (as ``librosa.feature.spectral_centroid`` weighs by magnitude; power would
     let the bass drown everything); the median ignores the odd silent or noisy frame.
     """
-    import librosa
+    from recommender.librosa_import import load_librosa
+
+    librosa = load_librosa()
 
     mel_db = np.asarray(mel_db, dtype=np.float64)
     freqs = librosa.mel_frequencies(n_mels=mel_db.shape[0], fmin=config.fmin, fmax=config.fmax)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import librosa
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
 from recommender import listeners
 from recommender.errors import UserInputError
+from recommender.librosa_import import load_librosa
 
 _RANDOM_DRAWS = 5
 
@@ -74,7 +74,7 @@ def mfcc_stats(mel_db: np.ndarray, *, n_mfcc: int = 20) -> np.ndarray:
 
     Returns ``(2 * n_mfcc,)`` float32: the means, then the standard deviations.
     """
-    mfcc = librosa.feature.mfcc(S=np.asarray(mel_db, dtype=np.float32), n_mfcc=n_mfcc)
+    mfcc = load_librosa().feature.mfcc(S=np.asarray(mel_db, dtype=np.float32), n_mfcc=n_mfcc)
     return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1)]).astype(np.float32)
 
 

@@ -193,7 +193,9 @@ def spectrogram_figure(
     Rows stay evenly spaced (the mel scale, as the model sees it); the y ticks name
     the frequency in Hz of the band at that height.
     """
-    import librosa
+    from recommender.librosa_import import load_librosa
+
+    librosa = load_librosa()
 
     mel = np.asarray(mel, dtype=np.float32)
     n_mels, n_frames = mel.shape

@@ -7,6 +7,11 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from recommender.librosa_import import load_librosa  # noqa: E402
+
+# Before any test module imports librosa: its numba cache is written by one process at a time.
+load_librosa()
+
 
 @pytest.fixture
 def rng() -> np.random.Generator:

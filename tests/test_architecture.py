@@ -22,7 +22,7 @@ LAYERS = {
     "stages": (),  # every module of recommender/ not named in another layer
     "primitives": (
         "recommender.errors", "recommender.config", "recommender.files", "recommender.formats",
-        "recommender.locks", "recommender.keras_runtime", "recommender.words", "recommender.limits",
+        "recommender.locks", "recommender.keras_runtime", "recommender.librosa_import", "recommender.words", "recommender.limits",
         "recommender.passwords", "recommender.profile_names", "recommender.build_options",
         "recommender.sources.base",
     ),

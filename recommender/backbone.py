@@ -479,7 +479,7 @@ class SoundConfig:
 
     backbones: tuple[str, ...] = BACKBONES
     max_patches: int = DEFAULT_MAX_PATCHES
-    layout: int = 1  # the version of sound_layout's block order
+    layout: int = 2  # the version of sound_layout (``LAYOUTS``); 1: what catalogs built before kept
 
     @property
     def preprocessing(self) -> BackboneConfig:
@@ -487,7 +487,7 @@ class SoundConfig:
 
     @property
     def width(self) -> int:
-        return sum(size for *_, size in sound_layout(self.backbones))
+        return sum(size for *_, size in sound_layout(self.backbones, self.layout))
 
     def to_dict(self) -> dict:
         return {
@@ -522,14 +522,49 @@ SOUND_PARTS = {"penultimate": PENULTIMATE_DIM, "max_pool": 753, "mean_pool": 753
 ``tags``: the tag probabilities (``len(TAGS[name])``).
 """
 
+ROOTED = {"max_pool", "mean_pool"}
+"""Layout 2: the parts whose every patch value ``v`` becomes ``sign(v)·|v|^½`` before the mean over the
+song's patches (power normalisation: a few large activations weigh less; measured on real
+recordings, bench/README.md). The penultimate layer and the tags stay as musicnn gives them (the
+novelty judgement and the tags read them), and a rooted penultimate block is appended."""
 
-def sound_layout(names: Sequence[str] = BACKBONES) -> list[tuple[str, str, int]]:
-    """The blocks of a sound-feature vector, in order: ``(backbone name, part, size)``."""
-    return [
-        (name, part, len(TAGS[name]) if size is None else size)
+MEL_STATS = "log-mel"
+"""The name of layout 2's last two blocks: per band of musicnn's 96-band log-mel, its mean and its
+standard deviation over the song's whole clip (the timbre and loudness shape of the recording)."""
+
+LAYOUTS = (1, 2)
+"""1: ``SOUND_PARTS`` per backbone, every one a plain mean over patches (catalogs built before);
+2: the same blocks in the same places, ``ROOTED`` parts rooted per patch, then per backbone
+``penultimate_root`` (the penultimate layer rooted per patch), then the ``MEL_STATS`` blocks
+``band_mean`` and ``band_std``."""
+
+
+def sound_layout(names: Sequence[str] = BACKBONES, layout: int = 2) -> list[tuple[str, str, int]]:
+    """The blocks of a sound-feature vector, in order: ``(backbone name or MEL_STATS, part, size)``.
+
+    A layout-2 vector begins with layout 1's blocks in their places, so what reads the
+    penultimate layers and the tags finds them where it always did.
+    """
+    if layout not in LAYOUTS:
+        raise ModelError(f"unknown sound-feature layout {layout}; this version knows {list(LAYOUTS)}")
+    blocks = [
+        (
+            name,
+            f"{part}_root" if layout >= 2 and part in ROOTED else part,
+            len(TAGS[name]) if size is None else size,
+        )
         for name in names
         for part, size in SOUND_PARTS.items()
     ]
+    if layout >= 2:
+        blocks += [(name, "penultimate_root", PENULTIMATE_DIM) for name in names]
+        blocks += [(MEL_STATS, "band_mean", MUSICNN.n_mels), (MEL_STATS, "band_std", MUSICNN.n_mels)]
+    return blocks
+
+
+def signed_root(x: np.ndarray) -> np.ndarray:
+    """``sign(x)·|x|^½``, elementwise."""
+    return np.sign(x) * np.sqrt(np.abs(x))
 
 
 @_once
@@ -564,29 +599,53 @@ def sound_features(
     names: Sequence[str] = BACKBONES,
     max_patches: int | None = DEFAULT_MAX_PATCHES,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    layout: int = 2,
 ) -> np.ndarray:
-    """Each song's sound features: ``(n_songs, sum of sound_layout(names) sizes)`` float32.
+    """Each song's sound features: ``(n_songs, sum of sound_layout(names, layout) sizes)`` float32.
 
     ``mels`` are ``musicnn_mel`` log-mels ``(n_frames, 96)``; patches of consecutive songs
-    share batches, and every block is the mean over the song's patches.
+    share batches, and every backbone block is the mean over the song's patches (layout 2:
+    of rooted values where ``sound_layout`` says ``_root``).
     """
     names = list(names)
+    blocks = sound_layout(names, layout)  # refuses an unknown layout before any work
     for name in names:
         checkpoint_dir(name)
     forwards = [_sound_forward(name) for name in names]
+    stats: list[np.ndarray] = []
+
+    def heard(songs: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        for mel in songs:
+            if layout >= 2 and np.shape(mel)[-1:] == (MUSICNN.n_mels,):
+                m = np.asarray(mel, dtype=np.float64)
+                stats.append(np.concatenate([m.mean(axis=0), m.std(axis=0)]))
+            yield mel
+
     per_patch: list[np.ndarray] = []
     owners: list[np.ndarray] = []
-    for x, who in _patch_batches(mels, max_patches=max_patches, batch_size=batch_size, pad=False):
+    for x, who in _patch_batches(heard(mels), max_patches=max_patches, batch_size=batch_size, pad=False):
         parts = [part.numpy() for forward in forwards for part in forward(x)]
+        if layout >= 2:
+            per_model = len(SOUND_PARTS)
+            rooted = [
+                signed_root(p) if list(SOUND_PARTS)[i % per_model] in ROOTED else p
+                for i, p in enumerate(parts)
+            ]
+            roots = [signed_root(parts[k * per_model]) for k in range(len(names))]
+            parts = rooted + roots
         per_patch.append(np.concatenate(parts, axis=1))
         owners.append(who)
-    width = sum(size for _, _, size in sound_layout(names))
+    width = sum(size for _, _, size in blocks)
     if not owners:
         return np.zeros((0, width), np.float32)
     who = np.concatenate(owners)
-    sums = np.zeros((int(who[-1]) + 1, width))
-    np.add.at(sums, who, np.concatenate(per_patch))
-    return (sums / np.bincount(who)[:, None]).astype(np.float32)
+    patched = np.concatenate(per_patch)
+    sums = np.zeros((int(who[-1]) + 1, patched.shape[1]))
+    np.add.at(sums, who, patched)
+    out = sums / np.bincount(who)[:, None]
+    if layout >= 2:
+        out = np.concatenate([out, np.stack(stats)], axis=1)
+    return out.astype(np.float32)
 
 
 def tag_names(names: Sequence[str] = BACKBONES) -> list[str]:

@@ -37,7 +37,9 @@ def listen(path: str | Path, *, config: AudioConfig, sound, model) -> ClipAnalys
     from recommender.features import clip_features
 
     mel, heard = clip_features(path, config=config, sound=sound)
-    features = sound_features([heard], names=sound.backbones, max_patches=sound.max_patches)
+    features = sound_features(
+        [heard], names=sound.backbones, max_patches=sound.max_patches, layout=sound.layout
+    )
     if listeners.get(model.arch_).hears == listeners.SOUND:
         embeddings, proba = model.embed_and_predict_many(features)
     else:

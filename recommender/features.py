@@ -244,7 +244,10 @@ def extract_batch(
 
     def hear_pending() -> None:
         heard = sound_features(
-            [m for _, _, m in pending], names=sounds.config.backbones, max_patches=sounds.config.max_patches
+            [m for _, _, m in pending],
+            names=sounds.config.backbones,
+            max_patches=sounds.config.max_patches,
+            layout=sounds.config.layout,
         )
         for (track_id, key, _), features in zip(pending, heard, strict=True):
             sounds.put(track_id, features, key)

@@ -1,18 +1,21 @@
 """The head: what musicrec learns on top of the frozen pretrained backbone.
 
-The backbone (``recommender.backbone``) hears each song as a sound-feature vector: per
-musicnn model, the mean over the song's 3-s patches of its 200-d penultimate layer, of
-its mid-end features max- and mean-pooled over time (753 + 753) and of its tags. The
-head turns that vector into the song's embedding and, when the catalog has genre
-labels, its genre probabilities. Everything it learns is linear, fitted on the
-training split only:
+The backbone (``recommender.backbone``) hears each song as a sound-feature vector. The
+head reads, per musicnn model, the mean over the song's 3-s patches of its 200-d
+penultimate layer and of its mid-end features max- and mean-pooled over time (753 +
+753), every patch's values signed-square-rooted first (sound-feature layout 2; layout 1,
+of catalogs built before, kept them as musicnn gives them), and the clip's log-mel band
+means and deviations (96 + 96). It turns them into the song's embedding and, when the
+catalog has genre labels, its genre probabilities. Everything it learns is linear,
+fitted on the training split only:
 
 1. **Standardise** each feature over the training songs and scale each block (one
-   layer of one model) to unit length, so that every layer weighs the same.
-2. **Backbone embedding**: PCA of that vector (up to ``components`` dimensions). With
-   no labels (a flat folder, one genre) this *is* the embedding: the build needs no
-   training at all.
-3. **With labels**: linear discriminant analysis (scikit-learn, Ledoit-Wolf shrinkage,
+   layer of one model) to unit length; the pooled blocks and the band statistics then
+   weigh half a penultimate block (``DEFAULT_POOLED_WEIGHT``, ``MEL_STATS_WEIGHT``).
+2. **Backbone embedding**: PCA of the model blocks (up to ``components`` dimensions;
+   not the band statistics). With no labels (a flat folder, one genre) this *is* the
+   embedding: the build needs no training at all.
+3. **With labels**: linear discriminant analysis of every block (Ledoit-Wolf shrinkage,
    so it needs no tuning and copes with more features than songs) projects the vector
    onto the directions that separate the genres; the embedding is the backbone
    embedding and that projection side by side, each of unit length. The same LDA gives
@@ -44,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from recommender import keras_runtime
-from recommender.backbone import BACKBONES, MUSICNN, BackboneConfig, sound_layout
+from recommender.backbone import BACKBONES, LAYOUTS, MEL_STATS, MUSICNN, BackboneConfig, sound_layout
 from recommender.errors import ModelError, UserInputError
 from recommender.keras_runtime import EMBEDDING_LAYER
 
@@ -64,6 +67,13 @@ DEFAULT_POOLED_WEIGHT = 0.5
 """Each backbone's pooled mid-end blocks (max and mean over time) against its penultimate layer's,
 once every block has unit length: 0.5 weighs the 200 learnt features as much as the two pooled
 blocks together (measured on real recordings, bench/README.md); 1: every block the same."""
+MEL_STATS_WEIGHT = 0.5
+"""Sound-feature layout 2's log-mel band statistics (``backbone.MEL_STATS``), each block against a
+penultimate one, in the LDA only: the PCA (the embedding without labels) does not read them. Measured
+on real recordings (bench/README.md): they help tell albums apart once labels say which sounds
+matter, and blur neighbours without labels."""
+SOUND_LAYOUT = 2
+"""The sound-feature layout (``backbone.LAYOUTS``) a new head reads; a saved head says its own."""
 
 
 def _keras():
@@ -108,26 +118,73 @@ def _register_layers(keras) -> None:
     _LAYERS["BlockStandardize"] = BlockStandardize
 
 
-def block_weights(names: Sequence[str], pooled: float = DEFAULT_POOLED_WEIGHT) -> np.ndarray:
-    """Per embedding column (``embedding_blocks``' order): 1 in a penultimate block, ``pooled`` in the others."""
+def default_penultimate(layout: int, labelled: bool) -> str:
+    """The penultimate block a head reads: in layout 2, the rooted one with labels (it tells albums
+    apart better) and musicnn's own without (the rooted one blurred label-free neighbours a little)."""
+    return "penultimate_root" if layout >= 2 and labelled else "penultimate"
+
+
+def _head_blocks(
+    names: Sequence[str], layout: int, penultimate: str | None = None
+) -> list[tuple[int, int, str, str]]:
+    """The sound-feature blocks the head reads: ``(start column, size, backbone, part)``.
+
+    Layout 1: every block but the tags. Layout 2: the rooted pooled blocks, the ``penultimate``
+    blocks (None: the rooted ones) and the log-mel statistics.
+    """
+    penultimate = penultimate or default_penultimate(layout, labelled=True)
+    out, start = [], 0
+    for name, part, size in sound_layout(names, layout):
+        if layout == 1:
+            wanted = part != "tags"
+        else:
+            wanted = part == penultimate or part.endswith("_pool_root") or name == MEL_STATS
+        if wanted:
+            out.append((start, size, name, part))
+        start += size
+    return out
+
+
+def block_weights(
+    names: Sequence[str],
+    pooled: float = DEFAULT_POOLED_WEIGHT,
+    layout: int = SOUND_LAYOUT,
+    penultimate: str | None = None,
+) -> np.ndarray:
+    """Per embedding column (``embedding_blocks``' order): 1 in a penultimate block, ``pooled`` in a
+    pooled one, ``MEL_STATS_WEIGHT`` in a log-mel statistics block."""
+
+    def weight(name: str, part: str) -> float:
+        if name == MEL_STATS:
+            return MEL_STATS_WEIGHT
+        return 1.0 if part.startswith("penultimate") else pooled
+
     return np.concatenate(
         [
-            np.full(size, 1.0 if part == "penultimate" else pooled)
-            for _, part, size in sound_layout(names)
-            if part != "tags"
+            np.full(size, weight(name, part))
+            for _, size, name, part in _head_blocks(names, layout, penultimate)
         ]
     )
 
 
-def embedding_blocks(names: Sequence[str]) -> tuple[np.ndarray, list[int]]:
-    """Columns of the sound features the embedding reads (every block but the tags) and their block sizes."""
-    columns, sizes, start = [], [], 0
-    for _, part, size in sound_layout(names):
-        if part != "tags":
-            columns.append(np.arange(start, start + size))
-            sizes.append(size)
-        start += size
-    return np.concatenate(columns), sizes
+def pca_mask(names: Sequence[str], layout: int = SOUND_LAYOUT, penultimate: str | None = None) -> np.ndarray:
+    """Per embedding column: 1 where the PCA reads it, 0 for the log-mel statistics (LDA only)."""
+    return np.concatenate(
+        [
+            np.full(size, 0.0 if name == MEL_STATS else 1.0)
+            for _, size, name, _ in _head_blocks(names, layout, penultimate)
+        ]
+    )
+
+
+def embedding_blocks(
+    names: Sequence[str], layout: int = SOUND_LAYOUT, penultimate: str | None = None
+) -> tuple[np.ndarray, list[int]]:
+    """Columns of the sound features the head reads (``_head_blocks``) and their block sizes."""
+    blocks = _head_blocks(names, layout, penultimate)
+    return np.concatenate([np.arange(start, start + size) for start, size, *_ in blocks]), [
+        b[1] for b in blocks
+    ]
 
 
 class BackboneModel:
@@ -155,6 +212,7 @@ class BackboneModel:
         whiten: float | None = DEFAULT_WHITEN,
         lda_weight: float | None = None,
         pooled_weight: float = DEFAULT_POOLED_WEIGHT,
+        layout: int = SOUND_LAYOUT,
     ):
         self.genres = genres
         self.backbones = backbones
@@ -165,6 +223,7 @@ class BackboneModel:
         self.whiten = whiten
         self.lda_weight = lda_weight
         self.pooled_weight = pooled_weight
+        self.layout = layout
 
     # ---- learning
     def fit(
@@ -180,7 +239,9 @@ class BackboneModel:
 
         if self.head not in HEADS:
             raise UserInputError(f"unknown head {self.head!r}; choose one of {', '.join(HEADS)}")
-        columns, blocks = embedding_blocks(self.backbones)
+        classes = self._classes(genres)
+        self.penultimate_ = default_penultimate(self.layout, labelled=bool(classes) and self.head != "none")
+        columns, blocks = self._blocks()
         x = self._check_features(features)[:, columns].astype(np.float64)
         if len(x) < 1:
             raise ModelError("the backbone model needs at least one song to learn from")
@@ -189,14 +250,16 @@ class BackboneModel:
         mean = x.mean(axis=0) if np.ptp(x, axis=0).max(initial=0.0) > 0 else np.zeros(x.shape[1])
         scale = np.maximum(x.std(axis=0), 1e-6 * max(float(np.abs(x).max()), 1.0))
         # The PCA and the LDA see each block weighted; the weights are folded into their kernels.
-        weights = block_weights(self.backbones, self.pooled_weight)
+        weights = block_weights(self.backbones, self.pooled_weight, self.layout, self.penultimate_)
         standard = _block_unit((x - mean) / scale, blocks) * weights
 
-        n_components = min(int(self.components), len(x) - 1, standard.shape[1])
-        pca = PCA(n_components, random_state=self.seed).fit(standard) if n_components >= 2 else None
+        mask = pca_mask(self.backbones, self.layout, self.penultimate_)
+        n_components = min(int(self.components), len(x) - 1, int(mask.sum()))
+        pca = PCA(n_components, random_state=self.seed).fit(standard * mask) if n_components >= 2 else None
+        if pca is not None:
+            pca.components_[:, mask == 0] = 0.0  # the LDA-only blocks (no variance there) stay out exactly
         whiten = None if pca is None else whitening_scale(pca.explained_variance_, self.whiten)
 
-        classes = self._classes(genres)
         lda = fit_lda(standard, np.asarray(genres), classes) if classes and self.head != "none" else None
         use_lda = lda is not None and self.head != "classifier"
         network = functools.partial(
@@ -288,6 +351,11 @@ class BackboneModel:
         self.epochs_run_ = 0
         self.versions_ = _versions()
 
+    def _blocks(self) -> tuple[np.ndarray, list[int]]:
+        """The columns and block sizes this head reads (``embedding_blocks``)."""
+        penultimate = getattr(self, "penultimate_", None) or default_penultimate(self.layout, labelled=True)
+        return embedding_blocks(self.backbones, self.layout, penultimate)
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
             raise ModelError(
@@ -296,8 +364,18 @@ class BackboneModel:
 
     def _check_features(self, features: np.ndarray) -> np.ndarray:
         features = np.atleast_2d(np.asarray(features, dtype=np.float32))
-        width = sum(size for *_, size in sound_layout(self.backbones))
+        width = sum(size for *_, size in sound_layout(self.backbones, self.layout))
         if features.shape[1] != width:
+            other = [
+                n
+                for n in LAYOUTS
+                if sum(size for *_, size in sound_layout(self.backbones, n)) == features.shape[1]
+            ]
+            if other:
+                raise ModelError(
+                    f"this head reads sound-feature layout {self.layout}, and these features are of layout "
+                    f"{other[0]}: build the catalog again without this model, so that a head is fitted on them"
+                )
             raise ModelError(
                 f"sound features have {features.shape[1]} values, the backbones {list(self.backbones)} "
                 f"give {width}; compute the features again"
@@ -311,7 +389,7 @@ class BackboneModel:
         return self._run(self.model_, self._check_features(features), batch_size=batch_size)
 
     def _run(self, model, features: np.ndarray, *, batch_size: int = 1024):
-        columns, _ = embedding_blocks(self.backbones)
+        columns, _ = self._blocks()
         x = np.asarray(features, dtype=np.float32)[:, columns]
         embeddings, probabilities = [], []
         for start in range(0, len(x), batch_size):
@@ -343,13 +421,13 @@ class BackboneModel:
         """Per song ``(n,)``: the mean squared z-score of its sound features against the training songs'
         (about 1 for a training song; far above for a sound unlike all of them)."""
         model = model if model is not None else self.model_
-        columns, _ = embedding_blocks(self.backbones)
+        columns, _ = self._blocks()
         x = np.asarray(features, dtype=np.float64)[:, columns]
         mean, scale = (np.asarray(w, dtype=np.float64) for w in model.get_layer("standardise").get_weights())
         return np.mean(((x - mean) / scale) ** 2, axis=1)
 
     def _standardised(self, features: np.ndarray, *, model) -> np.ndarray:
-        columns, _ = embedding_blocks(self.backbones)
+        columns, _ = self._blocks()
         x = np.asarray(features, dtype=np.float64)[:, columns]
         standardise = model.get_layer("standardise")
         mean, scale = (np.asarray(w, dtype=np.float64) for w in standardise.get_weights())
@@ -391,6 +469,8 @@ class BackboneModel:
             "components": self.components,
             "whiten": self.whiten,
             "pooled_weight": self.pooled_weight,
+            "sound_layout": self.layout,
+            "penultimate": self.penultimate_,
             "lda_weight": getattr(self, "lda_weight_", 0.5),
             "validation": self.validation_,
             "temperature": getattr(self, "temperature_", 1.0),
@@ -426,7 +506,19 @@ class BackboneModel:
             )
         _keras()  # registers the head's layer before Keras reads the file
         model = keras_runtime.load_model(Path(path), name=label)
-        width = len(embedding_blocks(backbones)[0])
+        layout = int(meta.get("sound_layout", 1))  # a head saved before layouts read layout 1
+        if layout not in LAYOUTS:
+            raise ModelError(
+                f"Model {label} reads sound-feature layout {layout}, which this version does not know"
+            )
+        penultimate = meta.get("penultimate") or default_penultimate(layout, labelled=True)
+        if penultimate not in ("penultimate", "penultimate_root") or (
+            layout == 1 and penultimate != "penultimate"
+        ):
+            raise ModelError(
+                f"Model {label} reads {penultimate!r} sound features, which layout {layout} does not have"
+            )
+        width = len(embedding_blocks(backbones, layout, penultimate)[0])
         widths = [output.shape[-1] for output in model.outputs]
         if saved_genres and (len(widths) != 2 or widths[1] != len(saved_genres)):
             raise ModelError(
@@ -440,8 +532,9 @@ class BackboneModel:
         obj = cls(genres=saved_genres, backbones=backbones, components=meta.get("components", DEFAULT_COMPONENTS),
                   head=meta.get("head", "none"), seed=meta.get("seed", 0), whiten=meta.get("whiten"),
                   lda_weight=meta.get("lda_weight"),
-                  pooled_weight=meta.get("pooled_weight", 1.0))  # fmt: skip
+                  pooled_weight=meta.get("pooled_weight", 1.0), layout=layout)  # fmt: skip
         obj.model_ = model
+        obj.penultimate_ = penultimate
         obj.genres_ = saved_genres if len(model.outputs) > 1 else []
         obj.uses_head_ = meta.get("head") == "lda"
         obj.lda_weight_ = float(meta.get("lda_weight", 0.5))

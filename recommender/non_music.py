@@ -203,7 +203,7 @@ def compute(sound) -> References:
     sr = sound.preprocessing.sample_rate
     made = reference_audio(sr)
     mels = [musicnn_mel(prepare(y, sr, config=sound.preprocessing, name=kind)) for kind, y in made]
-    features = sound_features(mels, names=sound.backbones, max_patches=sound.max_patches)
+    features = sound_features(mels, names=sound.backbones, max_patches=sound.max_patches, layout=sound.layout)
     return References(features.astype(np.float32), np.array([kind for kind, _ in made]))
 
 

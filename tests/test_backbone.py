@@ -233,6 +233,49 @@ def test_song_output_is_the_mean_over_its_patches(models):
     assert out.penultimate["musicnn-mtt"].dtype == np.float32
 
 
+def test_sound_features_of_layout_2_root_each_patch_and_add_the_mels_band_statistics():
+    from recommender.backbone import LAYOUTS, sound_features, sound_layout
+
+    mels = [random_mel(3 * 187 + 40, seed=8), random_mel(2 * 187, seed=9) * 0.5]
+    names = ["musicnn-mtt"]
+    old = sound_features(mels, names=names, max_patches=None, layout=1)
+    new = sound_features(mels, names=names, max_patches=None, layout=2)
+    layout = sound_layout(names, 2)
+    assert [part for _, part, _ in layout] == [
+        "penultimate", "max_pool_root", "mean_pool_root", "tags", "penultimate_root", "band_mean", "band_std",
+    ]  # fmt: skip
+    assert old.shape == (2, sum(s for *_, s in sound_layout(names, 1))) and new.shape == (
+        2,
+        sum(s for *_, s in layout),
+    )
+    ends = np.cumsum([0, *(size for *_, size in layout)])
+    block = {part: new[:, a:b] for (_, part, _), a, b in zip(layout, ends[:-1], ends[1:], strict=True)}
+    # The penultimate layer and the tags stay where layout 1 keeps them, as musicnn gives them.
+    np.testing.assert_allclose(new[:, :200], old[:, :200], atol=1e-6)
+    np.testing.assert_allclose(block["tags"], old[:, 1706:1756], atol=1e-6)
+    # A rooted block is the mean over the song's patches of each patch's signed square root, not the
+    # root of the mean.
+    forward = backbone._sound_forward("musicnn-mtt")
+    for i, mel in enumerate(mels):
+        penultimate, max_pool, mean_pool, _ = (np.asarray(p, np.float64) for p in forward(patches(mel)))
+        for part, per_patch in (("penultimate_root", penultimate), ("max_pool_root", max_pool),
+                                ("mean_pool_root", mean_pool)):  # fmt: skip
+            want = (np.sign(per_patch) * np.sqrt(np.abs(per_patch))).mean(axis=0)
+            np.testing.assert_allclose(block[part][i], want, atol=1e-4)
+        assert (
+            np.abs(
+                block["mean_pool_root"][i] - np.sign(mean_pool.mean(0)) * np.sqrt(np.abs(mean_pool.mean(0)))
+            ).max()
+            > 1e-3
+        )
+        np.testing.assert_allclose(block["band_mean"][i], mel.mean(axis=0), atol=1e-5)
+        np.testing.assert_allclose(block["band_std"][i], mel.std(axis=0), atol=1e-5)
+    assert block["band_mean"][1].mean() == pytest.approx(block["band_mean"][0].mean() * 0.5, rel=0.05)
+    assert LAYOUTS == (1, 2)
+    with pytest.raises(ModelError, match="layout 3"):
+        sound_features(mels, names=names, layout=3)
+
+
 def test_xla_pads_the_last_batch_and_gives_the_same_answer():
     mels = [
         random_mel(3 * 187, seed=5),

@@ -10,7 +10,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from recommender.backbone import sound_layout
 from recommender.errors import ModelError
-from recommender.head import BackboneModel, _block_unit, block_weights, embedding_blocks, fit_lda
+from recommender.head import BackboneModel, _block_unit, block_weights, embedding_blocks, fit_lda, pca_mask
 
 WIDTH = sum(size for *_, size in sound_layout())
 GENRES = ["Ambient", "Jazz", "Rock"]
@@ -62,8 +62,16 @@ def test_lda_probabilities_equal_scikit_learn_for_the_same_shrinkage(rng, n_clas
 
 
 def test_blocks_are_standardised_then_of_unit_length(rng):
-    columns, blocks = embedding_blocks(("musicnn-msd", "musicnn-mtt"))
+    columns, blocks = embedding_blocks(("musicnn-msd", "musicnn-mtt"), layout=1)
     assert blocks == [200, 753, 753, 200, 753, 753] and len(columns) == sum(blocks)
+    # Layout 2: the rooted blocks and the log-mel statistics; the plain penultimate layers and the tags
+    # (what the novelty judgement and the tags read) are not the head's.
+    columns, blocks = embedding_blocks(("musicnn-msd", "musicnn-mtt"))
+    assert blocks == [753, 753, 753, 753, 200, 200, 96, 96] and len(columns) == sum(blocks)
+    assert columns[0] == 200 and 0 not in columns and columns[-1] == WIDTH - 1
+    weights = block_weights(("musicnn-msd", "musicnn-mtt"))
+    assert weights[:3012].tolist() == [0.5] * 3012 and weights[3012:3412].tolist() == [1.0] * 400
+    assert weights[3412:].tolist() == [0.5] * 192
     x = _block_unit(rng.normal(size=(3, sum(blocks))) * 50, blocks)
     ends = np.cumsum([0, *blocks])
     norms = [np.linalg.norm(x[:, a:b], axis=1) for a, b in zip(ends[:-1], ends[1:], strict=True)]
@@ -155,7 +163,7 @@ def test_the_pooled_blocks_weigh_what_the_head_was_told(rng, tmp_path, head):
     labels = [GENRES[i % 3] for i in range(90)]
     x = sound_features(rng, labels)
     moved = x.copy()
-    pooled = np.concatenate([_columns_of("max_pool"), _columns_of("mean_pool")])
+    pooled = np.concatenate([_columns_of("max_pool_root"), _columns_of("mean_pool_root")])
     moved[:, pooled] += rng.normal(size=(len(x), len(pooled))).astype(np.float32) * 3
     # Weighted 0, the pooled blocks change nothing: the weights are folded into the saved kernels.
     deaf = BackboneModel(genres=GENRES, head=head, pooled_weight=0.0).fit(x, labels)
@@ -178,12 +186,13 @@ def test_the_pooled_blocks_weigh_what_the_head_was_told(rng, tmp_path, head):
 
     assert half.pooled_weight == 0.5 and 0.999 > drift(half) > drift(full)
     if head == "none":  # the saved network is PCA of the weighted blocks, written out: the same neighbours
-        columns, blocks = embedding_blocks(half.backbones)
+        pen = half.penultimate_  # without labels, musicnn's own penultimate layer
+        columns, blocks = embedding_blocks(half.backbones, penultimate=pen)
         mean, scale = half.model_.get_layer("standardise").get_weights()
-        weighted = _block_unit((moved[:, columns] - mean) / scale, blocks) * block_weights(
-            half.backbones, 0.5
-        )
-        fitted = _block_unit((x[:, columns] - mean) / scale, blocks) * block_weights(half.backbones, 0.5)
+        weights = block_weights(half.backbones, 0.5, penultimate=pen)
+        weighted = _block_unit((moved[:, columns] - mean) / scale, blocks) * weights
+        fitted = _block_unit((x[:, columns] - mean) / scale, blocks) * weights
+        fitted *= pca_mask(half.backbones, penultimate=pen)  # the log-mel statistics are the LDA's only
         _, _, vt = np.linalg.svd(fitted - fitted.mean(axis=0), full_matrices=False)
         by_hand = (weighted - fitted.mean(axis=0)) @ vt[: half.embedding_dim_].T
         by_hand /= np.linalg.norm(by_hand, axis=1, keepdims=True)
@@ -199,3 +208,74 @@ def test_the_pooled_blocks_weigh_what_the_head_was_told(rng, tmp_path, head):
     )
     del meta["pooled_weight"]
     assert BackboneModel.load(path, meta=meta, genres=GENRES).pooled_weight == 1.0
+
+
+def test_the_log_mel_statistics_tell_the_lda_not_the_pca(rng):
+    labels = [GENRES[i % 3] for i in range(180)]
+    x = sound_features(rng, labels, signal=0.0)  # only the band statistics tell the genres apart
+    stats = np.concatenate([_columns_of("band_mean"), _columns_of("band_std")])
+    for i, g in enumerate(labels):
+        x[i, stats] += GENRES.index(g) - 1.0
+    moved = x.copy()
+    moved[:, stats] += rng.normal(size=(len(x), len(stats))).astype(np.float32) * 5
+    seen, unseen = slice(0, 90), slice(90, 180)
+    flat = BackboneModel(genres=[], head="none").fit(x[seen], None)
+    # Without labels the embedding does not hear them at all ...
+    assert flat.embed_and_predict_many(moved)[0] == pytest.approx(flat.embed_and_predict_many(x)[0], abs=1e-5)
+    # ... with labels the LDA part does: songs it has not seen fall in with their genre.
+    head = BackboneModel(genres=GENRES, head="lda").fit(x[seen], labels[seen])
+    deaf = BackboneModel(genres=GENRES, head="lda").fit(
+        np.where(np.isin(np.arange(WIDTH), stats), 0, x)[seen], labels[seen]
+    )
+    dim = head.embedding_dim_ - 2
+    truth = np.array(labels[unseen])
+    assert precision_at_k(head.embed_and_predict_many(x[unseen])[0][:, dim:], truth) > 0.85
+    assert precision_at_k(deaf.embed_and_predict_many(x[unseen])[0][:, dim:], truth) < 0.6
+
+
+def test_a_head_saved_before_layouts_reads_layout_1_and_says_so_of_new_features(rng, tmp_path):
+    old_width = sum(size for *_, size in sound_layout(layout=1))
+    labels = [GENRES[i % 3] for i in range(60)]
+    x = sound_features(rng, labels)[:, :old_width]
+    old = BackboneModel(genres=GENRES, head="lda", layout=1).fit(x, labels)
+    path = old.save(tmp_path, "old")
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["sound_layout"] == 1
+    del meta["sound_layout"]  # as a head saved before layouts
+    loaded = BackboneModel.load(path, meta=meta, genres=GENRES)
+    assert loaded.layout == 1
+    assert loaded.embed_and_predict_many(x)[0] == pytest.approx(old.embed_and_predict_many(x)[0], abs=1e-6)
+    with pytest.raises(
+        ModelError, match="layout 1, and these features are of layout 2: build the catalog again"
+    ):
+        loaded.embed_and_predict_many(sound_features(rng, labels))
+    meta["sound_layout"] = 9
+    with pytest.raises(ModelError, match="layout 9"):
+        BackboneModel.load(path, meta=meta, genres=GENRES)
+
+
+def test_without_labels_the_head_reads_musicnns_own_penultimate_layer_with_labels_the_rooted_one(
+    rng, tmp_path
+):
+    labels = [GENRES[i % 3] for i in range(60)]
+    x = sound_features(rng, labels)
+    raw, rooted = _columns_of("penultimate"), _columns_of("penultimate_root")
+    flat = BackboneModel(genres=[], head="none").fit(x, None)
+    labelled = BackboneModel(genres=GENRES, head="lda").fit(x, labels)
+    assert (flat.penultimate_, labelled.penultimate_) == ("penultimate", "penultimate_root")
+    for model, heard, unheard in ((flat, raw, rooted), (labelled, rooted, raw)):
+        before = model.embed_and_predict_many(x)[0]
+        for cols, moves in ((heard, True), (unheard, False)):
+            moved = x.copy()
+            moved[:, cols] += rng.normal(size=(len(x), len(cols))).astype(np.float32) * 3
+            changed = not np.allclose(model.embed_and_predict_many(moved)[0], before, atol=1e-4)
+            assert changed is moves, (model.penultimate_, moves)
+        # Saved and loaded, it reads the same columns.
+        path = model.save(tmp_path, model.penultimate_)
+        meta = json.loads(path.with_suffix(".json").read_text())
+        assert meta["penultimate"] == model.penultimate_
+        loaded = BackboneModel.load(path, meta=meta, genres=GENRES if model.genres_ else None)
+        assert loaded.embed_and_predict_many(x)[0] == pytest.approx(before, abs=1e-6)
+    meta["penultimate"] = "tags"
+    with pytest.raises(ModelError, match="reads 'tags' sound features"):
+        BackboneModel.load(path, meta=meta, genres=GENRES)

@@ -176,12 +176,12 @@ def _features(rng, n: int = 90):
 def test_whitening_evens_out_the_catalogs_principal_directions(rng, tmp_path):
     from recommender.config import AudioConfig
     from recommender.embedding import load_model
-    from recommender.head import BackboneModel, embedding_blocks
+    from recommender.head import BackboneModel
 
     x, _ = _features(rng)
     plain = BackboneModel(head="none", whiten=None).fit(x)
     white = BackboneModel(head="none", whiten=0.0).fit(x)  # full whitening
-    columns, _ = embedding_blocks(white.backbones)
+    columns, _ = white._blocks()  # without labels: musicnn's own penultimate layers, the rooted pooled blocks
 
     def spread(model) -> np.ndarray:
         standard = model.model_.get_layer("standardise")(x[:, columns])

@@ -79,7 +79,7 @@ def patch_cache(
             except AudioError as error:
                 print(f"skipped: {error}", file=sys.stderr)
         cut = [list(backbone.patches(mel, max_patches=PATCHES)) for mel in mels]
-        heard = backbone.sound_features([p for c in cut for p in c], max_patches=1)
+        heard = backbone.sound_features([p for c in cut for p in c], max_patches=1, layout=1)
         at = 0
         for path, c in zip(group, cut, strict=True):
             one = np.empty((PATCHES, heard.shape[1]), np.float32)
@@ -95,17 +95,78 @@ def patch_cache(
     return known
 
 
+def mel_stats_cache(data: Path, paths: list[Path]) -> dict[str, np.ndarray]:
+    """Clip → its log-mel band statistics ``(192,)`` (sound-feature layout 2's last two blocks: per band
+    of the clip's musicnn log-mel, mean then standard deviation), from ``DIR/mel_stats.npz``; what is
+    missing is decoded and saved there."""
+    from recommender.backbone import DEFAULT_SOUND
+    from recommender.errors import AudioError
+    from recommender.features import clip_features
+
+    cache_file = data / "mel_stats.npz"
+    known: dict[str, np.ndarray] = {}
+    if cache_file.is_file():
+        z = np.load(cache_file)
+        known = dict(zip(z["names"].tolist(), z["feats"], strict=True))
+    todo = [p for p in paths if str(p.relative_to(data)) not in known]
+    for i, path in enumerate(todo):
+        try:
+            mel = clip_features(path, config=None, sound=DEFAULT_SOUND)[1].astype(np.float64)
+        except AudioError as error:
+            print(f"skipped: {error}", file=sys.stderr)
+            continue
+        known[str(path.relative_to(data))] = np.concatenate([mel.mean(axis=0), mel.std(axis=0)]).astype(
+            np.float32
+        )
+        if i % 50 == 49 or i == len(todo) - 1:
+            print(f"band statistics: {i + 1}/{len(todo)} clips", file=sys.stderr)
+    if todo:
+        names = sorted(known)
+        tmp = cache_file.with_name("mel_stats.partial.npz")
+        np.savez(tmp, names=np.array(names), feats=np.stack([known[n] for n in names]))
+        tmp.rename(cache_file)
+    return known
+
+
+def layout_2(per_patch: np.ndarray, stats: np.ndarray) -> np.ndarray:
+    """Layout-1 features of each patch ``(n, P, width 1)`` and each clip's band statistics ``(n, 192)`` →
+    the layout-2 features of each patch ``(n, P, width 2)``: their mean over patches is what a build keeps."""
+    from recommender.backbone import ROOTED, signed_root, sound_layout
+
+    blocks, start = [], 0
+    for _, part, size in sound_layout(BACKBONES, 1):
+        block = per_patch[..., start : start + size].astype(np.float64)
+        blocks.append(signed_root(block) if part in ROOTED else block)
+        start += size
+    starts = np.cumsum([0, *(size for *_, size in sound_layout(BACKBONES, 1))])
+    for (_, part, size), at in zip(sound_layout(BACKBONES, 1), starts, strict=False):
+        if part == "penultimate":
+            blocks.append(signed_root(per_patch[..., at : at + size].astype(np.float64)))
+    blocks.append(np.repeat(stats[:, None, :].astype(np.float64), per_patch.shape[1], axis=1))
+    return np.concatenate(blocks, axis=-1)
+
+
 # ---- the data of one set ----------------------------------------------------------------------
 class Split:
     """One set's catalog and query clips: per-patch features, albums, and track of each clip."""
 
-    def __init__(self, known: dict[str, np.ndarray], names: list[str]):
+    def __init__(
+        self, known: dict[str, np.ndarray], names: list[str], stats: dict[str, np.ndarray] | None = None
+    ):
         def part(role: str) -> list[str]:
-            return [n for n in names if n.split("/")[1] == role and n in known]
+            return [
+                n for n in names if n.split("/")[1] == role and n in known and (stats is None or n in stats)
+            ]
 
         self.cat_names, self.query_names = part("catalog"), part("queries")
         self.cat = np.stack([known[n] for n in self.cat_names])
         self.query = np.stack([known[n] for n in self.query_names])
+        self.by_layout = {1: (self.cat, self.query)}
+        if stats is not None:  # layout 2, the default's
+            self.by_layout[2] = tuple(
+                layout_2(x, np.stack([stats[n] for n in names]))
+                for x, names in ((self.cat, self.cat_names), (self.query, self.query_names))
+            )
         self.cat_labels = np.array([n.split("/")[2] for n in self.cat_names])
         self.query_labels = np.array([n.split("/")[2] for n in self.query_names])
 
@@ -144,27 +205,39 @@ class Listener:
         lda_weight: float = 0.0,
         within: float | None = None,
         pooled: float | None = None,
+        layout: int = 2,
     ):
         from recommender.head import DEFAULT_POOLED_WEIGHT
 
         self.dims, self.shrink, self.lda_weight, self.within = dims, shrink, lda_weight, within
         self.pooled = DEFAULT_POOLED_WEIGHT if pooled is None else pooled
+        self.layout = layout
 
     def fit(
         self, songs: np.ndarray, labels: np.ndarray | None, patches: np.ndarray | None = None
     ) -> Listener:
-        from recommender.head import _block_unit, block_weights, embedding_blocks, fit_lda
+        from recommender.head import (
+            _block_unit,
+            block_weights,
+            default_penultimate,
+            embedding_blocks,
+            fit_lda,
+            pca_mask,
+        )
 
-        self.columns, self.blocks = embedding_blocks(BACKBONES)
-        self.weights = block_weights(BACKBONES, self.pooled)
+        # As the head: with labels the rooted penultimate blocks, without them musicnn's own.
+        pen = default_penultimate(self.layout, labelled=labels is not None and bool(self.lda_weight))
+        self.columns, self.blocks = embedding_blocks(BACKBONES, self.layout, pen)
+        self.weights = block_weights(BACKBONES, self.pooled, self.layout, pen)
+        mask = pca_mask(BACKBONES, self.layout, pen)  # layout 2's band statistics: the LDA's only
         x = songs[:, self.columns].astype(np.float64)
         self.mean = x.mean(axis=0)
         self.scale = np.maximum(x.std(axis=0), 1e-6 * max(float(np.abs(x).max()), 1.0))
         standard = _block_unit((x - self.mean) / self.scale, self.blocks) * self.weights
-        self.centre = standard.mean(axis=0)
-        _, sv, vt = np.linalg.svd(standard - self.centre, full_matrices=False)
+        self.centre = standard.mean(axis=0) * mask
+        _, sv, vt = np.linalg.svd((standard - self.centre) * mask, full_matrices=False)
         d = min(self.dims, len(sv) - 1)
-        self.components = vt[:d]
+        self.components = vt[:d] * mask
         variance = sv[:d] ** 2 / max(len(x) - 1, 1)
         self.whiten = (
             np.ones(d) if self.shrink is None else 1.0 / np.sqrt(variance + self.shrink * variance.mean())
@@ -208,14 +281,15 @@ def evaluate(split: Split, *, labelled: bool, listener: dict, rerank: str = "", 
     """Album-P@K and 1-NN of one way of listening on ``split``."""
     from recommender import rerank as rr
 
-    cat = split.cat[:, spread(cat_patches)].mean(axis=1)
-    query = split.query[:, spread(query_patches)].mean(axis=1)
-    fitted = Listener(**listener).fit(cat, split.cat_labels if labelled else None, patches=split.cat)
+    cat_p, query_p = split.by_layout[listener.get("layout", 2)]
+    cat = cat_p[:, spread(cat_patches)].mean(axis=1)
+    query = query_p[:, spread(query_patches)].mean(axis=1)
+    fitted = Listener(**listener).fit(cat, split.cat_labels if labelled else None, patches=cat_p)
     base, q = fitted(cat), fitted(query)
     if rerank.startswith(("patchmean", "qpatchmean")):  # each patch embedded alone, a song the mean of them
         if rerank.startswith("patchmean"):  # catalog songs too, not only the queries
-            base = rr.unit_rows(fitted(split.cat[:, spread(cat_patches)]).mean(axis=1))
-        q = rr.unit_rows(fitted(split.query[:, spread(query_patches)]).mean(axis=1))
+            base = rr.unit_rows(fitted(cat_p[:, spread(cat_patches)]).mean(axis=1))
+        q = rr.unit_rows(fitted(query_p[:, spread(query_patches)]).mean(axis=1))
         rerank = rerank.partition("+")[2]
     kind, _, arg = rerank.partition(":")
     value = float(arg) if arg else 0.0
@@ -231,9 +305,9 @@ def evaluate(split: Split, *, labelled: bool, listener: dict, rerank: str = "", 
         similarity = rr.k_reciprocal(similarity, base @ base.T, k=int(value))
     elif kind == "patchset":  # re-rank the top candidates by their patch sets (the five of each catalog clip)
         top = np.argsort(-similarity, axis=1)[:, : int(value)]
-        cat_p, query_p = fitted(split.cat), fitted(split.query[:, spread(query_patches)])
+        cat_e, query_e = fitted(cat_p), fitted(query_p[:, spread(query_patches)])
         for i, row in enumerate(top):
-            similarity[i, row] = 2.0 + rr.patch_set_similarity(query_p[i], cat_p[row])
+            similarity[i, row] = 2.0 + rr.patch_set_similarity(query_e[i], cat_e[row])
     return score(similarity, split)
 
 
@@ -284,6 +358,10 @@ METHODS = {
     "head w0.5, pooled 0.7 + aqe:3": ({"lda_weight": 0.5, "pooled": 0.7}, "aqe:3", 5),
     "pooled 0 (penultimate only) + aqe:3": ({"pooled": 0.0}, "aqe:3", 5),
     "head w0.5, pooled 0 + aqe:3": ({"lda_weight": 0.5, "pooled": 0.0}, "aqe:3", 5),
+    # sound-feature layout 1 (every patch's values as musicnn gives them, no band statistics): the
+    # default before layout 2; every method above reads layout 2 unless it says "layout 1"
+    "layout 1: PCA + aqe:3": ({"layout": 1}, "aqe:3", 5),
+    "layout 1: head w0.5 + aqe:3": ({"layout": 1, "lda_weight": 0.5}, "aqe:3", 5),
 }
 
 
@@ -314,10 +392,11 @@ def main() -> None:
     print(f"{len(known)} clips heard")
     if args.extract_only:
         return
+    stats = mel_stats_cache(args.data, [args.data / n for n in known])
     names = sorted(known)
     sets = {name: name for name in args.sets}
     splits = {
-        name: Split(known, [n for n in names if real_audio.album_set(n.split("/")[2]) in members])
+        name: Split(known, [n for n in names if real_audio.album_set(n.split("/")[2]) in members], stats)
         for name, members in sets.items()
     }
     for name, split in splits.items():

@@ -279,3 +279,35 @@ def test_without_labels_the_head_reads_musicnns_own_penultimate_layer_with_label
     meta["penultimate"] = "tags"
     with pytest.raises(ModelError, match="reads 'tags' sound features"):
         BackboneModel.load(path, meta=meta, genres=GENRES)
+
+
+@pytest.mark.parametrize("layout", [1, 2])
+def test_an_uploaded_clip_is_heard_in_the_layout_of_its_catalog(rng, tmp_path, layout):
+    """A catalog of layout 1 (built before layout 2) hears an upload as it heard its songs, and so does one of 2."""
+    from recommender.backbone import SoundConfig, tag_names
+    from recommender.clips import listen
+    from recommender.config import AudioConfig
+    from tests.fixtures import tone, write_audio
+
+    width = sum(size for *_, size in sound_layout(layout=layout))
+    labels = [GENRES[i % 3] for i in range(30)]
+    head = BackboneModel(genres=GENRES, head="lda", layout=layout).fit(
+        sound_features(rng, labels)[:, :width], labels
+    )
+    clip = write_audio(tmp_path / "clip.wav", tone(4.0, sr=22_050), 22_050)
+    heard = listen(clip, config=AudioConfig(), sound=SoundConfig(layout=layout), model=head)
+    assert heard.sound.shape == (width,)
+    assert heard.embedding.shape == (head.embedding_dim_,) and np.isclose(
+        np.linalg.norm(heard.embedding), 1.0
+    )
+    assert sorted(heard.genre_probabilities) == GENRES and len(heard.tags) == len(tag_names())
+    other = BackboneModel(genres=GENRES, head="lda", layout=3 - layout)
+    with pytest.raises(ModelError, match=f"layout {3 - layout}, and these features are of layout {layout}"):
+        listen(
+            clip,
+            config=AudioConfig(),
+            sound=SoundConfig(layout=layout),
+            model=other.fit(
+                sound_features(rng, labels)[:, : sum(s for *_, s in sound_layout(layout=3 - layout))], labels
+            ),
+        )

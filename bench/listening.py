@@ -133,15 +133,14 @@ def layout_2(per_patch: np.ndarray, stats: np.ndarray) -> np.ndarray:
     the layout-2 features of each patch ``(n, P, width 2)``: their mean over patches is what a build keeps."""
     from recommender.backbone import ROOTED, signed_root, sound_layout
 
-    blocks, start = [], 0
+    blocks, roots, start = [], [], 0
     for _, part, size in sound_layout(BACKBONES, 1):
         block = per_patch[..., start : start + size].astype(np.float64)
         blocks.append(signed_root(block) if part in ROOTED else block)
+        if part == "penultimate":  # appended rooted, after every model's layout-1 blocks
+            roots.append(signed_root(block))
         start += size
-    starts = np.cumsum([0, *(size for *_, size in sound_layout(BACKBONES, 1))])
-    for (_, part, size), at in zip(sound_layout(BACKBONES, 1), starts, strict=False):
-        if part == "penultimate":
-            blocks.append(signed_root(per_patch[..., at : at + size].astype(np.float64)))
+    blocks += roots
     blocks.append(np.repeat(stats[:, None, :].astype(np.float64), per_patch.shape[1], axis=1))
     return np.concatenate(blocks, axis=-1)
 

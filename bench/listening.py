@@ -1,6 +1,6 @@
 """Ways of listening, scored offline on cached patch features of the real_audio clips.
 
-    python bench/listening.py [--data DIR] [--sets A B AB] [--methods ...]
+    python bench/listening.py [--data DIR] [--sets A B AB] [--methods ...] [--partitions N]
 
 The clips and protocol of bench/real_audio.py (album = label, query tracks never in the
 catalog), for each development set (``A``: the five original soundtracks, ``B``: the four
@@ -8,7 +8,10 @@ added packages, ``AB``: both as one catalog). Every clip's five 3-s patches (a b
 musicnn backbones once (``DIR/patch_features.npz``, grown as clips are added), so that a
 method is re-scored in seconds without hearing any audio again. Printed per method and
 set: album precision@10 and 1-NN accuracy, with the catalog's albums as labels
-("labelled") and as one unlabelled folder ("flat").
+("labelled") and as one unlabelled folder ("flat"). With ``--partitions N`` each set's clips
+are also divided again N times by real_audio.py's rule (another seeded 30 % of each album's
+tracks as queries): the mean over those draws, and each method's mean difference from the
+first method listed, ± its standard error, show how much a figure owes to one draw.
 """
 
 from __future__ import annotations
@@ -169,6 +172,32 @@ class Split:
         self.cat_labels = np.array([n.split("/")[2] for n in self.cat_names])
         self.query_labels = np.array([n.split("/")[2] for n in self.query_names])
 
+    def repartitioned(self, seed: int, fraction: float = 0.3) -> Split:
+        """The same clips, with another seeded ``fraction`` of each album's tracks as the queries.
+
+        The rule of ``real_audio.cut_clips`` (at least one query track, never all), another draw:
+        how much a figure owes to which tracks happened to be the queries.
+        """
+        names = self.cat_names + self.query_names
+        labels = np.concatenate([self.cat_labels, self.query_labels])
+        tracks = [Path(n.split("/")[2]) / n.split("/")[3].rsplit("-", 1)[0] for n in names]
+        queries: set[Path] = set()
+        for album in sorted(set(labels)):
+            queries |= real_audio._query_tracks(
+                sorted({t for t in tracks if t.parent.name == album}), fraction, seed
+            )
+        is_query = np.array([t in queries for t in tracks])
+        out = object.__new__(Split)
+        out.cat_names = [n for n, q in zip(names, is_query, strict=True) if not q]
+        out.query_names = [n for n, q in zip(names, is_query, strict=True) if q]
+        out.cat_labels, out.query_labels = labels[~is_query], labels[is_query]
+        out.by_layout = {}
+        for layout, (cat, query) in self.by_layout.items():
+            both = np.concatenate([cat, query])
+            out.by_layout[layout] = (both[~is_query], both[is_query])
+        out.cat, out.query = out.by_layout[1]
+        return out
+
 
 def spread(k: int) -> np.ndarray:
     """The patches ``backbone.patches(max_patches=k)`` keeps of a clip's ``PATCHES``."""
@@ -193,7 +222,9 @@ class Listener:
     ``within``: whiten the PCA space by the spread of each catalog song's patches around their
     mean (``patches`` given to ``fit``), ``within`` times the mean eigenvalue added (None: not);
     ``pooled``: the weight of the pooled blocks beside the penultimate ones (the head's
-    ``DEFAULT_POOLED_WEIGHT``; 1: every block the same, the default before).
+    ``DEFAULT_POOLED_WEIGHT``; 1: every block the same, the default before);
+    ``posterior``: λ of a re-rank by the LDA's genre probabilities, ``cosine + λ · P(query has
+    the catalog song's label)`` (0: none; ``evaluate`` applies it).
     """
 
     def __init__(
@@ -205,12 +236,14 @@ class Listener:
         within: float | None = None,
         pooled: float | None = None,
         layout: int = 2,
+        posterior: float = 0.0,
     ):
         from recommender.head import DEFAULT_POOLED_WEIGHT
 
         self.dims, self.shrink, self.lda_weight, self.within = dims, shrink, lda_weight, within
         self.pooled = DEFAULT_POOLED_WEIGHT if pooled is None else pooled
         self.layout = layout
+        self.posterior = posterior
 
     def fit(
         self, songs: np.ndarray, labels: np.ndarray | None, patches: np.ndarray | None = None
@@ -257,6 +290,16 @@ class Listener:
             self.lda = fit_lda(standard, labels, sorted(set(labels)))
         return self
 
+    def probabilities(self, songs: np.ndarray) -> np.ndarray:
+        """The LDA's probability of each catalog label ``(n, labels)``, labels sorted."""
+        from recommender.head import _block_unit
+
+        x = songs[:, self.columns].astype(np.float64)
+        standard = _block_unit((x - self.mean) / self.scale, self.blocks) * self.weights
+        logits = standard @ self.lda.coef.T + self.lda.intercept
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return p / p.sum(axis=1, keepdims=True)
+
     def __call__(self, songs: np.ndarray) -> np.ndarray:
         from recommender.head import _block_unit
         from recommender.rerank import unit_rows
@@ -300,6 +343,11 @@ def evaluate(split: Split, *, labelled: bool, listener: dict, rerank: str = "", 
         base = rr.database_augmented(base, k=int(value))
         q = rr.expanded_query(q, base, k=int(value))
     similarity = q @ base.T
+    if fitted.posterior and fitted.lda is not None:
+        labels = np.array(sorted(set(split.cat_labels)))
+        similarity += (
+            fitted.posterior * fitted.probabilities(query)[:, np.searchsorted(labels, split.cat_labels)]
+        )
     if kind == "kr":
         similarity = rr.k_reciprocal(similarity, base @ base.T, k=int(value))
     elif kind == "patchset":  # re-rank the top candidates by their patch sets (the five of each catalog clip)
@@ -361,6 +409,10 @@ METHODS = {
     # default before layout 2; every method above reads layout 2 unless it says "layout 1"
     "layout 1: PCA + aqe:3": ({"layout": 1}, "aqe:3", 5),
     "layout 1: head w0.5 + aqe:3": ({"layout": 1, "lda_weight": 0.5}, "aqe:3", 5),
+    # re-ranked by the LDA's probability that the query has each catalog song's label
+    "head w0.5 + aqe:3 + posterior 0.1": ({"lda_weight": 0.5, "posterior": 0.1}, "aqe:3", 5),
+    "head w0.5 + aqe:3 + posterior 0.3": ({"lda_weight": 0.5, "posterior": 0.3}, "aqe:3", 5),
+    "head w0.5 + aqe:3 + posterior 1": ({"lda_weight": 0.5, "posterior": 1.0}, "aqe:3", 5),
 }
 
 
@@ -375,6 +427,11 @@ def main() -> None:
     ap.add_argument("--sets", nargs="+", default=["A", "B", "AB"], help="development sets, or joined")
     ap.add_argument("--albums", nargs="*", help="hear only these albums' clips (to share the work out)")
     ap.add_argument("--methods", nargs="*", help=f"any of: {', '.join(METHODS)}")
+    ap.add_argument(
+        "--partitions", type=int, default=0,
+        help="also score N other draws of each album's query tracks: their mean, and each method's "
+        "mean difference from the first method listed that scores the same cell, ± its standard error",
+    )  # fmt: skip
     args = ap.parse_args()
     out = args.data / "clips"
     if not args.score_only:
@@ -405,16 +462,33 @@ def main() -> None:
     header = " | ".join(f"{s} labelled | {s} flat" for s in splits)
     print(f"| method | {header} |")
     print("|---|" + "---|" * (2 * len(splits)))
+    drawn = {
+        name: [split.repartitioned(seed) for seed in range(1, args.partitions + 1)]
+        for name, split in splits.items()
+    }
+    first: dict[tuple[str, bool], np.ndarray] = {}
     for method, (listener, rerank, cat_patches) in chosen.items():
         cells = []
-        for split in splits.values():
+        for name, split in splits.items():
             for labelled in (True, False):
                 if not labelled and listener.get("lda_weight"):
                     cells.append("—")
                     continue
                 p10, nn = evaluate(split, labelled=labelled, listener=listener, rerank=rerank,
                                    cat_patches=cat_patches)  # fmt: skip
-                cells.append(f"{p10:.3f} / {nn:.3f}")
+                cell = f"{p10:.3f} / {nn:.3f}"
+                if drawn[name]:
+                    other = np.array([
+                        evaluate(s, labelled=labelled, listener=listener, rerank=rerank, cat_patches=cat_patches)[0]
+                        for s in drawn[name]
+                    ])  # fmt: skip
+                    cell += f"; {args.partitions} draws {other.mean():.3f}"
+                    if (name, labelled) in first:
+                        diff = other - first[(name, labelled)]
+                        cell += f", {diff.mean():+.3f} ± {diff.std(ddof=1) / np.sqrt(len(diff)):.3f}"
+                    else:
+                        first[(name, labelled)] = other
+                cells.append(cell)
         print(f"| {method} | {' | '.join(cells)} |", flush=True)
 
 

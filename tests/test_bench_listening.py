@@ -1,0 +1,50 @@
+"""bench/listening.py's other draws of the query tracks: the figures' spread rests on them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "bench")]
+
+import listening  # noqa: E402
+
+
+def _split(rng) -> listening.Split:
+    """Three albums of 4, 6 and 10 tracks, 1–3 clips per track; the first track of each a query."""
+    known = {}
+    for album, tracks in (("asc", 4), ("lincity", 6), ("wesnoth", 10)):
+        for t in range(tracks):
+            for clip in range(1 + t % 3):
+                role = "queries" if t == 0 else "catalog"
+                known[f"clips/{role}/{album}/track{t}-{clip}.ogg"] = rng.normal(size=(5, 7))
+    return listening.Split(known, sorted(known))
+
+
+def _track(name: str) -> str:
+    return name.split("/")[2] + "/" + name.split("/")[3].rsplit("-", 1)[0]
+
+
+def test_another_draw_moves_whole_tracks_and_keeps_every_clip_with_its_features(rng):
+    split = _split(rng)
+    features = dict(
+        zip(split.cat_names + split.query_names, np.concatenate([split.cat, split.query]), strict=True)
+    )
+    draws = [split.repartitioned(seed) for seed in (1, 2, 3)]
+    for drawn in draws:
+        assert sorted(drawn.cat_names + drawn.query_names) == sorted(features)
+        # A track is wholly a query or wholly in the catalog, and every album keeps both.
+        assert not {_track(n) for n in drawn.cat_names} & {_track(n) for n in drawn.query_names}
+        for album, tracks in (("asc", 4), ("lincity", 6), ("wesnoth", 10)):
+            queried = {_track(n) for n in drawn.query_names if n.split("/")[2] == album}
+            assert len(queried) == round(0.3 * tracks)
+        assert list(drawn.cat_labels) == [n.split("/")[2] for n in drawn.cat_names]
+        assert list(drawn.query_labels) == [n.split("/")[2] for n in drawn.query_names]
+        for names, rows in ((drawn.cat_names, drawn.cat), (drawn.query_names, drawn.query)):
+            assert all(np.array_equal(features[n], row) for n, row in zip(names, rows, strict=True))
+    # The draws differ from each other and from the cut's own queries.
+    queries = [frozenset(d.query_names) for d in draws] + [frozenset(split.query_names)]
+    assert len(set(queries)) == len(queries)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import sys
+import importlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "bench")]
-
-import listening  # noqa: E402
 
 
-def _split(rng) -> listening.Split:
+@pytest.fixture
+def listening(monkeypatch):
+    """bench/listening.py, imported with bench/ on the path for this test only (sys.path restored after)."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    return importlib.import_module("listening")
+
+
+def _split(listening, rng):
     """Three albums of 4, 6 and 10 tracks, 1–3 clips per track; the first track of each a query."""
     known = {}
     for album, tracks in (("asc", 4), ("lincity", 6), ("wesnoth", 10)):
@@ -28,8 +33,8 @@ def _track(name: str) -> str:
     return name.split("/")[2] + "/" + name.split("/")[3].rsplit("-", 1)[0]
 
 
-def test_another_draw_moves_whole_tracks_and_keeps_every_clip_with_its_features(rng):
-    split = _split(rng)
+def test_another_draw_moves_whole_tracks_and_keeps_every_clip_with_its_features(listening, rng):
+    split = _split(listening, rng)
     features = dict(
         zip(split.cat_names + split.query_names, np.concatenate([split.cat, split.query]), strict=True)
     )

@@ -333,6 +333,11 @@ def evaluate(split: Split, *, labelled: bool, listener: dict, rerank: str = "", 
             base = rr.unit_rows(fitted(cat_p[:, spread(cat_patches)]).mean(axis=1))
         q = rr.unit_rows(fitted(query_p[:, spread(query_patches)]).mean(axis=1))
         rerank = rerank.partition("+")[2]
+    diffuse = None
+    if "+diff:" in rerank:  # e.g. "aqe:3+diff:20:0.9": the re-rank, then diffusion (k 20, alpha 0.9)
+        rerank, _, spec = rerank.partition("+diff:")
+        k_text, _, alpha_text = spec.partition(":")
+        diffuse = (int(k_text), float(alpha_text or 0.9))
     kind, _, arg = rerank.partition(":")
     value = float(arg) if arg else 0.0
     if kind == "dba":
@@ -348,6 +353,8 @@ def evaluate(split: Split, *, labelled: bool, listener: dict, rerank: str = "", 
         similarity += (
             fitted.posterior * fitted.probabilities(query)[:, np.searchsorted(labels, split.cat_labels)]
         )
+    if diffuse is not None:
+        similarity = diffusion(similarity, base @ base.T, k=diffuse[0], alpha=diffuse[1])
     if kind == "kr":
         similarity = rr.k_reciprocal(similarity, base @ base.T, k=int(value))
     elif kind == "patchset":  # re-rank the top candidates by their patch sets (the five of each catalog clip)
@@ -356,6 +363,35 @@ def evaluate(split: Split, *, labelled: bool, listener: dict, rerank: str = "", 
         for i, row in enumerate(top):
             similarity[i, row] = 2.0 + rr.patch_set_similarity(query_e[i], cat_e[row])
     return score(similarity, split)
+
+
+def diffusion(
+    query_sim: np.ndarray, cat_sim: np.ndarray, *, k: int, alpha: float, gamma: float = 3.0
+) -> np.ndarray:
+    """Diffusion on the catalog's k-NN graph (Iscen et al. 2017): ``(I - alpha S)^-1 y`` per query.
+
+    ``S``: the symmetric-normalised mutual k-NN affinities ``max(0, cos)^gamma`` of the catalog;
+    ``y``: the query's affinities to its ``k`` nearest catalog songs.
+    """
+    n = len(cat_sim)
+    k = min(k, n - 1)
+
+    def sparse_rows(sim: np.ndarray, skip_self: bool) -> np.ndarray:
+        out = np.zeros_like(sim)
+        order = np.argsort(-sim, axis=1)
+        for i, row in enumerate(order):
+            keep = row[row != i][:k] if skip_self else row[:k]
+            out[i, keep] = np.maximum(sim[i, keep], 0.0) ** gamma
+        return out
+
+    a = sparse_rows(cat_sim, True)
+    w = np.minimum(a, a.T)  # mutual neighbours
+    d = w.sum(axis=1)
+    d = np.where(d > 0, d, 1.0) ** -0.5
+    s = d[:, None] * w * d[None, :]
+    inverse = np.linalg.inv(np.eye(n) - alpha * s)
+    y = sparse_rows(query_sim, False)
+    return y @ inverse.T
 
 
 METHODS = {
@@ -410,6 +446,14 @@ METHODS = {
     "layout 1: PCA + aqe:3": ({"layout": 1}, "aqe:3", 5),
     "layout 1: head w0.5 + aqe:3": ({"layout": 1, "lda_weight": 0.5}, "aqe:3", 5),
     # re-ranked by the LDA's probability that the query has each catalog song's label
+    "PCA + diffusion k10": ({}, "+diff:10:0.9", 5),
+    "PCA + diffusion k20": ({}, "+diff:20:0.9", 5),
+    "PCA + diffusion k20 a0.99": ({}, "+diff:20:0.99", 5),
+    "PCA + aqe:3 + diffusion k20": ({}, "aqe:3+diff:20:0.9", 5),
+    "head w0.5 + diffusion k10": ({"lda_weight": 0.5}, "+diff:10:0.9", 5),
+    "head w0.5 + diffusion k20": ({"lda_weight": 0.5}, "+diff:20:0.9", 5),
+    "head w0.5 + diffusion k20 a0.99": ({"lda_weight": 0.5}, "+diff:20:0.99", 5),
+    "head w0.5 + aqe:3 + diffusion k20": ({"lda_weight": 0.5}, "aqe:3+diff:20:0.9", 5),
     "head w0.5 + aqe:3 + posterior 0.1": ({"lda_weight": 0.5, "posterior": 0.1}, "aqe:3", 5),
     "head w0.5 + aqe:3 + posterior 0.3": ({"lda_weight": 0.5, "posterior": 0.3}, "aqe:3", 5),
     "head w0.5 + aqe:3 + posterior 1": ({"lda_weight": 0.5, "posterior": 1.0}, "aqe:3", 5),

@@ -53,3 +53,20 @@ def test_another_draw_moves_whole_tracks_and_keeps_every_clip_with_its_features(
     # The draws differ from each other and from the cut's own queries.
     queries = [frozenset(d.query_names) for d in draws] + [frozenset(split.query_names)]
     assert len(set(queries)) == len(queries)
+
+
+def test_diffusion_follows_a_chain_of_neighbours_that_cosine_alone_misses(listening):
+    # A chain of songs along an arc from the query, and a tight group off the arc, nearer by angle
+    # than the arc's far end.
+    chain = [np.array([np.cos(a), np.sin(a), 0.0]) for a in np.linspace(0.0, 1.2, 10)]
+    group = [np.array([np.cos(0.7), 0.01 * i, np.sin(0.7)]) for i in range(5)]
+    cat = np.array(chain + group)
+    cat /= np.linalg.norm(cat, axis=1, keepdims=True)
+    query = cat[:1]  # at the chain's start
+    cosine = query @ cat.T
+    diffused = listening.diffusion(cosine, cat @ cat.T, k=3, alpha=0.9)
+    far_end, nearest_of_group = 9, 10 + int(np.argmax(cosine[0, 10:]))
+    # By cosine the tight group is nearer than the chain's far end; along the chain it is not.
+    assert cosine[0, nearest_of_group] > cosine[0, far_end]
+    assert diffused[0, far_end] > diffused[0, nearest_of_group]
+    assert diffused.shape == cosine.shape and np.all(diffused >= 0)

@@ -191,6 +191,9 @@ def _run(spec: str) -> int:
     """The background build process: ``build`` with a ``FileProgress``; its outcome goes to the status file."""
     from recommender.build import BuildOptions, build
 
+    # Cancel is a SIGINT. A server started in the background by a script (`streamlit run app.py &`)
+    # ignores SIGINT, and its children inherit that: this build hears it all the same.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     job = json.loads(spec)
     paths = Paths.at(job["home"])
     into = Path(job.get("catalog_home") or job["home"])

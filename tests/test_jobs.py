@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -53,13 +54,21 @@ def test_a_background_build_reports_its_stages_then_serves_the_catalog(tmp_path)
     assert not jobs.is_building(Paths.at(home))
 
 
-def test_cancel_stops_the_build_and_the_previous_catalog_stays(tmp_path):
+@pytest.mark.parametrize("server", ["started-in-a-terminal", "started-in-the-background-by-a-script"])
+def test_cancel_stops_the_build_and_the_previous_catalog_stays(tmp_path, server):
     home = tmp_path / "home"
     build(BuildOptions(source="folder", audio=two_genre_folder(tmp_path / "small", 4), workers=1), home=home)
     before = Catalog.open(home).summary()["tracks"]
-    jobs.start(
-        BuildOptions(source="folder", audio=two_genre_folder(tmp_path / "big", 40), workers=1), home=home
-    )
+    # A shell starts a background job (`streamlit run app.py &` in a script) with SIGINT ignored, and
+    # the server's children inherit that; the terminal's server passes Python's own handler on as default.
+    ignored = signal.SIG_IGN if server.startswith("started-in-the-background") else signal.SIG_DFL
+    previous = signal.signal(signal.SIGINT, ignored)
+    try:
+        jobs.start(
+            BuildOptions(source="folder", audio=two_genre_folder(tmp_path / "big", 40), workers=1), home=home
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     _wait(home, lambda s: s.get("stage") == "features" and s.get("done", 0) >= 8)
     assert jobs.cancel(home)
     state = _wait(home, lambda s: s["state"] != "running", timeout=60)

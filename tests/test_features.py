@@ -274,9 +274,11 @@ def test_ctrl_c_cancels_the_build_and_closes_its_local_cluster(tmp_path):
     n = 40
     cmd, env, home = _folder_build(tmp_path, n)
     # A session of its own, so the test can press Ctrl-C as a terminal does: to the build and its workers.
+    # The build starts as from a terminal, with SIGINT's default action, even where this test run was
+    # started in the background by a script (which leaves SIGINT ignored, and children inherit that).
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     with _never_left_running(proc):
         children = _workers_once_features_appear(proc, home)

@@ -238,7 +238,7 @@ class Listener:
         layout: int = 2,
         posterior: float = 0.0,
     ):
-        from recommender.head import DEFAULT_POOLED_WEIGHT
+        from recommender.head_blocks import DEFAULT_POOLED_WEIGHT
 
         self.dims, self.shrink, self.lda_weight, self.within = dims, shrink, lda_weight, within
         self.pooled = DEFAULT_POOLED_WEIGHT if pooled is None else pooled
@@ -248,12 +248,12 @@ class Listener:
     def fit(
         self, songs: np.ndarray, labels: np.ndarray | None, patches: np.ndarray | None = None
     ) -> Listener:
-        from recommender.head import (
-            _block_unit,
+        from recommender.discriminant import fit_lda
+        from recommender.head_blocks import (
+            block_unit,
             block_weights,
             default_penultimate,
             embedding_blocks,
-            fit_lda,
             pca_mask,
         )
 
@@ -265,7 +265,7 @@ class Listener:
         x = songs[:, self.columns].astype(np.float64)
         self.mean = x.mean(axis=0)
         self.scale = np.maximum(x.std(axis=0), 1e-6 * max(float(np.abs(x).max()), 1.0))
-        standard = _block_unit((x - self.mean) / self.scale, self.blocks) * self.weights
+        standard = block_unit((x - self.mean) / self.scale, self.blocks) * self.weights
         self.centre = standard.mean(axis=0) * mask
         _, sv, vt = np.linalg.svd((standard - self.centre) * mask, full_matrices=False)
         d = min(self.dims, len(sv) - 1)
@@ -278,7 +278,7 @@ class Listener:
         if self.within is not None and patches is not None:
             x = patches.reshape(-1, patches.shape[-1])[:, self.columns].astype(np.float64)
             z = (
-                _block_unit((x - self.mean) / self.scale, self.blocks) * self.weights - self.centre
+                block_unit((x - self.mean) / self.scale, self.blocks) * self.weights - self.centre
             ) @ self.components.T
             z = z.reshape(*patches.shape[:2], -1)
             spread = (z - z.mean(axis=1, keepdims=True)).reshape(-1, z.shape[-1])
@@ -292,21 +292,21 @@ class Listener:
 
     def probabilities(self, songs: np.ndarray) -> np.ndarray:
         """The LDA's probability of each catalog label ``(n, labels)``, labels sorted."""
-        from recommender.head import _block_unit
+        from recommender.head_blocks import block_unit
 
         x = songs[:, self.columns].astype(np.float64)
-        standard = _block_unit((x - self.mean) / self.scale, self.blocks) * self.weights
+        standard = block_unit((x - self.mean) / self.scale, self.blocks) * self.weights
         logits = standard @ self.lda.coef.T + self.lda.intercept
         p = np.exp(logits - logits.max(axis=1, keepdims=True))
         return p / p.sum(axis=1, keepdims=True)
 
     def __call__(self, songs: np.ndarray) -> np.ndarray:
-        from recommender.head import _block_unit
+        from recommender.head_blocks import block_unit
         from recommender.rerank import unit_rows
 
         shape = songs.shape
         x = songs.reshape(-1, shape[-1])[:, self.columns].astype(np.float64)
-        standard = _block_unit((x - self.mean) / self.scale, self.blocks) * self.weights
+        standard = block_unit((x - self.mean) / self.scale, self.blocks) * self.weights
         out = unit_rows((((standard - self.centre) @ self.components.T) * self.whiten) @ self.rotate)
         if self.lda is not None:
             projected = unit_rows((standard - self.lda.centre) @ self.lda.scalings)

@@ -148,7 +148,7 @@ def evaluate(split, cols: list[tuple[int, int]], weights: list[float], *, labell
              expand: int = 3) -> float:  # fmt: skip
     """Album-P@K of one ensemble (listening.Listener's steps on the chosen blocks)."""
     from recommender import rerank
-    from recommender.head import fit_lda
+    from recommender.discriminant import fit_lda
     from recommender.rerank import unit_rows
 
     columns = np.concatenate([np.arange(a, a + s) for a, s in cols])

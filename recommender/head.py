@@ -11,7 +11,7 @@ fitted on the training split only:
 
 1. **Standardise** each feature over the training songs and scale each block (one
    layer of one model) to unit length; the pooled blocks and the band statistics then
-   weigh half a penultimate block (``DEFAULT_POOLED_WEIGHT``, ``MEL_STATS_WEIGHT``).
+   weigh half a penultimate block (``head_blocks``).
 2. **Backbone embedding**: PCA of the model blocks (up to ``components`` dimensions;
    not the band statistics). With no labels (a flat folder, one genre) this *is* the
    embedding: the build needs no training at all.
@@ -40,15 +40,24 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from recommender import keras_runtime
-from recommender.backbone import BACKBONES, LAYOUTS, MEL_STATS, MUSICNN, BackboneConfig, sound_layout
+from recommender.backbone import BACKBONES, LAYOUTS, MUSICNN, BackboneConfig, sound_layout
+from recommender.discriminant import fit_lda, fit_temperature, softmax
 from recommender.errors import ModelError, UserInputError
+from recommender.head_blocks import (
+    DEFAULT_POOLED_WEIGHT,
+    SOUND_LAYOUT,
+    block_unit,
+    block_weights,
+    default_penultimate,
+    embedding_blocks,
+    pca_mask,
+)
 from recommender.keras_runtime import EMBEDDING_LAYER
 
 ARCH = "musicnn"
@@ -63,17 +72,6 @@ LDA_WEIGHTS = (0.5,)
 (``lda_weight`` None); 0.5: both parts weigh the same."""
 DEFAULT_WHITEN: float | None = None
 """Shrinkage of the PCA whitening of the backbone embedding (``whitening_scale``); None: plain PCA."""
-DEFAULT_POOLED_WEIGHT = 0.5
-"""Each backbone's pooled mid-end blocks (max and mean over time) against its penultimate layer's,
-once every block has unit length: 0.5 weighs the 200 learnt features as much as the two pooled
-blocks together (measured on real recordings, bench/README.md); 1: every block the same."""
-MEL_STATS_WEIGHT = 0.5
-"""Sound-feature layout 2's log-mel band statistics (``backbone.MEL_STATS``), each block against a
-penultimate one, in the LDA only: the PCA (the embedding without labels) does not read them. Measured
-on real recordings (bench/README.md): they help tell albums apart once labels say which sounds
-matter, and blur neighbours without labels."""
-SOUND_LAYOUT = 2
-"""The sound-feature layout (``backbone.LAYOUTS``) a new head reads; a saved head says its own."""
 
 
 def _keras():
@@ -116,75 +114,6 @@ def _register_layers(keras) -> None:
             return super().get_config() | {"blocks": self.blocks}
 
     _LAYERS["BlockStandardize"] = BlockStandardize
-
-
-def default_penultimate(layout: int, labelled: bool) -> str:
-    """The penultimate block a head reads: in layout 2, the rooted one with labels (it tells albums
-    apart better) and musicnn's own without (the rooted one blurred label-free neighbours a little)."""
-    return "penultimate_root" if layout >= 2 and labelled else "penultimate"
-
-
-def _head_blocks(
-    names: Sequence[str], layout: int, penultimate: str | None = None
-) -> list[tuple[int, int, str, str]]:
-    """The sound-feature blocks the head reads: ``(start column, size, backbone, part)``.
-
-    Layout 1: every block but the tags. Layout 2: the rooted pooled blocks, the ``penultimate``
-    blocks (None: the rooted ones) and the log-mel statistics.
-    """
-    penultimate = penultimate or default_penultimate(layout, labelled=True)
-    out, start = [], 0
-    for name, part, size in sound_layout(names, layout):
-        if layout == 1:
-            wanted = part != "tags"
-        else:
-            wanted = part == penultimate or part.endswith("_pool_root") or name == MEL_STATS
-        if wanted:
-            out.append((start, size, name, part))
-        start += size
-    return out
-
-
-def block_weights(
-    names: Sequence[str],
-    pooled: float = DEFAULT_POOLED_WEIGHT,
-    layout: int = SOUND_LAYOUT,
-    penultimate: str | None = None,
-) -> np.ndarray:
-    """Per embedding column (``embedding_blocks``' order): 1 in a penultimate block, ``pooled`` in a
-    pooled one, ``MEL_STATS_WEIGHT`` in a log-mel statistics block."""
-
-    def weight(name: str, part: str) -> float:
-        if name == MEL_STATS:
-            return MEL_STATS_WEIGHT
-        return 1.0 if part.startswith("penultimate") else pooled
-
-    return np.concatenate(
-        [
-            np.full(size, weight(name, part))
-            for _, size, name, part in _head_blocks(names, layout, penultimate)
-        ]
-    )
-
-
-def pca_mask(names: Sequence[str], layout: int = SOUND_LAYOUT, penultimate: str | None = None) -> np.ndarray:
-    """Per embedding column: 1 where the PCA reads it, 0 for the log-mel statistics (LDA only)."""
-    return np.concatenate(
-        [
-            np.full(size, 0.0 if name == MEL_STATS else 1.0)
-            for _, size, name, _ in _head_blocks(names, layout, penultimate)
-        ]
-    )
-
-
-def embedding_blocks(
-    names: Sequence[str], layout: int = SOUND_LAYOUT, penultimate: str | None = None
-) -> tuple[np.ndarray, list[int]]:
-    """Columns of the sound features the head reads (``_head_blocks``) and their block sizes."""
-    blocks = _head_blocks(names, layout, penultimate)
-    return np.concatenate([np.arange(start, start + size) for start, size, *_ in blocks]), [
-        b[1] for b in blocks
-    ]
 
 
 class BackboneModel:
@@ -251,7 +180,7 @@ class BackboneModel:
         scale = np.maximum(x.std(axis=0), 1e-6 * max(float(np.abs(x).max()), 1.0))
         # The PCA and the LDA see each block weighted; the weights are folded into their kernels.
         weights = block_weights(self.backbones, self.pooled_weight, self.layout, self.penultimate_)
-        standard = _block_unit((x - mean) / scale, blocks) * weights
+        standard = block_unit((x - mean) / scale, blocks) * weights
 
         mask = pca_mask(self.backbones, self.layout, self.penultimate_)
         n_components = min(int(self.components), len(x) - 1, int(mask.sum()))
@@ -431,7 +360,7 @@ class BackboneModel:
         x = np.asarray(features, dtype=np.float64)[:, columns]
         standardise = model.get_layer("standardise")
         mean, scale = (np.asarray(w, dtype=np.float64) for w in standardise.get_weights())
-        return _block_unit((x - mean) / scale, standardise.blocks)
+        return block_unit((x - mean) / scale, standardise.blocks)
 
     def confidence_weights(self, features: np.ndarray, *, model=None) -> np.ndarray:
         """Per song ``(n,)``, how much of its genre guess to keep: 1 up to the strangeness that 95 % of
@@ -546,99 +475,6 @@ class BackboneModel:
         if meta.get("metrics") is not None:
             obj.metrics_ = meta["metrics"]
         return obj
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of ``(n, g)`` logits, stable for large values."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-TEMPERATURES = np.geomspace(1.0, 1000.0, 121)
-
-
-def fit_temperature(logits: np.ndarray, classes: Sequence[str], labels: Sequence[str]) -> float:
-    """The temperature ``T >= 1`` whose ``softmax(logits / T)`` has the least log-loss on ``labels``.
-
-    Temperature scaling (Guo et al. 2017), fitted on the validation split. ``T`` is never
-    below 1: a linear head fitted on a few songs per genre is overconfident, never timid,
-    and a validation split it classifies perfectly would otherwise push ``T`` towards 0.
-    """
-    index = {c: i for i, c in enumerate(classes)}
-    known = [(row, index[g]) for row, g in enumerate(labels) if g in index]
-    if not known or len(classes) < 2:
-        return 1.0
-    rows, targets = (np.array(v) for v in zip(*known, strict=True))
-    losses = []
-    for t in TEMPERATURES:
-        z = logits[rows] / t
-        z = z - z.max(axis=1, keepdims=True)
-        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        losses.append(-float(log_p[np.arange(len(rows)), targets].mean()))
-    return round(float(TEMPERATURES[int(np.argmin(losses))]), 4)
-
-
-def _block_unit(x: np.ndarray, blocks: Sequence[int]) -> np.ndarray:
-    """Each block of columns of ``x`` ``(n, sum(blocks))`` scaled to unit length (as ``BlockStandardize``)."""
-    out = np.empty_like(x)
-    start = 0
-    for size in blocks:
-        part = x[:, start : start + size]
-        out[:, start : start + size] = part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
-        start += size
-    return out
-
-
-@dataclass(frozen=True)
-class Discriminant:
-    """A fitted linear discriminant: ``scalings`` ``(d, g - 1)``, ``centre`` ``(d,)``, ``coef`` ``(g, d)``,
-    ``intercept`` ``(g,)``, and the Ledoit-Wolf ``shrinkage`` it used."""
-
-    scalings: np.ndarray
-    centre: np.ndarray
-    coef: np.ndarray
-    intercept: np.ndarray
-    shrinkage: float
-
-
-def fit_lda(x: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> Discriminant:
-    """Shrinkage LDA of ``x`` ``(n, d)`` with ``labels`` ``(n,)`` over ``classes``.
-
-    The model of scikit-learn's ``LinearDiscriminantAnalysis(solver="eigen")`` with a
-    Ledoit-Wolf shrinkage of the pooled within-class covariance ``Sw`` (for the same
-    shrinkage its probabilities are equal, tested), solved in the ``g``-dimensional
-    space the class means span: one Cholesky factorisation of ``Sw`` and a ``g × g``
-    eigenproblem instead of scikit-learn's generalised ``d × d`` one, which took 30–40 s
-    at the backbone's 3 012 features on two cores (this takes about a second).
-    Directions are ``Sw``-orthonormal, largest between-class variance first.
-    """
-    from scipy import linalg
-    from sklearn.covariance import ledoit_wolf_shrinkage
-
-    x = np.asarray(x, dtype=np.float64)
-    n, d = x.shape
-    index = {c: i for i, c in enumerate(classes)}
-    y = np.array([index[str(label)] for label in labels])
-    counts = np.bincount(y, minlength=len(classes))
-    priors = counts / n
-    means = np.stack([x[y == i].mean(axis=0) for i in range(len(classes))])
-    within = x - means[y]
-    # A floor keeps Sw invertible when features are constant (dead units) or songs few.
-    shrinkage = float(np.clip(ledoit_wolf_shrinkage(within, assume_centered=True), 1e-3, 1.0))
-    scatter = within.T @ within / n
-    sw = (1.0 - shrinkage) * scatter
-    sw[np.diag_indices(d)] += shrinkage * max(float(np.trace(scatter)) / d, 1e-12)
-    factor = linalg.cho_factor(sw)
-    coef = linalg.cho_solve(factor, means.T).T
-    intercept = -0.5 * np.sum(means * coef, axis=1) + np.log(priors)
-    centre = priors @ means
-    between = np.sqrt(priors)[:, None] * (means - centre)  # Sb = betweenᵀ between
-    solved = linalg.cho_solve(factor, between.T)  # Sw⁻¹ betweenᵀ, (d, g)
-    values, vectors = linalg.eigh(between @ solved)
-    top = np.argsort(values)[::-1][: len(classes) - 1]
-    scalings = solved @ vectors[:, top] / np.sqrt(np.maximum(values[top], 1e-300))
-    return Discriminant(scalings, centre, coef, intercept, shrinkage)
 
 
 def whitening_scale(variance: np.ndarray, shrink: float | None) -> np.ndarray:

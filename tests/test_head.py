@@ -9,8 +9,10 @@ import pytest
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from recommender.backbone import sound_layout
+from recommender.discriminant import fit_lda
 from recommender.errors import ModelError
-from recommender.head import BackboneModel, _block_unit, block_weights, embedding_blocks, fit_lda, pca_mask
+from recommender.head import BackboneModel
+from recommender.head_blocks import block_unit, block_weights, embedding_blocks, pca_mask
 
 WIDTH = sum(size for *_, size in sound_layout())
 GENRES = ["Ambient", "Jazz", "Rock"]
@@ -72,7 +74,7 @@ def test_blocks_are_standardised_then_of_unit_length(rng):
     weights = block_weights(("musicnn-msd", "musicnn-mtt"))
     assert weights[:3012].tolist() == [0.5] * 3012 and weights[3012:3412].tolist() == [1.0] * 400
     assert weights[3412:].tolist() == [0.5] * 192
-    x = _block_unit(rng.normal(size=(3, sum(blocks))) * 50, blocks)
+    x = block_unit(rng.normal(size=(3, sum(blocks))) * 50, blocks)
     ends = np.cumsum([0, *blocks])
     norms = [np.linalg.norm(x[:, a:b], axis=1) for a, b in zip(ends[:-1], ends[1:], strict=True)]
     assert np.allclose(norms, 1.0)
@@ -190,8 +192,8 @@ def test_the_pooled_blocks_weigh_what_the_head_was_told(rng, tmp_path, head):
         columns, blocks = embedding_blocks(half.backbones, penultimate=pen)
         mean, scale = half.model_.get_layer("standardise").get_weights()
         weights = block_weights(half.backbones, 0.5, penultimate=pen)
-        weighted = _block_unit((moved[:, columns] - mean) / scale, blocks) * weights
-        fitted = _block_unit((x[:, columns] - mean) / scale, blocks) * weights
+        weighted = block_unit((moved[:, columns] - mean) / scale, blocks) * weights
+        fitted = block_unit((x[:, columns] - mean) / scale, blocks) * weights
         fitted *= pca_mask(half.backbones, penultimate=pen)  # the log-mel statistics are the LDA's only
         _, _, vt = np.linalg.svd(fitted - fitted.mean(axis=0), full_matrices=False)
         by_hand = (weighted - fitted.mean(axis=0)) @ vt[: half.embedding_dim_].T

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from recommender.catalog import Catalog
 from recommender.describe import genre_verdict
-from recommender.head import fit_temperature, softmax
+from recommender.discriminant import fit_temperature, softmax
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120

@@ -31,7 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from recommender import backbone
-from recommender.backbone import BACKBONES, Backbone, build_musicnn
+from recommender.backbone import BACKBONES, Backbone
+from recommender.musicnn_net import build_musicnn
 
 PATCHES_PER_SONG = 10
 

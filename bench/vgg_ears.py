@@ -78,10 +78,11 @@ def extract(data: Path) -> None:
     import tensorflow as tf
 
     from recommender import backbone
-    from recommender.backbone import DEFAULT_SOUND, checkpoint_dir
+    from recommender.backbone import DEFAULT_SOUND
     from recommender.errors import AudioError
     from recommender.features import clip_features
     from recommender.keras_runtime import keras
+    from recommender.musicnn_net import checkpoint_dir
 
     cache = data / "vgg_features.npz"
     known: dict[str, np.ndarray] = {}

@@ -237,7 +237,8 @@ def _build(options: BuildOptions, paths: Paths, progress: Progress) -> BuildResu
     tracks += _kept_uploads(paths, {t.track_id for t in tracks})
     skipped = dict(report.skipped)
 
-    from recommender.backbone import DEFAULT_SOUND, checkpoint_dir
+    from recommender.backbone import DEFAULT_SOUND
+    from recommender.musicnn_net import checkpoint_dir
 
     for name in DEFAULT_SOUND.backbones:
         checkpoint_dir(name)  # the backbone's weights are installed, before any work

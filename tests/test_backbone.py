@@ -27,21 +27,11 @@ import librosa
 import numpy as np
 import pytest
 
-from recommender import backbone
-from recommender.backbone import (
-    BACKBONES,
-    MSD_LABELS,
-    MTT_LABELS,
-    TAGS,
-    Backbone,
-    BackboneConfig,
-    build_musicnn,
-    load_musicnn,
-    musicnn_mel,
-    patches,
-)
+from recommender import backbone, musicnn_net
+from recommender.backbone import Backbone, BackboneConfig, musicnn_mel, patches
 from recommender.config import AudioConfig
 from recommender.errors import ModelError, UserInputError
+from recommender.musicnn_net import BACKBONES, MSD_LABELS, MTT_LABELS, TAGS, build_musicnn, load_musicnn
 
 REFERENCE = Path(__file__).parent / "data" / "musicnn_reference.npz"
 CLIPS = {"clip5": (5.0, 1), "clip7": (7.0, 2)}
@@ -307,7 +297,7 @@ def test_unknown_backbone():
 
 
 def test_missing_package_says_how_to_install_it(monkeypatch):
-    monkeypatch.setattr(backbone, "PACKAGE", "musicnn_not_installed_here")
+    monkeypatch.setattr(musicnn_net, "PACKAGE", "musicnn_not_installed_here")
     with pytest.raises(ModelError, match=r"not installed; install it with the README's set-up line"):
         load_musicnn("musicnn-msd")
     with pytest.raises(ModelError, match="requirements-nodeps.txt"):

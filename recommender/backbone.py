@@ -315,7 +315,7 @@ class SoundConfig:
 
     @property
     def width(self) -> int:
-        return sum(size for *_, size in sound_layout(self.backbones, self.layout))
+        return sound_width(self.backbones, self.layout)
 
     def to_dict(self) -> dict:
         return {
@@ -388,6 +388,11 @@ def sound_layout(names: Sequence[str] = BACKBONES, layout: int = 2) -> list[tupl
         blocks += [(name, "penultimate_root", PENULTIMATE_DIM) for name in names]
         blocks += [(MEL_STATS, "band_mean", MUSICNN.n_mels), (MEL_STATS, "band_std", MUSICNN.n_mels)]
     return blocks
+
+
+def sound_width(names: Sequence[str] = BACKBONES, layout: int = 2) -> int:
+    """The length of a sound-feature vector: the sizes of ``sound_layout``'s blocks summed."""
+    return sum(size for *_, size in sound_layout(names, layout))
 
 
 def signed_root(x: np.ndarray) -> np.ndarray:

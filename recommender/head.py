@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from recommender import keras_runtime
-from recommender.backbone import BACKBONES, LAYOUTS, MUSICNN, BackboneConfig, sound_layout
+from recommender.backbone import BACKBONES, LAYOUTS, MUSICNN, BackboneConfig, sound_width
 from recommender.discriminant import fit_lda, fit_temperature, softmax
 from recommender.errors import ModelError, UserInputError
 from recommender.head_blocks import (
@@ -293,13 +293,9 @@ class BackboneModel:
 
     def _check_features(self, features: np.ndarray) -> np.ndarray:
         features = np.atleast_2d(np.asarray(features, dtype=np.float32))
-        width = sum(size for *_, size in sound_layout(self.backbones, self.layout))
+        width = sound_width(self.backbones, self.layout)
         if features.shape[1] != width:
-            other = [
-                n
-                for n in LAYOUTS
-                if sum(size for *_, size in sound_layout(self.backbones, n)) == features.shape[1]
-            ]
+            other = [n for n in LAYOUTS if sound_width(self.backbones, n) == features.shape[1]]
             if other:
                 raise ModelError(
                     f"this head reads sound-feature layout {self.layout}, and these features are of layout "

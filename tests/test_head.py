@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-from recommender.backbone import sound_layout
+from recommender.backbone import sound_layout, sound_width
 from recommender.discriminant import fit_lda
 from recommender.errors import ModelError
 from recommender.head import BackboneModel
 from recommender.head_blocks import block_unit, block_weights, embedding_blocks, pca_mask
 
-WIDTH = sum(size for *_, size in sound_layout())
+WIDTH = sound_width()
 GENRES = ["Ambient", "Jazz", "Rock"]
 
 
@@ -236,7 +236,7 @@ def test_the_log_mel_statistics_tell_the_lda_not_the_pca(rng):
 
 
 def test_a_head_saved_before_layouts_reads_layout_1_and_says_so_of_new_features(rng, tmp_path):
-    old_width = sum(size for *_, size in sound_layout(layout=1))
+    old_width = sound_width(layout=1)
     labels = [GENRES[i % 3] for i in range(60)]
     x = sound_features(rng, labels)[:, :old_width]
     old = BackboneModel(genres=GENRES, head="lda", layout=1).fit(x, labels)
@@ -291,7 +291,7 @@ def test_an_uploaded_clip_is_heard_in_the_layout_of_its_catalog(rng, tmp_path, l
     from recommender.config import AudioConfig
     from tests.fixtures import tone, write_audio
 
-    width = sum(size for *_, size in sound_layout(layout=layout))
+    width = sound_width(layout=layout)
     labels = [GENRES[i % 3] for i in range(30)]
     head = BackboneModel(genres=GENRES, head="lda", layout=layout).fit(
         sound_features(rng, labels)[:, :width], labels
@@ -309,7 +309,5 @@ def test_an_uploaded_clip_is_heard_in_the_layout_of_its_catalog(rng, tmp_path, l
             clip,
             config=AudioConfig(),
             sound=SoundConfig(layout=layout),
-            model=other.fit(
-                sound_features(rng, labels)[:, : sum(s for *_, s in sound_layout(layout=3 - layout))], labels
-            ),
+            model=other.fit(sound_features(rng, labels)[:, : sound_width(layout=3 - layout)], labels),
         )

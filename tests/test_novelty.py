@@ -21,14 +21,14 @@ import soundfile as sf
 from app_runner import open_page
 from nonmusic import WRITERS, write_all
 
-from recommender.backbone import BACKBONES, DEFAULT_SOUND, sound_layout
+from recommender.backbone import BACKBONES, DEFAULT_SOUND, sound_width
 from recommender.catalog import Catalog
 from recommender.non_music import references
 from recommender.novelty import REASONS, NoveltyModel, References, columns, judge
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = Path(__file__).parent / "data" / "real_sound.npz"
-WIDTH = sum(size for *_, size in sound_layout(BACKBONES))
+WIDTH = sound_width(BACKBONES)
 NO_REFERENCES = References(np.zeros((0, WIDTH), np.float32), np.array([], dtype=str))
 
 

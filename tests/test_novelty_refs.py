@@ -16,7 +16,7 @@ from nonmusic import write_all
 from scipy.signal import find_peaks
 
 from recommender import non_music
-from recommender.backbone import BACKBONES, DEFAULT_SOUND, sound_layout
+from recommender.backbone import BACKBONES, DEFAULT_SOUND, sound_width
 from recommender.catalog import Catalog
 from recommender.novelty import (
     CONFIDENT,
@@ -30,7 +30,7 @@ from recommender.novelty import (
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = Path(__file__).parent / "data" / "real_sound.npz"
-WIDTH = sum(size for *_, size in sound_layout(BACKBONES))
+WIDTH = sound_width(BACKBONES)
 KINDS = {
     "white noise": "noise",
     "pink noise": "noise",

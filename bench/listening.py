@@ -292,13 +292,12 @@ class Listener:
 
     def probabilities(self, songs: np.ndarray) -> np.ndarray:
         """The LDA's probability of each catalog label ``(n, labels)``, labels sorted."""
+        from recommender.discriminant import softmax
         from recommender.head_blocks import block_unit
 
         x = songs[:, self.columns].astype(np.float64)
         standard = block_unit((x - self.mean) / self.scale, self.blocks) * self.weights
-        logits = standard @ self.lda.coef.T + self.lda.intercept
-        p = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return p / p.sum(axis=1, keepdims=True)
+        return softmax(standard @ self.lda.coef.T + self.lda.intercept)
 
     def __call__(self, songs: np.ndarray) -> np.ndarray:
         from recommender.head_blocks import block_unit
@@ -445,7 +444,7 @@ METHODS = {
     # default before layout 2; every method above reads layout 2 unless it says "layout 1"
     "layout 1: PCA + aqe:3": ({"layout": 1}, "aqe:3", 5),
     "layout 1: head w0.5 + aqe:3": ({"layout": 1, "lda_weight": 0.5}, "aqe:3", 5),
-    # re-ranked by the LDA's probability that the query has each catalog song's label
+    # diffusion on the catalog's k-NN graph (k, alpha), alone or after query expansion
     "PCA + diffusion k10": ({}, "+diff:10:0.9", 5),
     "PCA + diffusion k20": ({}, "+diff:20:0.9", 5),
     "PCA + diffusion k20 a0.99": ({}, "+diff:20:0.99", 5),
@@ -454,6 +453,7 @@ METHODS = {
     "head w0.5 + diffusion k20": ({"lda_weight": 0.5}, "+diff:20:0.9", 5),
     "head w0.5 + diffusion k20 a0.99": ({"lda_weight": 0.5}, "+diff:20:0.99", 5),
     "head w0.5 + aqe:3 + diffusion k20": ({"lda_weight": 0.5}, "aqe:3+diff:20:0.9", 5),
+    # re-ranked by the LDA's probability that the query has each catalog song's label
     "head w0.5 + aqe:3 + posterior 0.1": ({"lda_weight": 0.5, "posterior": 0.1}, "aqe:3", 5),
     "head w0.5 + aqe:3 + posterior 0.3": ({"lda_weight": 0.5, "posterior": 0.3}, "aqe:3", 5),
     "head w0.5 + aqe:3 + posterior 1": ({"lda_weight": 0.5, "posterior": 1.0}, "aqe:3", 5),

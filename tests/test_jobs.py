@@ -61,8 +61,8 @@ def test_cancel_stops_the_build_and_the_previous_catalog_stays(tmp_path, server)
     before = Catalog.open(home).summary()["tracks"]
     # A shell starts a background job (`streamlit run app.py &` in a script) with SIGINT ignored, and
     # the server's children inherit that; the terminal's server passes Python's own handler on as default.
-    ignored = signal.SIG_IGN if server.startswith("started-in-the-background") else signal.SIG_DFL
-    previous = signal.signal(signal.SIGINT, ignored)
+    disposition = signal.SIG_IGN if server.startswith("started-in-the-background") else signal.SIG_DFL
+    previous = signal.signal(signal.SIGINT, disposition)
     try:
         jobs.start(
             BuildOptions(source="folder", audio=two_genre_folder(tmp_path / "big", 40), workers=1), home=home
